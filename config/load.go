@@ -1,0 +1,392 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads and validates a policies file. On any problem it returns
+// Errors listing every one, and no File: an invalid file is never half used.
+func Load(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{File: path, Msg: err.Error()}}
+	}
+	return Parse(path, b)
+}
+
+// maxFileSize keeps a hostile or mistaken input from exhausting memory.
+const maxFileSize = 4 << 20
+
+// Parse validates a policies file held in memory; name is used in messages.
+func Parse(name string, data []byte) (*File, error) {
+	d := &decoder{file: name}
+	if len(data) > maxFileSize {
+		return nil, Errors{{File: name, Line: 1, Col: 1, Msg: fmt.Sprintf("file is %d bytes; the limit is %d", len(data), maxFileSize)}}
+	}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Errors{{File: name, Line: 1, Col: 1, Msg: "file is empty"}}
+		}
+		return nil, Errors{yamlError(name, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, Errors{{File: name, Line: extra.Line, Col: extra.Column, Msg: "more than one YAML document; put everything in one"}}
+	}
+	doc := &root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		doc = doc.Content[0]
+	}
+	f := d.file_(doc)
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
+	f.Path = name
+	return f, nil
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)(?:, column (\d+))?: (.*)`)
+
+// yamlError turns a syntax error into an Error with a position.
+func yamlError(name string, err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := &Error{File: name, Msg: msg}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		fmt.Sscan(m[1], &e.Line)
+		e.Col = 1
+		if m[2] != "" {
+			fmt.Sscan(m[2], &e.Col)
+		}
+		e.Msg = m[3]
+	} else {
+		e.Line, e.Col = 1, 1
+	}
+	return e
+}
+
+func (d *decoder) file_(n *yaml.Node) *File {
+	f := &File{}
+	o := d.obj(n, "")
+	if n == nil || resolve(n).Kind != yaml.MappingNode {
+		if len(d.errs) == 0 {
+			d.errorf(n, "", "the file must be a mapping with version, defaults and targets")
+		}
+		return f
+	}
+	if !o.has("version") {
+		d.errorf(n, "version", "is required (version: 1)")
+	} else if o.integer("version", &f.Version) && f.Version != Version {
+		o.check(false, "version", "must be %d, got %d", Version, f.Version)
+	}
+	f.Defaults = d.defaults(o.get("defaults"), "defaults")
+	items := o.list("targets")
+	if len(items) == 0 && o.vals["targets"] != nil && resolve(o.vals["targets"]).Kind == yaml.SequenceNode {
+		o.check(false, "targets", "must list at least one target")
+	} else if !o.has("targets") {
+		d.errorf(n, "targets", "is required")
+	}
+	names := map[string]int{}
+	for i, item := range items {
+		path := fmt.Sprintf("targets[%d]", i)
+		t := d.target(item, path, &f.Defaults)
+		if t == nil {
+			continue
+		}
+		if prev, dup := names[t.Name]; dup && t.Name != "" {
+			d.errorf(item, path+".name", "duplicate target name %q (also targets[%d])", t.Name, prev)
+		}
+		names[t.Name] = i
+		f.Targets = append(f.Targets, t)
+	}
+	o.done()
+	return f
+}
+
+func (d *decoder) defaults(n *yaml.Node, path string) Defaults {
+	def := Defaults{Interval: time.Minute, MetricDelay: 2 * time.Minute, Period: time.Minute}
+	o := d.obj(n, path)
+	if o.duration("interval", &def.Interval) {
+		o.check(def.Interval >= 10*time.Second && def.Interval <= 24*time.Hour, "interval", "must be between 10s and 24h, got %s", def.Interval)
+	}
+	o.str("schedule", &def.Schedule)
+	if o.duration("metric_delay", &def.MetricDelay) {
+		o.check(def.MetricDelay >= 0 && def.MetricDelay <= time.Hour, "metric_delay", "must be between 0s and 1h, got %s", def.MetricDelay)
+	}
+	if o.duration("period", &def.Period) {
+		o.check(validPeriod(def.Period), "period", "must be 1s, 5s, 10s, 30s or a multiple of 60s, got %s", def.Period)
+	}
+	if o.str("region", &def.Region) {
+		o.check(regionRE.MatchString(def.Region), "region", "is not an AWS region name: %q", def.Region)
+	}
+	o.boolean("dry_run", &def.DryRun)
+	o.done()
+	return def
+}
+
+var (
+	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
+	roleRE   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`)
+	statRE   = regexp.MustCompile(`^(Sum|Average|Minimum|Maximum|SampleCount|IQM|(p|tm|wm|tc|ts)\d{1,2}(\.\d+)?|(TM|WM|TC|TS|PR)\(.+\))$`)
+	idRE     = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
+
+func validPeriod(p time.Duration) bool {
+	switch p {
+	case time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second:
+		return true
+	}
+	return p >= time.Minute && p%time.Minute == 0 && p <= 24*time.Hour
+}
+
+func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
+	o := d.obj(n, path)
+	if rn := resolve(n); rn == nil || rn.Kind != yaml.MappingNode {
+		return nil
+	}
+	t := &Target{Line: n.Line, Col: n.Column, Region: def.Region, DryRun: def.DryRun}
+	if o.str("name", &t.Name) {
+		o.check(nameRE.MatchString(t.Name), "name", "must be 1-128 letters, digits, '_', '.', ':' or '-', got %q", t.Name)
+	} else {
+		o.check(false, "name", "is required")
+	}
+	var kind string
+	if o.str("kind", &kind) {
+		t.Kind = Kind(kind)
+		known := false
+		for _, k := range Kinds {
+			known = known || k == t.Kind
+		}
+		if !known {
+			names := make([]string, len(Kinds))
+			for i, k := range Kinds {
+				names[i] = string(k)
+			}
+			o.check(false, "kind", "unknown kind %q (one of %s)", kind, strings.Join(names, ", "))
+		}
+	} else {
+		o.check(false, "kind", "is required (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max)")
+	}
+	d.identity(o, t)
+	if o.str("region", &t.Region) {
+		o.check(regionRE.MatchString(t.Region), "region", "is not an AWS region name: %q", t.Region)
+	}
+	if o.str("role_arn", &t.RoleARN) {
+		o.check(roleRE.MatchString(t.RoleARN), "role_arn", "must be an IAM role ARN (arn:aws:iam::123456789012:role/name), got %q", t.RoleARN)
+	}
+	hasMin := o.number("min", &t.Min)
+	hasMax := o.number("max", &t.Max)
+	o.check(hasMin || o.vals["min"] != nil, "min", "is required")
+	o.check(hasMax || o.vals["max"] != nil, "max", "is required")
+	o.boolean("allow_zero", &t.AllowZero)
+	o.boolean("dry_run", &t.DryRun)
+	o.boolean("coexist_with_autoscaling", &t.CoexistWithAutoscaling)
+	t.Alarms = o.strings("alarms")
+	o.str("schedule", &t.Schedule)
+	if hasMin && hasMax {
+		d.checkBounds(o, t)
+	}
+
+	t.Signals = map[string]*Signal{}
+	sigs := o.get("signals")
+	so := d.obj(sigs, o.at("signals"))
+	for _, name := range so.keys {
+		sp := so.at(name)
+		if !idRE.MatchString(name) {
+			d.errorf(so.knodes[name], sp, "signal names must be lower-case letters, digits and '_', starting with a letter")
+		}
+		s := d.signal(so.get(name), sp, name, def)
+		t.Signals[name] = s
+		t.SignalList = append(t.SignalList, s)
+	}
+	if sigs == nil {
+		o.check(false, "signals", "is required: name at least one signal")
+	}
+
+	pc := &policyCtx{d: d, t: t}
+	pc.policy(o.get("policy"), o.at("policy"), o.node)
+	pc.guards(o.list("guards"), o.at("guards"))
+	pc.decreases(o.get("decreases"), o.at("decreases"))
+	var bypass bool
+	if o.boolean("alarm_bypasses_cooldown", &bypass) && t.Engine != nil {
+		t.Engine.Guards.AlarmBypassesCooldown = bypass
+	}
+	if t.Engine != nil {
+		t.Engine.Guards.AllowZero = t.AllowZero
+		t.Engine.Guards.Resolution = t.Resolution()
+	}
+	o.done()
+	return t
+}
+
+// identity reads the keys that name the resource, which depend on kind.
+func (d *decoder) identity(o *obj, t *Target) {
+	need := func(key string, dst *string) {
+		if !o.str(key, dst) || *dst == "" {
+			o.check(false, key, "is required for kind %s", t.Kind)
+		}
+	}
+	switch t.Kind {
+	case LambdaReservedConcurrency:
+		need("function", &t.Function)
+	case LambdaSQSMaxConcurrency:
+		need("event_source_mapping", &t.EventSourceMapping)
+	case APIGatewayUsagePlan:
+		need("usage_plan", &t.UsagePlan)
+		o.str("api_stage", &t.APIStage)
+		o.str("method", &t.Method)
+		if (t.APIStage == "") != (t.Method == "") {
+			o.check(false, "method", "api_stage and method go together: both for a per-method throttle, neither for the whole plan")
+		}
+		if t.Method != "" {
+			o.check(methodRE.MatchString(t.Method), "method", "must look like /resource/GET or /*/*, got %q", t.Method)
+		}
+		if t.APIStage != "" {
+			o.check(strings.Count(t.APIStage, ":") == 1 && !strings.HasPrefix(t.APIStage, ":") && !strings.HasSuffix(t.APIStage, ":"), "api_stage", "must be apiId:stage, got %q", t.APIStage)
+		}
+		d.apiLimit(o, t)
+	case APIGatewayStage:
+		need("rest_api", &t.RestAPI)
+		need("stage", &t.Stage)
+		t.Method = "/*/*"
+		if o.str("method", &t.Method) {
+			o.check(methodRE.MatchString(t.Method), "method", "must look like /resource/GET or /*/*, got %q", t.Method)
+		}
+		d.apiLimit(o, t)
+	case DynamoDBProvisioned, DynamoDBOnDemandMax:
+		need("table", &t.Table)
+		o.str("index", &t.Index)
+		if o.str("capacity", &t.Capacity) {
+			o.check(t.Capacity == "read" || t.Capacity == "write", "capacity", "must be read or write, got %q", t.Capacity)
+		} else {
+			o.check(false, "capacity", "is required for kind %s: read or write", t.Kind)
+		}
+	}
+}
+
+var methodRE = regexp.MustCompile(`^/(\*|[^\s]*)/(\*|GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|ANY)$`)
+
+func (d *decoder) apiLimit(o *obj, t *Target) {
+	t.Limit = "rate"
+	if o.str("limit", &t.Limit) {
+		o.check(t.Limit == "rate" || t.Limit == "burst", "limit", "must be rate or burst, got %q", t.Limit)
+	}
+	t.BurstRatio = 2
+	if o.number("burst_ratio", &t.BurstRatio) {
+		o.check(t.BurstRatio == 0 || t.BurstRatio >= 1 && t.BurstRatio <= 100, "burst_ratio", "must be 0 (leave the burst alone) or between 1 and 100, got %v", t.BurstRatio)
+		o.check(t.Limit != "burst", "burst_ratio", "only applies when limit is rate")
+	}
+}
+
+// Service maximums that bounds may never exceed.
+const (
+	maxLambdaConcurrency = 100000 // far above any account; the account floor is enforced live
+	maxDynamoDBCapacity  = 40000
+	maxAPIRate           = 10000
+	maxAPIBurst          = 5000
+)
+
+func (d *decoder) checkBounds(o *obj, t *Target) {
+	o.check(t.Min >= 0, "min", "must be >= 0, got %v", t.Min)
+	o.check(t.Max >= t.Min, "max", "must be >= min (%v), got %v", t.Min, t.Max)
+	whole := t.Resolution() == 1
+	if whole {
+		o.check(t.Min == float64(int64(t.Min)), "min", "must be a whole number for kind %s, got %v", t.Kind, t.Min)
+		o.check(t.Max == float64(int64(t.Max)), "max", "must be a whole number for kind %s, got %v", t.Kind, t.Max)
+	}
+	switch t.Kind {
+	case LambdaReservedConcurrency:
+		o.check(t.Min > 0 || t.AllowZero, "min", "must be >= 1: a reservation of 0 stops the function (set allow_zero: true to permit it)")
+		o.check(t.Max <= maxLambdaConcurrency, "max", "must be <= %d, got %v", maxLambdaConcurrency, t.Max)
+	case LambdaSQSMaxConcurrency:
+		o.check(t.Min >= 2, "min", "must be >= 2 (the event source mapping's MaximumConcurrency range is 2-1000), got %v", t.Min)
+		o.check(t.Max <= 1000, "max", "must be <= 1000 (the event source mapping's MaximumConcurrency range is 2-1000), got %v", t.Max)
+	case DynamoDBProvisioned, DynamoDBOnDemandMax:
+		o.check(t.Min >= 1, "min", "must be >= 1 capacity unit, got %v", t.Min)
+		o.check(t.Max <= maxDynamoDBCapacity, "max", "must be <= %d (the default per-table maximum), got %v", maxDynamoDBCapacity, t.Max)
+	case APIGatewayUsagePlan, APIGatewayStage:
+		lim := float64(maxAPIRate)
+		if t.Limit == "burst" {
+			lim = maxAPIBurst
+		}
+		o.check(t.Max <= lim, "max", "must be <= %v (the account's API Gateway %s limit), got %v", lim, t.limitName(), t.Max)
+	}
+	if t.AllowZero {
+		o.check(t.Kind == LambdaReservedConcurrency, "allow_zero", "only applies to lambda-reserved-concurrency")
+	}
+}
+
+func (d *decoder) signal(n *yaml.Node, path, name string, def *Defaults) *Signal {
+	s := &Signal{Name: name, Source: SourceCloudWatch, Period: def.Period, Missing: MissingHold, Delay: def.MetricDelay}
+	if n != nil {
+		s.Line, s.Col = n.Line, n.Column
+	}
+	o := d.obj(n, path)
+	if n == nil {
+		d.errorf(nil, path, "must describe a metric")
+		return s
+	}
+	var src string
+	if o.str("source", &src) {
+		s.Source = Source(src)
+		o.check(s.Source == SourceCloudWatch || s.Source == SourceSQS, "source", "must be cloudwatch or sqs, got %q", src)
+	}
+	var missing string
+	if o.str("missing", &missing) {
+		s.Missing = Missing(missing)
+		o.check(s.Missing == MissingHold || s.Missing == MissingZero, "missing", "must be hold or zero, got %q", missing)
+	}
+	if s.Source == SourceSQS {
+		o.required("queue_url", &s.QueueURL)
+		s.Attribute = "ApproximateNumberOfMessages"
+		if o.str("attribute", &s.Attribute) {
+			ok := s.Attribute == "ApproximateNumberOfMessages" || s.Attribute == "ApproximateNumberOfMessagesNotVisible" || s.Attribute == "ApproximateNumberOfMessagesDelayed"
+			o.check(ok, "attribute", "must be ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible or ApproximateNumberOfMessagesDelayed, got %q", s.Attribute)
+		}
+		o.done()
+		return s
+	}
+	if o.duration("period", &s.Period) {
+		o.check(validPeriod(s.Period), "period", "must be 1s, 5s, 10s, 30s or a multiple of 60s, got %s", s.Period)
+	}
+	if o.duration("delay", &s.Delay) {
+		o.check(s.Delay >= 0 && s.Delay <= time.Hour, "delay", "must be between 0s and 1h, got %s", s.Delay)
+	}
+	o.boolean("per_second", &s.PerSecond)
+	if o.str("expression", &s.Expression) {
+		o.check(strings.TrimSpace(s.Expression) != "", "expression", "must not be empty")
+		for _, k := range []string{"namespace", "metric", "dimensions", "stat"} {
+			o.check(!o.has(k), k, "does not go with expression: a metric-math signal has no %s", k)
+		}
+		o.get("namespace")
+		o.get("metric")
+		o.get("dimensions")
+		o.get("stat")
+		o.done()
+		return s
+	}
+	o.required("namespace", &s.Namespace)
+	o.required("metric", &s.Metric)
+	s.Dimensions = o.stringMap("dimensions")
+	if len(s.Dimensions) > 30 {
+		o.check(false, "dimensions", "has %d dimensions; CloudWatch allows 30", len(s.Dimensions))
+	}
+	if o.str("stat", &s.Stat) {
+		o.check(statRE.MatchString(s.Stat), "stat", "must be Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99, got %q", s.Stat)
+	} else {
+		o.check(false, "stat", "is required (Sum, Average, Maximum, Minimum, SampleCount or pNN)")
+	}
+	o.done()
+	return s
+}

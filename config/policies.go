@@ -1,0 +1,390 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/autotuner/autotuner/policy"
+)
+
+// PolicyNames lists the policies a target may choose.
+var PolicyNames = []string{"autotuner", "static", "target-tracking", "step-scaling", "hpa", "threshold", "aimd"}
+
+// Default guard settings of the autotuner policy: fast up, slow down.
+var (
+	DefaultUp   = upDown{Step: policy.Step{Pct: 1.0}, Cooldown: time.Minute, After: 1}
+	DefaultDown = upDown{Step: policy.Step{Pct: 0.2}, Cooldown: 5 * time.Minute, After: 5, Stabilization: 10 * time.Minute}
+)
+
+type upDown struct {
+	Step          policy.Step
+	Cooldown      time.Duration
+	After         int
+	Stabilization time.Duration
+}
+
+type policyCtx struct {
+	d *decoder
+	t *Target
+}
+
+// ref checks that a signal name used by a policy or guard is declared.
+func (pc *policyCtx) ref(o *obj, key string, dst *string, required bool) bool {
+	if !o.str(key, dst) || *dst == "" {
+		if required {
+			o.check(false, key, "is required: name one of the target's signals")
+		}
+		return false
+	}
+	if _, ok := pc.t.Signals[*dst]; !ok {
+		o.check(false, key, "names signal %q, which is not declared under signals (declared: %s)", *dst, pc.signalNames())
+		return false
+	}
+	return true
+}
+
+func (pc *policyCtx) signalNames() string {
+	var names []string
+	for n := range pc.t.Signals {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+func (pc *policyCtx) policy(n *yaml.Node, path string, parent *yaml.Node) {
+	if n == nil {
+		pc.d.errorf(parent, path, "is required: one of %s", strings.Join(PolicyNames, ", "))
+		return
+	}
+	o := pc.d.obj(n, path)
+	if len(o.keys) != 1 {
+		if resolve(n).Kind == yaml.MappingNode {
+			pc.d.errorf(n, path, "must name exactly one policy (one of %s), got %d", strings.Join(PolicyNames, ", "), len(o.keys))
+		}
+		return
+	}
+	name := o.keys[0]
+	body := o.get(name)
+	bp := o.at(name)
+	pc.t.PolicyName = name
+	e := &policy.Engine{}
+	switch name {
+	case "autotuner":
+		pc.autotuner(body, bp, e)
+	case "static":
+		b := pc.d.obj(body, bp)
+		s := &policy.Static{}
+		if b.number("value", &s.Value) {
+			b.check(s.Value >= pc.t.Min && s.Value <= pc.t.Max, "value", "must lie within min and max (%v..%v), got %v", pc.t.Min, pc.t.Max, s.Value)
+		}
+		b.done()
+		e.Rec = s
+	case "target-tracking":
+		p := policy.DefaultTargetTracking()
+		b := pc.d.obj(body, bp)
+		pc.ref(b, "signal", &p.Signal, true)
+		pc.fraction(b, "target", &p.Target, 0.01, 1)
+		pc.count(b, "out_after", &p.OutAfter)
+		pc.count(b, "in_after", &p.InAfter)
+		pc.fraction(b, "in_margin", &p.InMargin, 0, 0.9)
+		pc.nonNegDuration(b, "out_cooldown", &p.OutCooldown)
+		pc.nonNegDuration(b, "in_cooldown", &p.InCooldown)
+		b.boolean("disable_scale_in", &p.DisableScaleIn)
+		b.done()
+		e.Rec = &policy.TargetTracking{P: p}
+	case "step-scaling":
+		p := policy.DefaultStepScaling()
+		b := pc.d.obj(body, bp)
+		pc.ref(b, "signal", &p.Signal, true)
+		pc.fraction(b, "high", &p.High, 0.01, 10)
+		pc.fraction(b, "low", &p.Low, 0, 10)
+		b.check(p.Low < p.High, "low", "must be below high (%v), got %v", p.High, p.Low)
+		pc.count(b, "high_periods", &p.HighPeriods)
+		pc.count(b, "low_periods", &p.LowPeriods)
+		pc.nonNegDuration(b, "cooldown", &p.Cooldown)
+		if b.number("min_adjustment", &p.MinAdjustment) {
+			b.check(p.MinAdjustment >= 0, "min_adjustment", "must be >= 0, got %v", p.MinAdjustment)
+		}
+		if b.has("out") {
+			p.Out = pc.steps(b, "out", 1)
+		}
+		if b.has("in") {
+			p.In = pc.steps(b, "in", -1)
+		}
+		b.done()
+		e.Rec = &policy.StepScaling{P: p}
+	case "hpa":
+		p := policy.DefaultHPA()
+		b := pc.d.obj(body, bp)
+		pc.ref(b, "signal", &p.Signal, true)
+		pc.fraction(b, "target", &p.Target, 0.01, 1)
+		pc.fraction(b, "tolerance", &p.Tolerance, 0, 1)
+		pc.nonNegDuration(b, "down_stabilization", &p.DownStabilization)
+		pc.fraction(b, "up_percent", &p.UpPercent, 0, 100)
+		if b.number("up_units", &p.UpUnits) {
+			b.check(p.UpUnits >= 0, "up_units", "must be >= 0, got %v", p.UpUnits)
+		}
+		pc.nonNegDuration(b, "up_period", &p.UpPeriod)
+		b.done()
+		e.Rec = &policy.HPA{P: p}
+	case "threshold":
+		p := policy.DefaultThreshold()
+		b := pc.d.obj(body, bp)
+		pc.ref(b, "signal", &p.Signal, true)
+		pc.fraction(b, "upper", &p.Upper, 0.01, 10)
+		pc.fraction(b, "lower", &p.Lower, 0, 10)
+		b.check(p.Lower < p.Upper, "lower", "must be below upper (%v), got %v", p.Upper, p.Lower)
+		pc.fraction(b, "increase", &p.Increase, 0.01, 10)
+		pc.fraction(b, "decrease", &p.Decrease, 0.01, 0.99)
+		pc.count(b, "checks_before_down", &p.ChecksBeforeDown)
+		pc.ref(b, "throttles", &p.Throttles, false)
+		if b.number("throttled_upper", &p.ThrottledUpper) {
+			b.check(p.ThrottledUpper >= 0, "throttled_upper", "must be >= 0, got %v", p.ThrottledUpper)
+		}
+		b.done()
+		e.Rec = &policy.Threshold{P: p}
+	case "aimd":
+		p := policy.DefaultAIMD()
+		b := pc.d.obj(body, bp)
+		pc.ref(b, "signal", &p.Signal, true)
+		pc.ref(b, "throttles", &p.Throttles, false)
+		pc.fraction(b, "high", &p.High, 0.01, 10)
+		pc.fraction(b, "low", &p.Low, 0, 10)
+		b.check(p.Low < p.High, "low", "must be below high (%v), got %v", p.High, p.Low)
+		if b.number("add", &p.Add) {
+			b.check(p.Add > 0, "add", "must be > 0, got %v", p.Add)
+		}
+		pc.fraction(b, "beta", &p.Beta, 0.01, 0.99)
+		pc.count(b, "low_after", &p.LowAfter)
+		if pc.ref(b, "congestion", &p.Congestion, false) {
+			b.check(b.number("congestion_at", &p.CongestionAt), "congestion_at", "is required with congestion")
+		} else {
+			b.get("congestion_at")
+		}
+		b.done()
+		e.Rec = &policy.AIMD{P: p}
+	default:
+		pc.d.errorf(o.knodes[name], bp, "unknown policy %q (one of %s)", name, strings.Join(PolicyNames, ", "))
+		return
+	}
+	pc.t.Engine = e
+}
+
+// fraction reads a percentage into dst, within [lo, hi].
+func (pc *policyCtx) fraction(o *obj, key string, dst *float64, lo, hi float64) {
+	if o.percent(key, dst) {
+		o.check(*dst >= lo && *dst <= hi, key, "must be between %v%% and %v%%, got %v%%", lo*100, hi*100, *dst*100)
+	}
+}
+
+func (pc *policyCtx) count(o *obj, key string, dst *int) {
+	if o.integer(key, dst) {
+		o.check(*dst >= 1 && *dst <= 1000, key, "must be between 1 and 1000, got %d", *dst)
+	}
+}
+
+func (pc *policyCtx) nonNegDuration(o *obj, key string, dst *time.Duration) {
+	if o.duration(key, dst) {
+		o.check(*dst >= 0 && *dst <= 24*time.Hour, key, "must be between 0s and 24h, got %s", *dst)
+	}
+}
+
+func (pc *policyCtx) steps(o *obj, key string, sign float64) []policy.StepAdjustment {
+	var out []policy.StepAdjustment
+	items := o.list(key)
+	if len(items) == 0 {
+		o.check(false, key, "must list at least one step")
+	}
+	for i, n := range items {
+		so := pc.d.obj(n, fmt.Sprintf("%s[%d]", o.at(key), i))
+		var st policy.StepAdjustment
+		pc.fraction(so, "lower", &st.Lower, 0, 100)
+		pc.fraction(so, "upper", &st.Upper, 0, 100)
+		if so.percent("change", &st.Change) {
+			so.check(st.Change*sign > 0, "change", "must be %s for %s steps", map[bool]string{true: "positive", false: "negative"}[sign > 0], key)
+		} else {
+			so.check(false, "change", "is required, a percentage such as 20%% or -20%%")
+		}
+		so.check(st.Upper == 0 || st.Upper > st.Lower, "upper", "must be above lower")
+		so.done()
+		out = append(out, st)
+	}
+	return out
+}
+
+func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
+	p := policy.DefaultAutotuner()
+	o := pc.d.obj(n, path)
+	up, down := DefaultUp, DefaultDown
+	if u := o.get("utilization"); u != nil {
+		uo := pc.d.obj(u, o.at("utilization"))
+		sp := policy.Setpoint{PerLimit: true, Target: 0.7}
+		pc.ref(uo, "signal", &sp.Signal, true)
+		pc.fraction(uo, "target", &sp.Target, 0.05, 1)
+		uo.done()
+		p.Setpoints = append(p.Setpoints, sp)
+	}
+	if b := o.get("backlog"); b != nil {
+		bo := pc.d.obj(b, o.at("backlog"))
+		sp := policy.Setpoint{UpOnly: true}
+		pc.ref(bo, "signal", &sp.Signal, true)
+		if _, ok := bo.quantity("target", &sp.Target); ok {
+			bo.check(sp.Target > 0, "target", "must be > 0")
+		} else {
+			bo.check(false, "target", "is required, for example 60s or 1000")
+		}
+		bo.done()
+		p.Setpoints = append(p.Setpoints, sp)
+	}
+	for i, sn := range o.list("setpoints") {
+		so := pc.d.obj(sn, fmt.Sprintf("%s[%d]", o.at("setpoints"), i))
+		var sp policy.Setpoint
+		pc.ref(so, "signal", &sp.Signal, true)
+		if pct, ok := so.quantity("target", &sp.Target); ok {
+			so.check(sp.Target > 0, "target", "must be > 0")
+			sp.PerLimit = pct
+		} else {
+			so.check(false, "target", "is required")
+		}
+		var pl bool
+		if so.boolean("per_limit", &pl) {
+			sp.PerLimit = pl
+		}
+		so.boolean("up_only", &sp.UpOnly)
+		so.done()
+		p.Setpoints = append(p.Setpoints, sp)
+	}
+	if tn := o.get("throttles"); tn != nil {
+		ts := &policy.ThrottleSpec{Boost: 0.5}
+		if tn.Kind == yaml.ScalarNode {
+			pc.ref(o, "throttles", &ts.Signal, true)
+		} else {
+			to := pc.d.obj(tn, o.at("throttles"))
+			pc.ref(to, "signal", &ts.Signal, true)
+			pc.ref(to, "requests", &ts.Requests, false)
+			pc.fraction(to, "boost", &ts.Boost, 0, 10)
+			to.done()
+		}
+		p.Throttles = ts
+	}
+	if len(p.Setpoints) == 0 && p.Throttles == nil {
+		o.check(false, "utilization", "the autotuner policy needs at least one of utilization, backlog, setpoints or throttles")
+	}
+	pc.fraction(o, "band", &p.Band, 0, 0.9)
+	if pn := o.get("pid"); pn != nil {
+		po := pc.d.obj(pn, o.at("pid"))
+		for _, g := range []struct {
+			key string
+			dst *float64
+			max float64
+		}{{"kp", &p.PID.Kp, 10}, {"ki", &p.PID.Ki, 10}, {"kd", &p.PID.Kd, 10}, {"d_filter", &p.PID.DFilter, 1}, {"integral_limit", &p.PID.IntegralLimit, 100}} {
+			if po.number(g.key, g.dst) {
+				po.check(*g.dst >= 0, g.key, "must be >= 0, got %v", *g.dst)
+				po.check(*g.dst <= g.max, g.key, "must be <= %v, got %v", g.max, *g.dst)
+			}
+		}
+		po.check(p.PID.Kp+p.PID.Ki+p.PID.Kd > 0, "kp", "at least one gain must be positive")
+		po.done()
+	}
+	pc.upDown(o, "up", &up, false)
+	pc.upDown(o, "down", &down, true)
+	p.UpAfter, p.DownAfter = up.After, down.After
+	if o.has("dead_band") {
+		var v float64
+		if pct, ok := o.quantity("dead_band", &v); ok {
+			o.check(v >= 0, "dead_band", "must be >= 0")
+			if pct {
+				e.Guards.DeadBand.Pct = v
+			} else {
+				e.Guards.DeadBand.Units = v
+			}
+		}
+	}
+	o.done("dead_band")
+	e.Rec = &policy.Autotuner{P: p}
+	e.Guards.StepUp, e.Guards.StepDown = up.Step, down.Step
+	e.Guards.CooldownUp, e.Guards.CooldownDown = up.Cooldown, down.Cooldown
+	e.Guards.Stabilization = down.Stabilization
+	pc.t.Autotuner = &p
+}
+
+func (pc *policyCtx) upDown(o *obj, key string, ud *upDown, isDown bool) {
+	n := o.get(key)
+	if n == nil {
+		return
+	}
+	uo := pc.d.obj(n, o.at(key))
+	if uo.percent("max_step", &ud.Step.Pct) {
+		hi := 10.0
+		if isDown {
+			hi = 0.99
+		}
+		uo.check(ud.Step.Pct > 0 && ud.Step.Pct <= hi, "max_step", "must be above 0%% and at most %v%%, got %v%%", hi*100, ud.Step.Pct*100)
+	}
+	if uo.number("max_units", &ud.Step.Units) {
+		uo.check(ud.Step.Units > 0, "max_units", "must be > 0, got %v", ud.Step.Units)
+	}
+	pc.nonNegDuration(uo, "cooldown", &ud.Cooldown)
+	pc.count(uo, "after", &ud.After)
+	if isDown {
+		pc.nonNegDuration(uo, "stabilization", &ud.Stabilization)
+	}
+	uo.done()
+}
+
+// guards reads the back-pressure guards.
+func (pc *policyCtx) guards(items []*yaml.Node, path string) {
+	for i, n := range items {
+		o := pc.d.obj(n, fmt.Sprintf("%s[%d]", path, i))
+		var bp policy.BackPressure
+		pc.ref(o, "signal", &bp.Signal, true)
+		hasWarn := o.number("warn", &bp.Warn)
+		hasCrit := o.number("critical", &bp.Critical)
+		o.check(hasWarn || o.vals["warn"] != nil, "warn", "is required: the level above which no increase is allowed")
+		if hasCrit {
+			o.check(bp.Critical >= bp.Warn, "critical", "must be >= warn (%v), got %v", bp.Warn, bp.Critical)
+			bp.Cut = 0.3
+			if o.percent("cut", &bp.Cut) {
+				o.check(bp.Cut > 0 && bp.Cut < 1, "cut", "must be between 0%% and 100%%, got %v%%", bp.Cut*100)
+			}
+		} else if o.has("cut") {
+			o.get("cut")
+			o.check(false, "cut", "needs critical: the cut happens above the critical level")
+		}
+		o.done()
+		if pc.t.Engine != nil {
+			pc.t.Engine.Guards.BackPressure = append(pc.t.Engine.Guards.BackPressure, bp)
+		}
+	}
+}
+
+// decreases reads the DynamoDB decrease-budget pacing.
+func (pc *policyCtx) decreases(n *yaml.Node, path string) {
+	reserve, saving := 1, 0.1
+	if pc.t.Kind == DynamoDBProvisioned && pc.t.PolicyName != "autotuner" {
+		reserve, saving = 0, 0 // baselines spend the budget as they were designed to
+	}
+	if n != nil {
+		o := pc.d.obj(n, path)
+		if pc.t.Kind != DynamoDBProvisioned {
+			pc.d.errorf(n, path, "only applies to kind dynamodb-provisioned")
+		}
+		if o.integer("reserve", &reserve) {
+			o.check(reserve >= 0 && reserve <= policy.FreeDecreasesPerDay, "reserve", "must be between 0 and %d, got %d", policy.FreeDecreasesPerDay, reserve)
+		}
+		pc.fraction(o, "min_saving", &saving, 0, 0.99)
+		o.done()
+	}
+	if pc.t.Engine != nil && pc.t.Kind == DynamoDBProvisioned {
+		pc.t.Engine.Guards.DecreaseReserve = reserve
+		pc.t.Engine.Guards.MinSaving = saving
+	}
+}

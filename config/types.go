@@ -1,0 +1,204 @@
+package config
+
+import (
+	"time"
+
+	"github.com/autotuner/autotuner/policy"
+)
+
+// Version is the only policies-file version this build reads.
+const Version = 1
+
+// Kind is the knob a target turns.
+type Kind string
+
+const (
+	LambdaReservedConcurrency Kind = "lambda-reserved-concurrency"
+	LambdaSQSMaxConcurrency   Kind = "lambda-sqs-max-concurrency"
+	APIGatewayUsagePlan       Kind = "apigateway-usage-plan"
+	APIGatewayStage           Kind = "apigateway-stage"
+	DynamoDBProvisioned       Kind = "dynamodb-provisioned"
+	DynamoDBOnDemandMax       Kind = "dynamodb-on-demand-max"
+)
+
+// Kinds lists every kind, in documentation order.
+var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax}
+
+// File is a loaded, validated policies file.
+type File struct {
+	Path     string
+	Version  int
+	Defaults Defaults
+	Targets  []*Target
+}
+
+// Defaults apply to every target that does not say otherwise.
+type Defaults struct {
+	Interval    time.Duration // how often the daemon ticks
+	Schedule    string        // cron spec for the daemon; "@every <interval>" when empty
+	MetricDelay time.Duration // never read periods newer than now − delay
+	Period      time.Duration // default signal period
+	Region      string
+	DryRun      bool
+}
+
+// Missing says how a signal's absence is read.
+type Missing string
+
+const (
+	// MissingHold treats absence as unknown: the target holds, and never
+	// scales down on it.
+	MissingHold Missing = "hold"
+	// MissingZero reads absence as 0, for sparse counters such as
+	// Throttles that emit nothing when nothing happened.
+	MissingZero Missing = "zero"
+)
+
+// Source is where a signal is read.
+type Source string
+
+const (
+	SourceCloudWatch Source = "cloudwatch"
+	SourceSQS        Source = "sqs" // GetQueueAttributes, real time
+)
+
+// Signal is one named input of a target.
+type Signal struct {
+	Name       string
+	Source     Source
+	Namespace  string
+	Metric     string
+	Dimensions map[string]string
+	Stat       string
+	Period     time.Duration
+	Expression string // metric math; replaces namespace/metric/stat
+	Missing    Missing
+	PerSecond  bool   // divide by the period in seconds (Sum of capacity units → units/s)
+	QueueURL   string // for source sqs
+	Attribute  string // for source sqs, e.g. ApproximateNumberOfMessages
+	Delay      time.Duration
+	Line, Col  int // where it was declared, for messages
+}
+
+// Target is one knob under control.
+type Target struct {
+	Name string
+	Kind Kind
+
+	// Identity, by kind.
+	Function           string // lambda-reserved-concurrency
+	EventSourceMapping string // lambda-sqs-max-concurrency (UUID)
+	UsagePlan          string // apigateway-usage-plan
+	APIStage           string // apigateway-usage-plan per-method: "apiId:stage"
+	RestAPI            string // apigateway-stage
+	Stage              string // apigateway-stage
+	Method             string // "/resource/GET"; stage default "/*/*"
+	Limit              string // apigateway: "rate" (default) or "burst"
+	BurstRatio         float64
+	Table              string // dynamodb-*
+	Index              string // dynamodb-* GSI, optional
+	Capacity           string // dynamodb-*: "read" or "write"
+
+	Region  string
+	RoleARN string
+
+	Min, Max float64
+	// AllowZero permits a Lambda reservation of 0, which stops the function.
+	AllowZero              bool
+	DryRun                 bool
+	Alarms                 []string
+	Schedule               string
+	CoexistWithAutoscaling bool
+
+	Signals    map[string]*Signal
+	SignalList []*Signal // Signals in declaration order
+	PolicyName string
+	Engine     *policy.Engine
+	// Autotuner keeps the default policy's parameters when it is the
+	// chosen policy, so that tools such as the simulator can derive
+	// baselines from the same signals.
+	Autotuner *policy.AutotunerParams
+
+	Line, Col int
+}
+
+// Resolution is the knob's quantum: whole units everywhere but API Gateway
+// rates, which are decimals.
+func (t *Target) Resolution() float64 {
+	if (t.Kind == APIGatewayUsagePlan || t.Kind == APIGatewayStage) && t.Limit != "burst" {
+		return 0.01
+	}
+	return 1
+}
+
+// Identity is a short human name of the resource, for tables and logs.
+func (t *Target) Identity() string {
+	switch t.Kind {
+	case LambdaReservedConcurrency:
+		return "function " + t.Function
+	case LambdaSQSMaxConcurrency:
+		return "event source mapping " + t.EventSourceMapping
+	case APIGatewayUsagePlan:
+		s := "usage plan " + t.UsagePlan
+		if t.Method != "" {
+			s += " " + t.APIStage + " " + t.Method
+		}
+		return s + " " + t.limitName()
+	case APIGatewayStage:
+		return "stage " + t.RestAPI + "/" + t.Stage + " " + t.Method + " " + t.limitName()
+	case DynamoDBProvisioned, DynamoDBOnDemandMax:
+		s := "table " + t.Table
+		if t.Index != "" {
+			s += " index " + t.Index
+		}
+		return s + " " + t.Capacity
+	}
+	return string(t.Kind)
+}
+
+func (t *Target) limitName() string {
+	if t.Limit == "" {
+		return "rate"
+	}
+	return t.Limit
+}
+
+// Target finds a target by name.
+func (f *File) Target(name string) *Target {
+	for _, t := range f.Targets {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Schedule is the daemon's cron spec.
+func (d Defaults) CronSpec() string {
+	if d.Schedule != "" {
+		return d.Schedule
+	}
+	return "@every " + d.Interval.String()
+}
+
+// Apply reads a raw reading through the signal's missing-data rule: a
+// missing reading of a sparse counter (missing: zero) becomes 0 at the
+// period that was asked for; any other missing reading stays missing.
+func (s *Signal) Apply(r policy.Signal, period time.Time) policy.Signal {
+	if r.Present() || s.Missing != MissingZero {
+		return r
+	}
+	return policy.Reading(0, period)
+}
+
+// Window is the newest complete period of s that may be read at now: it
+// ends at now − delay, aligned down to the period, so a period that is
+// still filling in is never read as final.
+func (s *Signal) Window(now time.Time) (start, end time.Time) {
+	p := s.Period
+	if p <= 0 {
+		p = time.Minute
+	}
+	end = now.Add(-s.Delay).Truncate(p)
+	return end.Add(-p), end
+}

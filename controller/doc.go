@@ -1,0 +1,11 @@
+// Package controller runs one tick of the feedback loop: read every
+// target's signals in one batch, read the limits actually in force, let
+// the policy decide, apply (or only plan), persist memory, and write one
+// audit record per target.
+//
+// It reaches the outside world only through the small interfaces declared
+// here (Sensor, Actuator, Store, Gate), so the daemon, the Lambda mode and
+// the simulator run the very same tick. Time arrives as an argument; the
+// controller never reads a clock for its decisions. One target's error or
+// panic never touches another's.
+package controller

@@ -1,0 +1,104 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/autotuner/autotuner/config"
+	"github.com/autotuner/autotuner/policy"
+)
+
+// Sensor reads the signals of many targets in one batch. The result maps a
+// target name to its readings; a signal with no data is absent or
+// invalid, never zero (sensors apply each signal's missing-data rule).
+// An error means no target got data; all of them hold.
+type Sensor interface {
+	Read(ctx context.Context, targets []*config.Target, now time.Time) (map[string]policy.Signals, error)
+}
+
+// State is a knob's value as the service reports it, with the service's
+// rules that bound the next change.
+type State struct {
+	Value       float64
+	Constraints policy.Constraints
+}
+
+// Actuator reads and sets one kind of knob.
+type Actuator interface {
+	Current(ctx context.Context, t *config.Target, now time.Time) (State, error)
+	// Apply sets the knob to `to`. from is the value the decision was
+	// made against, so an actuator can refuse a stale change.
+	Apply(ctx context.Context, t *config.Target, from, to float64, now time.Time) error
+}
+
+// Store keeps each target's memory between ticks.
+type Store interface {
+	// Load returns the target's memory, or policy.NewMemory() when there
+	// is none yet. A corrupt record is an error, never a silent reset.
+	Load(ctx context.Context, target string) (policy.Memory, error)
+	Save(ctx context.Context, target string, m policy.Memory) error
+}
+
+// Committer is implemented by stores that batch writes: Commit is called
+// once at the end of every tick that saved anything.
+type Committer interface {
+	Commit(ctx context.Context) error
+}
+
+// Gate says whether this process may change anything now: the lease of the
+// high-availability mode. It is asked right before each change, so a
+// leader that loses its lease mid-tick applies nothing more.
+type Gate interface {
+	MayApply(ctx context.Context) (bool, error)
+}
+
+// AuditSink receives one record per target per tick.
+type AuditSink interface {
+	Write(r *Record) error
+}
+
+// Class sorts errors so the audit says what kind of trouble a target is in.
+type Class string
+
+const (
+	ClassNone       Class = ""
+	ClassThrottled  Class = "throttled"  // the service's rate limit
+	ClassTransient  Class = "transient"  // network, 5xx: try again next tick
+	ClassConflict   Class = "conflict"   // ResourceInUse, a concurrent change
+	ClassQuota      Class = "quota"      // LimitExceeded, a decrease quota
+	ClassInvalid    Class = "invalid"    // the service refused the value
+	ClassPermission Class = "permission" // AccessDenied
+	ClassNotFound   Class = "not_found"  // the resource does not exist
+	ClassRefused    Class = "refused"    // autotuner itself refused (Application Auto Scaling present, ...)
+	ClassInternal   Class = "internal"   // a bug: a panic in a target's evaluation
+)
+
+// Classify finds the class of err. Errors carry it by implementing
+// ErrorClass() string, so packages need not import this one to classify.
+func Classify(err error) Class {
+	if err == nil {
+		return ClassNone
+	}
+	var c interface{ ErrorClass() string }
+	if errors.As(err, &c) {
+		return Class(c.ErrorClass())
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return ClassTransient
+	}
+	return ClassTransient
+}
+
+// ClassError attaches a class to an error.
+type ClassError struct {
+	C   Class
+	Err error
+}
+
+func (e *ClassError) Error() string      { return e.Err.Error() }
+func (e *ClassError) Unwrap() error      { return e.Err }
+func (e *ClassError) ErrorClass() string { return string(e.C) }
+
+// Errorf is shorthand for a classified error.
+func WithClass(c Class, err error) error { return &ClassError{C: c, Err: err} }

@@ -1,0 +1,123 @@
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// RepoRoot finds the module root from the test's working directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testenv: no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// Required reports whether missing emulators fail tests (CI) or skip them.
+func Required() bool { return os.Getenv("AUTOTUNER_REQUIRE_EMULATORS") == "1" }
+
+// Unavailable skips the test, or fails it when emulators are required.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if Required() {
+		t.Fatalf("emulator required but unavailable: %s", msg)
+	}
+	t.Skipf("skipping: %s", msg)
+}
+
+// FreePort returns a free TCP port on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// DynaliteOptions tune the emulator.
+type DynaliteOptions struct {
+	// UpdateTableMs is how long a table stays UPDATING after UpdateTable.
+	UpdateTableMs int
+}
+
+// Dynalite starts a fresh in-memory dynalite on 127.0.0.1 and returns its
+// endpoint URL. It is stopped when the test ends. Install it with
+// `npm ci --prefix tools/dynalite` (.ci/run does).
+func Dynalite(t testing.TB, o DynaliteOptions) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		Unavailable(t, "node is not installed (dynalite runs on Node.js)")
+	}
+	cli := filepath.Join(RepoRoot(t), "tools", "dynalite", "node_modules", "dynalite", "cli.js")
+	if _, err := os.Stat(cli); err != nil {
+		Unavailable(t, "dynalite is not installed; run: npm ci --prefix tools/dynalite")
+	}
+	port := FreePort(t)
+	args := []string{cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port)}
+	if o.UpdateTableMs > 0 {
+		args = append(args, "--updateTableMs", strconv.Itoa(o.UpdateTableMs))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, node, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("starting dynalite: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+	})
+	// dynalite announces itself once it listens; wait for that line, with
+	// a deadline so a broken install cannot hang the suite.
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening at") {
+				ready <- nil
+				for sc.Scan() { // drain so the child never blocks on a full pipe
+				}
+				return
+			}
+		}
+		ready <- fmt.Errorf("dynalite exited before listening")
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("dynalite did not start within 30s")
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
+}

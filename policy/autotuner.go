@@ -1,0 +1,293 @@
+package policy
+
+import (
+	"math"
+	"time"
+)
+
+// Setpoint asks that a signal stay near a target value.
+//
+// With PerLimit set the signal is divided by the current limit first, so a
+// ConcurrentExecutions of 35 under a reservation of 50 reads as 70%; that is
+// a utilization. Otherwise the signal is compared as it is (a queue age of
+// 90 s against a target of 60 s).
+//
+// A two-sided setpoint can ask for less capacity as well as more; an
+// up-only one (a backlog, which is near zero whenever all is well) can only
+// ask for more.
+type Setpoint struct {
+	Signal   string  `json:"signal"`
+	Target   float64 `json:"target"`
+	PerLimit bool    `json:"per_limit,omitempty"`
+	UpOnly   bool    `json:"up_only,omitempty"`
+}
+
+// ThrottleSpec names the throttle counter and, optionally, the count of
+// requests that were served in the same period. With both, the share of
+// throttled requests sets how much more capacity is needed; with the
+// counter alone any throttle asks for at least Boost more.
+type ThrottleSpec struct {
+	Signal   string  `json:"signal"`
+	Requests string  `json:"requests,omitempty"`
+	Boost    float64 `json:"boost"`
+}
+
+// PID gains act on the normalized error and produce a relative change of
+// the limit, so the same gains serve a limit of 10 and one of 10,000.
+type PID struct {
+	Kp, Ki, Kd float64
+	// DFilter is the weight of the newest derivative sample in its
+	// exponential filter (1 = no filtering).
+	DFilter float64
+	// IntegralLimit clamps the integral (anti-windup).
+	IntegralLimit float64
+}
+
+// AutotunerParams configure the default policy.
+type AutotunerParams struct {
+	Setpoints []Setpoint
+	Throttles *ThrottleSpec
+	Band      float64 // hysteresis band around the setpoint, relative (0.1 = ±10%)
+	PID       PID
+	UpAfter   int // consecutive evaluations above the band before acting up
+	DownAfter int // consecutive evaluations below the band before acting down
+}
+
+// DefaultAutotuner holds the defaults of the autotuner policy. Guards such
+// as step caps and cooldowns have their own defaults in the config.
+func DefaultAutotuner() AutotunerParams {
+	return AutotunerParams{
+		Band:      0.10,
+		PID:       PID{Kp: 0.9, Ki: 0.05, Kd: 0.0, DFilter: 0.5, IntegralLimit: 0.5},
+		UpAfter:   1,
+		DownAfter: 5,
+	}
+}
+
+// Autotuner is the default policy: a hysteresis band around the setpoints,
+// with a PID controller on the normalized error whose output is a relative
+// change of the limit. It is throttle-aware: a throttle is direct evidence
+// that the limit is too low, whatever the average utilization says.
+//
+// Several signals combine as follows. Each present signal yields a demand
+// ratio (required capacity / current limit). An increase follows the
+// highest ratio; a decrease needs every two-sided signal present and below
+// the band. A missing two-sided signal therefore blocks decreases, never
+// increases driven by the others.
+type Autotuner struct{ P AutotunerParams }
+
+var _ Recommender = (*Autotuner)(nil)
+
+func (a *Autotuner) Name() string { return "autotuner" }
+
+// maxDemand caps a demand ratio so that an empty limit or a huge spike
+// cannot produce an infinite proposal; the step guards damp it further.
+const maxDemand = 100
+
+func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
+	p := &a.P
+	cur := in.Current
+	base := math.Max(cur, 1e-9)
+
+	var (
+		demand      = 0.0
+		driver      string
+		driverValue float64
+		driverSet   float64
+		twoSided    int
+		missing     string
+		newest      time.Time
+		throttled   float64
+	)
+	consider := func(ratio float64, name string, value, set float64) {
+		ratio = math.Min(ratio, maxDemand)
+		if ratio > demand || driver == "" {
+			demand, driver, driverValue, driverSet = ratio, name, value, set
+		}
+	}
+	for i := range p.Setpoints {
+		sp := &p.Setpoints[i]
+		s := in.Signals[sp.Signal]
+		if !s.Present() {
+			if !sp.UpOnly && missing == "" {
+				missing = sp.Signal
+			}
+			continue
+		}
+		if s.At.After(newest) {
+			newest = s.At
+		}
+		v := math.Max(s.Value, 0)
+		var ratio float64
+		if sp.PerLimit {
+			ratio = v / (sp.Target * base)
+		} else {
+			ratio = v / sp.Target
+		}
+		if sp.UpOnly {
+			if ratio <= 1 {
+				continue // a healthy backlog has no opinion about decreases
+			}
+		} else {
+			twoSided++
+		}
+		consider(ratio, sp.Signal, s.Value, sp.Target)
+	}
+	throttleDemand := 0.0
+	if t := p.Throttles; t != nil {
+		s := in.Signals[t.Signal]
+		if s.Present() {
+			if s.At.After(newest) {
+				newest = s.At
+			}
+			if s.Value > 0 {
+				throttled = s.Value
+				throttleDemand = 1 + math.Max(t.Boost, 2*p.Band)
+				if r := in.Signals[t.Requests]; t.Requests != "" && r.Present() && r.Value > 0 {
+					// Served at the limit, so demand ≈ limit × offered / served.
+					ratio := (r.Value + s.Value) / r.Value
+					if u := a.utilTarget(); u > 0 {
+						ratio /= u
+					}
+					throttleDemand = math.Max(throttleDemand, ratio)
+				}
+				throttleDemand = math.Min(throttleDemand, maxDemand)
+			}
+		}
+	}
+	if in.Alarm {
+		throttleDemand = math.Max(throttleDemand, 1+math.Max(2*p.Band, 0.2))
+	}
+	if throttleDemand > 0 && throttleDemand >= demand {
+		demand, driver, driverValue, driverSet = throttleDemand, "throttles", throttled, 0
+	}
+
+	terms := Terms{Missing: missing, Throttle: throttled, Driver: driver}
+	prop := Proposal{Value: cur, Terms: terms}
+
+	if driver == "" {
+		mem.LastEval = in.Now
+		code := ReasonMissing
+		if missing == "" {
+			code = ReasonNoSignals
+		}
+		prop.Reason = Reason{Code: code, Signal: missing}
+		prop.Terms.Above, prop.Terms.Below = mem.Above, mem.Below
+		return prop
+	}
+
+	// A datapoint is counted once, however often we tick.
+	fresh := newest.After(mem.LastSample) || in.Alarm
+	if newest.After(mem.LastSample) {
+		mem.LastSample = newest
+	}
+	e := demand - 1
+	terms.Demand, terms.Error = demand, e
+	above := e > p.Band || throttleDemand > 0
+	below := e < -p.Band && twoSided > 0 && missing == ""
+	terms.InBand = !above && e >= -p.Band
+
+	if fresh {
+		switch {
+		case above:
+			mem.Above++
+			mem.Below = 0
+		case below:
+			mem.Below++
+			mem.Above = 0
+		case e < -p.Band:
+			// Below the band but a signal is missing: never count towards a decrease.
+			mem.Above = 0
+		default:
+			mem.Above, mem.Below = 0, 0
+		}
+	}
+	terms.Above, terms.Below = mem.Above, mem.Below
+
+	// PID on the normalized error, output a relative change.
+	dt := 1.0
+	if !mem.LastEval.IsZero() {
+		dt = math.Min(math.Max(in.Now.Sub(mem.LastEval).Minutes(), 0), 10)
+	}
+	mem.LastEval = in.Now
+	required := demand * base
+	if fresh && !terms.InBand && !mem.Saturated && in.Constraints.Blocked == "" {
+		mem.Integral += e * dt
+	}
+	if lim := p.PID.IntegralLimit; lim > 0 {
+		mem.Integral = math.Max(-lim, math.Min(lim, mem.Integral))
+	}
+	if terms.InBand {
+		mem.Integral *= 0.5 // bleed off inside the band so old error cannot push later
+	}
+	if fresh && mem.LastRequired > 0 && dt > 0 {
+		raw := (required - mem.LastRequired) / base / dt
+		f := p.PID.DFilter
+		if f <= 0 || f > 1 {
+			f = 1
+		}
+		mem.DFiltered = f*raw + (1-f)*mem.DFiltered
+	}
+	if fresh {
+		mem.LastRequired = required
+	}
+	terms.P = p.PID.Kp * e
+	terms.I = p.PID.Ki * mem.Integral
+	terms.D = p.PID.Kd * mem.DFiltered
+	terms.Frozen = mem.Saturated
+	u := terms.P + terms.I + terms.D
+	prop.Terms = terms
+
+	switch {
+	case above && (mem.Above >= max(p.UpAfter, 1) || in.Alarm):
+		if throttleDemand > 0 {
+			// A throttle asks for at least the throttle demand, whatever
+			// the gains: throttles are the one signal that is never noise.
+			u = math.Max(u, throttleDemand-1)
+		}
+		if u <= 0 {
+			prop.Reason = Reason{Code: ReasonInBand}
+			return prop
+		}
+		prop.Value = cur * (1 + u)
+		if cur <= 0 {
+			prop.Value = required
+		}
+		code := ReasonAboveBand
+		if in.Alarm {
+			code = ReasonAlarm
+		} else if throttleDemand > 0 && driver == "throttles" {
+			code = ReasonThrottled
+		}
+		prop.Reason = Reason{Code: code, Signal: driver, Value: driverValue, Param: driverSet}
+	case above:
+		prop.Reason = Reason{Code: ReasonDebounceUp, Signal: driver, Value: driverValue, Param: float64(p.UpAfter)}
+	case below && mem.Below >= max(p.DownAfter, 1):
+		if u >= 0 {
+			prop.Reason = Reason{Code: ReasonInBand}
+			return prop
+		}
+		prop.Value = cur * (1 + math.Max(u, -0.99))
+		prop.Reason = Reason{Code: ReasonBelowBand, Signal: driver, Value: driverValue, Param: driverSet}
+	case below:
+		prop.Reason = Reason{Code: ReasonDebounceDn, Signal: driver, Value: driverValue, Param: float64(p.DownAfter)}
+	case e < -p.Band && missing != "":
+		prop.Reason = Reason{Code: ReasonMissing, Signal: missing}
+	case !fresh:
+		prop.Reason = Reason{Code: ReasonStale}
+	default:
+		prop.Reason = Reason{Code: ReasonInBand, Signal: driver, Value: driverValue, Param: driverSet}
+	}
+	return prop
+}
+
+// utilTarget is the utilization setpoint, used to add headroom to the
+// demand a throttle ratio reveals.
+func (a *Autotuner) utilTarget() float64 {
+	for _, sp := range a.P.Setpoints {
+		if sp.PerLimit && !sp.UpOnly {
+			return sp.Target
+		}
+	}
+	return 1
+}

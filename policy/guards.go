@@ -1,0 +1,309 @@
+package policy
+
+import (
+	"math"
+	"time"
+)
+
+// Step limits a change by a fraction of the current value and by absolute
+// units. A zero field sets no limit; when both are set the tighter wins.
+type Step struct {
+	Pct   float64 `json:"pct,omitempty"`   // 0.5 is 50%
+	Units float64 `json:"units,omitempty"` // absolute units
+}
+
+// limit is the largest change Step allows from current, or +Inf.
+func (s Step) limit(current float64) float64 {
+	l := math.Inf(1)
+	if s.Pct > 0 {
+		l = s.Pct * math.Abs(current)
+	}
+	if s.Units > 0 && s.Units < l {
+		l = s.Units
+	}
+	return l
+}
+
+// BackPressure is a guard signal that describes downstream health. Above
+// Warn no increase is allowed; above Critical the limit is cut by Cut
+// (multiplicative decrease), cooldowns notwithstanding.
+type BackPressure struct {
+	Signal   string  `json:"signal"`
+	Warn     float64 `json:"warn"`
+	Critical float64 `json:"critical"`
+	Cut      float64 `json:"cut"` // 0.3 cuts 30%
+}
+
+// Guards damp and bound every proposal, whatever policy made it.
+type Guards struct {
+	StepUp, StepDown         Step
+	CooldownUp, CooldownDown time.Duration
+	Stabilization            time.Duration
+	DeadBand                 Step // changes smaller than this are ignored
+	// Resolution is the quantum of the knob: 1 for concurrency and
+	// capacity units, 0.01 for an API Gateway rate. 0 means continuous.
+	Resolution float64
+	// AllowZero lets the limit reach 0. A Lambda reservation of 0 stops the
+	// function, so this is off unless a policy says otherwise.
+	AllowZero bool
+	// AlarmBypassesCooldown lets an alarm in ALARM skip the up cooldown.
+	AlarmBypassesCooldown bool
+	BackPressure          []BackPressure
+	// DecreaseReserve is how many of the day's free DynamoDB decreases are
+	// kept for back-pressure cuts.
+	DecreaseReserve int
+	// MinSaving is the smallest decrease, as a fraction of the current
+	// value, that is worth one of DynamoDB's scarce decreases.
+	MinSaving float64
+}
+
+// chain runs the guards over a proposal. It is the single place where
+// bounds, damping and service rules are enforced, so no policy can skip
+// them.
+type chain struct {
+	in   *Input
+	mem  *Memory
+	g    *Guards
+	d    *Decision
+	v    float64
+	cut  bool // a back-pressure cut is in force: it may spend reserved decreases
+	lo   float64
+	hi   float64
+	sat  bool // a guard limited the output: freeze the integrator
+	hold bool // a guard held the value at current
+}
+
+func (c *chain) set(guard, rule string, to, param float64, until time.Time, signal string) {
+	if to == c.v {
+		return
+	}
+	c.d.record(GuardStep{Guard: guard, From: c.v, To: to, Rule: rule, Param: param, Until: until, Signal: signal})
+	c.v = to
+}
+
+// effectiveBounds merges the target's bounds with the service's rules.
+func (c *chain) effectiveBounds() {
+	c.lo, c.hi = c.in.Min, c.in.Max
+	if f := c.in.Constraints.Floor; f > c.lo {
+		c.lo = f
+	}
+	if !c.g.AllowZero && c.lo < c.minPositive() {
+		c.lo = c.minPositive()
+	}
+	if ce := c.in.Constraints.Ceiling; ce > 0 && ce < c.hi {
+		c.hi = ce
+	}
+	if r := c.g.Resolution; r > 0 {
+		c.lo = math.Ceil(c.lo/r-1e-9) * r
+		c.hi = math.Floor(c.hi/r+1e-9) * r
+	}
+	if c.hi < c.lo { // a ceiling below the floor: the service leaves no room to move up
+		c.hi = c.lo
+	}
+}
+
+func (c *chain) minPositive() float64 {
+	if c.g.Resolution > 0 {
+		return c.g.Resolution
+	}
+	return math.SmallestNonzeroFloat64
+}
+
+func (c *chain) bounds(rule string) {
+	switch {
+	case c.v > c.hi:
+		rule2 := rule + ": max"
+		if ce := c.in.Constraints.Ceiling; ce > 0 && ce < c.in.Max {
+			rule2 = rule + ": service ceiling"
+		}
+		c.set(GuardBounds, rule2, c.hi, c.hi, time.Time{}, "")
+		c.sat = true
+	case c.v < c.lo:
+		c.set(GuardBounds, rule+": min", c.lo, c.lo, time.Time{}, "")
+		c.sat = true
+	}
+}
+
+// stabilization follows the highest recommendation over the window when
+// scaling down, so that one quiet minute does not release capacity.
+func (c *chain) stabilization() {
+	w := c.g.Stabilization
+	if w <= 0 {
+		return
+	}
+	now := c.in.Now
+	win := c.mem.Window[:0]
+	for _, r := range c.mem.Window {
+		if now.Sub(r.At) < w && !r.At.After(now) {
+			win = append(win, r)
+		}
+	}
+	win = append(win, Recommendation{At: now, Value: c.v})
+	c.mem.Window = win
+	if c.v >= c.in.Current {
+		return
+	}
+	high := c.v
+	for _, r := range win {
+		if r.Value > high {
+			high = r.Value
+		}
+	}
+	if high > c.in.Current {
+		high = c.in.Current
+	}
+	c.set(GuardStabilization, "highest recommendation in window (s)", high, w.Seconds(), time.Time{}, "")
+}
+
+func (c *chain) steps() {
+	cur := c.in.Current
+	switch {
+	case c.v > cur:
+		if l := c.g.StepUp.limit(cur); c.v-cur > l {
+			c.set(GuardStepUp, "largest step up", cur+l, l, time.Time{}, "")
+			c.sat = true
+		}
+	case c.v < cur:
+		if l := c.g.StepDown.limit(cur); cur-c.v > l {
+			c.set(GuardStepDown, "largest step down", cur-l, l, time.Time{}, "")
+			c.sat = true
+		}
+	}
+}
+
+func (c *chain) cooldowns() {
+	cur, now := c.in.Current, c.in.Now
+	switch {
+	case c.v > cur && c.g.CooldownUp > 0 && !c.mem.LastUp.IsZero():
+		if c.in.Alarm && c.g.AlarmBypassesCooldown {
+			return
+		}
+		if until := c.mem.LastUp.Add(c.g.CooldownUp); now.Before(until) {
+			c.set(GuardCooldownUp, "up cooldown (s)", cur, c.g.CooldownUp.Seconds(), until, "")
+			c.hold = true
+		}
+	case c.v < cur && c.g.CooldownDown > 0:
+		last := c.mem.LastDown
+		if c.mem.LastUp.After(last) {
+			last = c.mem.LastUp // a decrease also waits after the latest increase
+		}
+		if last.IsZero() {
+			return
+		}
+		if until := last.Add(c.g.CooldownDown); now.Before(until) {
+			c.set(GuardCooldownDown, "down cooldown (s)", cur, c.g.CooldownDown.Seconds(), until, "")
+			c.hold = true
+		}
+	}
+}
+
+func (c *chain) deadBand() {
+	cur := c.in.Current
+	if c.v == cur {
+		return
+	}
+	th := 0.0
+	if c.g.DeadBand.Pct > 0 {
+		th = c.g.DeadBand.Pct * math.Abs(cur)
+	}
+	if c.g.DeadBand.Units > th {
+		th = c.g.DeadBand.Units
+	}
+	if math.Abs(c.v-cur) < th {
+		c.set(GuardDeadBand, "change smaller than dead band", cur, th, time.Time{}, "")
+		c.hold = true
+	}
+}
+
+// backPressure vetoes increases while downstream is hurting and cuts the
+// limit multiplicatively when it is hurting badly. An unknown downstream
+// (missing guard data) vetoes increases too: it is not known to be healthy.
+func (c *chain) backPressure() {
+	cur := c.in.Current
+	for _, bp := range c.g.BackPressure {
+		s := c.in.Signals[bp.Signal]
+		if !s.Present() {
+			if c.v > cur {
+				c.set(GuardBackPressure, "no increase: downstream health unknown (missing data)", cur, 0, time.Time{}, bp.Signal)
+				c.hold = true
+			}
+			continue
+		}
+		switch {
+		case bp.Critical > 0 && s.Value >= bp.Critical:
+			to := math.Min(c.v, cur*(1-bp.Cut))
+			if to < c.v {
+				c.set(GuardBackPressure, "multiplicative cut: downstream critical", to, s.Value, time.Time{}, bp.Signal)
+				c.cut = true
+				c.hold = false
+			}
+		case s.Value >= bp.Warn && c.v > cur:
+			c.set(GuardBackPressure, "no increase: downstream above warn", cur, s.Value, time.Time{}, bp.Signal)
+			c.hold = true
+		}
+	}
+}
+
+// rounding moves the value onto the knob's quantum, always towards more
+// capacity: rounding never causes a throttle.
+func (c *chain) rounding() {
+	r := c.g.Resolution
+	if r <= 0 {
+		return
+	}
+	q := math.Ceil(c.v/r-1e-9) * r
+	q = math.Round(q/r) * r // remove float noise such as 12.300000000000001
+	c.set(GuardRounding, "round up to resolution", q, r, time.Time{}, "")
+}
+
+// service enforces what the service itself would refuse or punish: a
+// pending update, a call quota, and the DynamoDB decrease quota with its
+// pacing.
+func (c *chain) service() {
+	cur, now, k := c.in.Current, c.in.Now, &c.in.Constraints
+	if c.v == cur {
+		return
+	}
+	if k.Blocked != "" {
+		c.set(GuardService, "blocked: "+k.Blocked, cur, 0, time.Time{}, "")
+		c.hold, c.sat = true, true
+		return
+	}
+	if !k.NotBefore.IsZero() && now.Before(k.NotBefore) {
+		c.set(GuardService, "service allows no change yet", cur, 0, k.NotBefore, "")
+		c.hold, c.sat = true, true
+		return
+	}
+	if c.v >= cur || !k.Decreases.Enforced {
+		return
+	}
+	q := k.Decreases
+	if ok, next := q.Allowed(now); !ok {
+		c.set(GuardService, "decrease quota spent", cur, float64(q.Remaining(now)), next, "")
+		c.hold = true
+		return
+	}
+	if c.cut {
+		return // protecting downstream is what the reserve is for
+	}
+	if c.g.MinSaving > 0 && (cur-c.v) < c.g.MinSaving*cur {
+		c.set(GuardService, "decrease too small to spend a quota slot", cur, c.g.MinSaving, time.Time{}, "")
+		c.hold = true
+		return
+	}
+	// Within the hour of the last decrease only a free slot can be used;
+	// keep DecreaseReserve of them for back-pressure cuts.
+	if q.used(now) > 0 && now.Sub(q.Last) < DecreaseSpacing && q.FreeLeft(now) <= c.g.DecreaseReserve {
+		c.set(GuardService, "decrease slot held in reserve", cur, float64(c.g.DecreaseReserve), q.Last.Add(DecreaseSpacing), "")
+		c.hold = true
+	}
+}
+
+// finalBounds re-applies the bounds last, so no guard can leave them, and
+// keeps a Lambda reservation off 0 unless zero is allowed.
+func (c *chain) finalBounds() {
+	c.bounds("final")
+	if !c.g.AllowZero && c.v <= 0 {
+		c.set(GuardNoZero, "zero is not allowed", c.lo, 0, time.Time{}, "")
+	}
+}

@@ -1,0 +1,73 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+)
+
+// MemoryVersion is the schema version of Memory. A stored memory with
+// another version is refused rather than misread.
+const MemoryVersion = 1
+
+// Memory is everything a target carries from one tick to the next. It is a
+// plain value: serializable to JSON, passed in and returned by Decide, so
+// that the daemon, the Lambda mode and the simulator can store and replay it.
+//
+// Decide may reuse the backing array of Window; a caller must use only the
+// Memory that Decide returns.
+type Memory struct {
+	Version int `json:"version"`
+
+	// Controller state (the PID engine).
+	Integral     float64   `json:"integral"`
+	LastRequired float64   `json:"last_required,omitempty"` // required capacity last tick, for the derivative
+	DFiltered    float64   `json:"d_filtered,omitempty"`
+	LastEval     time.Time `json:"last_eval,omitzero"`
+	Saturated    bool      `json:"saturated,omitempty"` // last output was cut by a guard: freeze the integral
+
+	// Hysteresis counters and the newest datapoint they have counted, so
+	// that a datapoint is never counted twice when ticks outpace periods.
+	Above      int       `json:"above"`
+	Below      int       `json:"below"`
+	LastSample time.Time `json:"last_sample,omitzero"`
+
+	// Change history for cooldowns and oscillation accounting.
+	LastUp   time.Time `json:"last_up,omitzero"`
+	LastDown time.Time `json:"last_down,omitzero"`
+	LastDir  Action    `json:"last_dir,omitempty"`
+
+	// Window holds recent recommendations for the scale-down
+	// stabilization window.
+	Window []Recommendation `json:"window,omitempty"`
+
+	// Actuation is owned by the controller: what it last set and what the
+	// target was before autotuner first touched it.
+	Actuation Actuation `json:"actuation"`
+}
+
+// Recommendation is one entry of the stabilization window.
+type Recommendation struct {
+	At    time.Time `json:"at"`
+	Value float64   `json:"value"`
+}
+
+// Actuation is the controller's record of its own changes.
+type Actuation struct {
+	LastSet      float64   `json:"last_set,omitempty"`
+	HaveLastSet  bool      `json:"have_last_set,omitempty"`
+	LastSetAt    time.Time `json:"last_set_at,omitzero"`
+	Original     float64   `json:"original,omitempty"`
+	HaveOriginal bool      `json:"have_original,omitempty"`
+	OriginalAt   time.Time `json:"original_at,omitzero"`
+}
+
+// NewMemory is the memory of a target that has never been evaluated.
+func NewMemory() Memory { return Memory{Version: MemoryVersion} }
+
+// Check verifies that a loaded memory can be used.
+func (m Memory) Check() error {
+	if m.Version != MemoryVersion {
+		return fmt.Errorf("memory version %d is not supported (want %d)", m.Version, MemoryVersion)
+	}
+	return nil
+}

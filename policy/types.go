@@ -1,0 +1,105 @@
+package policy
+
+import (
+	"math"
+	"time"
+)
+
+// Signal is one reading of a named signal: the value of its newest complete
+// period. The zero Signal is missing data, so a reading that was never filled
+// in can never be mistaken for "all is well".
+type Signal struct {
+	Value float64   `json:"value"`
+	At    time.Time `json:"at,omitzero"` // start of the period the value describes
+	Valid bool      `json:"valid"`
+}
+
+// Present reports whether s carries a usable number. NaN and ±Inf, which a
+// broken metric-math expression can produce, count as missing.
+func (s Signal) Present() bool {
+	return s.Valid && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0)
+}
+
+// Reading returns a valid Signal.
+func Reading(v float64, at time.Time) Signal { return Signal{Value: v, At: at, Valid: true} }
+
+// Signals maps a target's signal names to their readings for one tick.
+type Signals map[string]Signal
+
+// Constraints are the service's rules as the actuator sees them right now.
+// The caller fills them in; the policy only obeys them.
+type Constraints struct {
+	// Ceiling, when positive, is the highest value the service accepts now,
+	// for example the Lambda reservation that keeps 100 executions
+	// unreserved in the account.
+	Ceiling float64 `json:"ceiling,omitempty"`
+	// Floor is the lowest value the service accepts (1 RCU, 2 for an SQS
+	// event source mapping). It never lowers the target's own min.
+	Floor float64 `json:"floor,omitempty"`
+	// NotBefore is the earliest time the service allows the next change
+	// (the API Gateway usage-plan quota, a pending update).
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// Blocked, when set, holds the target and freezes the integrator, for
+	// example while a DynamoDB table is UPDATING.
+	Blocked string `json:"blocked,omitempty"`
+	// Decreases is the DynamoDB decrease quota of the table or index.
+	Decreases DecreaseQuota `json:"decreases,omitzero"`
+}
+
+// Input is everything a policy may look at for one decision.
+type Input struct {
+	Now         time.Time
+	Current     float64 // the limit actually in force
+	Min, Max    float64
+	Signals     Signals
+	Constraints Constraints
+	// Alarm is set when the tick was started by a CloudWatch alarm entering
+	// ALARM for this target.
+	Alarm bool
+}
+
+// Action is the direction of a decision.
+type Action string
+
+const (
+	Hold Action = "hold"
+	Up   Action = "up"
+	Down Action = "down"
+)
+
+// Terms are the inner workings of a recommendation, for the audit record.
+type Terms struct {
+	Demand   float64 `json:"demand"`             // required / current; 1 means "just right"
+	Error    float64 `json:"error"`              // normalized error fed to the controller
+	P        float64 `json:"p"`                  // proportional term
+	I        float64 `json:"i"`                  // integral term
+	D        float64 `json:"d"`                  // derivative term
+	InBand   bool    `json:"in_band"`            // inside the hysteresis band
+	Above    int     `json:"above"`              // consecutive evaluations above the band
+	Below    int     `json:"below"`              // consecutive evaluations below the band
+	Driver   string  `json:"driver,omitempty"`   // the signal that set the demand
+	Missing  string  `json:"missing,omitempty"`  // a signal the policy needed but had no data for
+	Throttle float64 `json:"throttle,omitempty"` // throttle count seen this tick
+	Frozen   bool    `json:"frozen,omitempty"`   // integrator frozen (saturated or blocked)
+}
+
+// Proposal is what a Recommender wants before any guard has had its say.
+type Proposal struct {
+	Value  float64
+	Terms  Terms
+	Reason Reason
+}
+
+// Recommender is one policy's raw decision rule. It reads the input and
+// its own memory and proposes a value; guards come afterwards.
+// A Recommender must be pure: the same input and memory give the same
+// proposal and memory.
+type Recommender interface {
+	Name() string
+	Recommend(in *Input, mem *Memory) Proposal
+}
+
+// Policy decides a target's next limit.
+type Policy interface {
+	Decide(in Input, mem Memory) (Decision, Memory)
+}

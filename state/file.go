@@ -1,0 +1,212 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+
+	"github.com/autotuner/autotuner/controller"
+	"github.com/autotuner/autotuner/policy"
+)
+
+// FileVersion is the schema version of the state file.
+const FileVersion = 1
+
+// fileDoc is the on-disk form of the state file.
+type fileDoc struct {
+	Version int                      `json:"version"`
+	Targets map[string]policy.Memory `json:"targets"`
+}
+
+// File keeps every target's memory in one JSON file. Writes are atomic
+// (temporary file, fsync, rename, fsync of the folder), and an exclusive
+// lock on a companion ".lock" file, held from Open to Close, keeps two
+// processes from ever interleaving.
+type File struct {
+	path string
+	lock *os.File
+
+	mu      sync.Mutex
+	targets map[string]policy.Memory
+	dirty   bool
+}
+
+var (
+	_ controller.Store     = (*File)(nil)
+	_ controller.Committer = (*File)(nil)
+)
+
+// ErrLocked means another process holds the state file.
+var ErrLocked = errors.New("state file is locked by another autotuner process")
+
+// OpenFile opens (or creates) the state file at path and locks it.
+// A file that cannot be parsed is an error: state is never silently reset.
+func OpenFile(path string) (*File, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("state: %w", err)
+		}
+	}
+	lf, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lf.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+		}
+		return nil, fmt.Errorf("state: locking %s: %w", path, err)
+	}
+	f := &File{path: path, lock: lf, targets: map[string]policy.Memory{}}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return f, nil
+	case err != nil:
+		f.Close()
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	doc, err := decodeFile(b)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("state file %s is corrupt: %w (move it aside to start afresh; autotuner will not reset it for you)", path, err)
+	}
+	f.targets = doc.Targets
+	return f, nil
+}
+
+func decodeFile(b []byte) (*fileDoc, error) {
+	var doc fileDoc
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the JSON document")
+	}
+	if doc.Version != FileVersion {
+		return nil, fmt.Errorf("version %d is not supported (want %d)", doc.Version, FileVersion)
+	}
+	if doc.Targets == nil {
+		doc.Targets = map[string]policy.Memory{}
+	}
+	for name, m := range doc.Targets {
+		if err := m.Check(); err != nil {
+			return nil, fmt.Errorf("target %q: %w", name, err)
+		}
+	}
+	return &doc, nil
+}
+
+// Load returns a target's memory, or a new one.
+func (f *File) Load(_ context.Context, target string) (policy.Memory, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, ok := f.targets[target]
+	if !ok {
+		return policy.NewMemory(), nil
+	}
+	m.Window = append([]policy.Recommendation(nil), m.Window...)
+	return m, nil
+}
+
+// Save records a target's memory; Commit writes it to disk.
+func (f *File) Save(_ context.Context, target string, m policy.Memory) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.targets[target] = m
+	f.dirty = true
+	return nil
+}
+
+// Targets lists the targets with stored memory.
+func (f *File) Targets() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	names := make([]string, 0, len(f.targets))
+	for n := range f.targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Commit writes the state atomically if anything changed.
+func (f *File) Commit(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.dirty {
+		return nil
+	}
+	b, err := json.MarshalIndent(fileDoc{Version: FileVersion, Targets: f.targets}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(f.path, append(b, '\n')); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	f.dirty = false
+	return nil
+}
+
+// Close releases the lock.
+func (f *File) Close() error {
+	if f.lock == nil {
+		return nil
+	}
+	err := f.lock.Close() // closing the descriptor releases the flock
+	f.lock = nil
+	return err
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// ReadSnapshot reads a state file without locking it, for read-only use
+// such as `autotuner plan`.
+func ReadSnapshot(path string) (map[string]policy.Memory, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	doc, err := decodeFile(b)
+	if err != nil {
+		return nil, fmt.Errorf("state file %s is corrupt: %w", path, err)
+	}
+	return doc.Targets, nil
+}

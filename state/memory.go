@@ -1,0 +1,39 @@
+package state
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/autotuner/autotuner/controller"
+	"github.com/autotuner/autotuner/policy"
+)
+
+// Mem keeps memory in process only: for the simulator, plan mode and tests.
+type Mem struct {
+	mu sync.Mutex
+	m  map[string]policy.Memory
+}
+
+var _ controller.Store = (*Mem)(nil)
+
+// NewMem returns an empty in-process store.
+func NewMem() *Mem { return &Mem{m: map[string]policy.Memory{}} }
+
+func (s *Mem) Load(_ context.Context, target string) (policy.Memory, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.m[target]
+	if !ok {
+		return policy.NewMemory(), nil
+	}
+	m.Window = slices.Clone(m.Window)
+	return m, nil
+}
+
+func (s *Mem) Save(_ context.Context, target string, m policy.Memory) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[target] = m
+	return nil
+}
