@@ -136,12 +136,29 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	throttleDemand := 0.0
 	if t := p.Throttles; t != nil {
 		s := in.Signals[t.Signal]
+		if !s.Present() && missing == "" {
+			// Without the counter nobody knows whether requests were
+			// turned away, so it blocks decreases as any missing signal
+			// does. A sparse counter says `missing: zero` to avoid this.
+			missing = t.Signal
+		}
 		if s.Present() {
 			if s.At.After(newest) {
 				newest = s.At
 			}
+			// A throttle datapoint counts once, and only if its period
+			// began under the limit now in force: throttles of a period
+			// that started before the last increase describe a limit
+			// that is gone, and would push it up a second time.
+			unseen := s.At.IsZero() || s.At.After(mem.LastThrottle)
+			current := s.At.IsZero() || !s.At.Before(mem.LastUp)
+			if s.At.After(mem.LastThrottle) {
+				mem.LastThrottle = s.At
+			}
 			if s.Value > 0 {
 				throttled = s.Value
+			}
+			if s.Value > 0 && unseen && current {
 				throttleDemand = 1 + math.Max(t.Boost, 2*p.Band)
 				if r := in.Signals[t.Requests]; t.Requests != "" && r.Present() && r.Value > 0 {
 					// Served at the limit, so demand ≈ limit × offered / served.
@@ -167,6 +184,7 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 
 	if driver == "" {
 		mem.LastEval = in.Now
+		mem.Below = 0 // a gap breaks a run of below-band evaluations
 		code := ReasonMissing
 		if missing == "" {
 			code = ReasonNoSignals
@@ -196,8 +214,9 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			mem.Below++
 			mem.Above = 0
 		case e < -p.Band:
-			// Below the band but a signal is missing: never count towards a decrease.
-			mem.Above = 0
+			// Below the band but a signal is missing: never count
+			// towards a decrease, and break the run.
+			mem.Above, mem.Below = 0, 0
 		default:
 			mem.Above, mem.Below = 0, 0
 		}
@@ -238,7 +257,11 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	u := terms.P + terms.I + terms.D
 	prop.Terms = terms
 
+	// Act only on a datapoint not acted on before (or an alarm): ticking
+	// faster than the metric's period must not repeat a change.
 	switch {
+	case above && !fresh:
+		prop.Reason = Reason{Code: ReasonStale, Signal: driver, Value: driverValue, Param: driverSet}
 	case above && (mem.Above >= max(p.UpAfter, 1) || in.Alarm):
 		if throttleDemand > 0 {
 			// A throttle asks for at least the throttle demand, whatever
@@ -262,6 +285,8 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		prop.Reason = Reason{Code: code, Signal: driver, Value: driverValue, Param: driverSet}
 	case above:
 		prop.Reason = Reason{Code: ReasonDebounceUp, Signal: driver, Value: driverValue, Param: float64(p.UpAfter)}
+	case below && !fresh:
+		prop.Reason = Reason{Code: ReasonStale, Signal: driver, Value: driverValue, Param: driverSet}
 	case below && mem.Below >= max(p.DownAfter, 1):
 		if u >= 0 {
 			prop.Reason = Reason{Code: ReasonInBand}

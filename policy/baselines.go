@@ -291,13 +291,7 @@ func (h *HPA) Recommend(in *Input, mem *Memory) Proposal {
 		}
 	}
 	// Scale-down stabilization: the highest recommendation of the window.
-	win := mem.Window[:0]
-	for _, r := range mem.Window {
-		if in.Now.Sub(r.At) < p.DownStabilization && !r.At.After(in.Now) {
-			win = append(win, r)
-		}
-	}
-	win = append(win, Recommendation{At: in.Now, Value: desired})
+	win := pushWindow(mem.Window, in.Now, p.DownStabilization, desired)
 	mem.Window = win
 	stab := desired
 	for _, r := range win {

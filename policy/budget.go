@@ -27,12 +27,13 @@ func dayStart(t time.Time) time.Time {
 }
 
 // used is the number of decreases spent in now's UTC day. A count reported
-// for an earlier day no longer applies.
+// for an earlier day no longer applies. A count without a time is taken at
+// its word: assuming it stale could overspend the quota.
 func (q DecreaseQuota) used(now time.Time) int {
-	if q.Last.IsZero() || q.Last.Before(dayStart(now)) {
+	if !q.Last.IsZero() && q.Last.Before(dayStart(now)) {
 		return 0
 	}
-	return q.Today
+	return max(q.Today, 0)
 }
 
 // Allowed reports whether a decrease may be made at now, and if not, the
@@ -54,7 +55,7 @@ func (q DecreaseQuota) Allowed(now time.Time) (bool, time.Time) {
 		return true, time.Time{}
 	}
 	if !next.Before(tomorrow) {
-		return true, tomorrow // the new day resets the count before the hour is up
+		return false, tomorrow // the new day resets the count before the hour is up
 	}
 	return false, next
 }
@@ -75,20 +76,22 @@ func (q DecreaseQuota) Remaining(now time.Time) int {
 	}
 	used := q.used(now)
 	free := max(0, FreeDecreasesPerDay-used)
-	// After the free ones, one per hour from the later of now and an hour
-	// after the last decrease, until midnight.
+	end := dayStart(now).Add(24 * time.Hour)
+	// After the free ones, one per hour until midnight: the first at the
+	// later of now and an hour after the last decrease, or, when free
+	// slots remain, an hour after they are spent (now).
 	start := now
-	if used >= FreeDecreasesPerDay && q.Last.Add(DecreaseSpacing).After(start) {
+	switch {
+	case free > 0:
+		start = now.Add(DecreaseSpacing)
+	case !q.Last.IsZero() && q.Last.Add(DecreaseSpacing).After(now):
 		start = q.Last.Add(DecreaseSpacing)
 	}
 	hourly := 0
-	if end := dayStart(now).Add(24 * time.Hour); start.Before(end) {
-		hourly = int(end.Sub(start)/DecreaseSpacing) + 1
-		if free > 0 {
-			hourly-- // the free slots are spent first, so the first hourly one comes an hour after them
-		}
+	if start.Before(end) {
+		hourly = int((end.Sub(start) + DecreaseSpacing - 1) / DecreaseSpacing)
 	}
-	return min(MaxDecreasesPerDay-used, free+max(0, hourly))
+	return max(0, min(MaxDecreasesPerDay-used, free+hourly))
 }
 
 // Spend returns the quota after a decrease at now.

@@ -18,7 +18,14 @@ var _ Policy = (*Engine)(nil)
 // bounds, stabilization, step caps, cooldowns, dead band, back-pressure,
 // rounding, bounds again (and the zero rule), service rules.
 func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
+	mem = mem.sanitized()
 	mem.Version = MemoryVersion
+	if !finite(in.Min) || in.Min < 0 {
+		in.Min = 0
+	}
+	if math.IsNaN(in.Max) || in.Max < in.Min {
+		in.Max = in.Min
+	}
 	in.Current = sanitize(in.Current, in.Min)
 	d := Decision{Policy: e.Rec.Name(), Current: in.Current}
 
@@ -46,9 +53,6 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	case d.Final < in.Current:
 		d.Action = Down
 		mem.LastDown = in.Now
-		if in.Constraints.Decreases.Enforced {
-			in.Constraints.Decreases = in.Constraints.Decreases.Spend(in.Now)
-		}
 	default:
 		d.Action = Hold
 	}

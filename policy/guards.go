@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -94,12 +95,38 @@ func (c *chain) effectiveBounds() {
 		c.hi = ce
 	}
 	if r := c.g.Resolution; r > 0 {
-		c.lo = math.Ceil(c.lo/r-1e-9) * r
-		c.hi = math.Floor(c.hi/r+1e-9) * r
+		c.lo = quantize(c.lo, r, true)
+		c.hi = quantize(c.hi, r, false)
 	}
 	if c.hi < c.lo { // a ceiling below the floor: the service leaves no room to move up
 		c.hi = c.lo
 	}
+}
+
+// quantize puts v on the grid of resolution r, up (towards more capacity)
+// or down. Float noise is tolerated (10.000000000000002 is 10, not 11), and
+// a grid point is computed as n/(1/r) when 1/r is whole, so 1230 steps of
+// 0.01 give exactly 12.3, never 12.300000000000001 above a max of 12.3.
+func quantize(v, r float64, up bool) float64 {
+	if r <= 0 || !finite(v) {
+		return v
+	}
+	k := v / r
+	tol := 1e-9 * math.Max(1, math.Abs(k))
+	var n float64
+	if up {
+		n = math.Ceil(k - tol)
+	} else {
+		n = math.Floor(k + tol)
+	}
+	out := n * r
+	if inv := 1 / r; math.Abs(inv-math.Round(inv)) < 1e-9*inv && inv >= 1 {
+		out = n / math.Round(inv)
+	}
+	if !finite(out) {
+		return v
+	}
+	return out
 }
 
 func (c *chain) minPositive() float64 {
@@ -131,14 +158,7 @@ func (c *chain) stabilization() {
 	if w <= 0 {
 		return
 	}
-	now := c.in.Now
-	win := c.mem.Window[:0]
-	for _, r := range c.mem.Window {
-		if now.Sub(r.At) < w && !r.At.After(now) {
-			win = append(win, r)
-		}
-	}
-	win = append(win, Recommendation{At: now, Value: c.v})
+	win := pushWindow(c.mem.Window, c.in.Now, w, c.v)
 	c.mem.Window = win
 	if c.v >= c.in.Current {
 		return
@@ -155,20 +175,67 @@ func (c *chain) stabilization() {
 	c.set(GuardStabilization, "highest recommendation in window (s)", high, w.Seconds(), time.Time{}, "")
 }
 
+// pushWindow drops the entries older than span and appends (now, v). It
+// never writes over an entry the caller's slice can see: expired entries
+// leave by re-slicing the head, and the new one goes after the last, as
+// append does. So Decide stays free of allocations in the steady state and
+// the Memory it was given keeps its meaning.
+func pushWindow(w []Recommendation, now time.Time, span time.Duration, v float64) []Recommendation {
+	k := 0
+	for k < len(w) && now.Sub(w[k].At) >= span {
+		k++
+	}
+	w = w[k:]
+	for i, r := range w {
+		if r.At.After(now) || i > 0 && r.At.Before(w[i-1].At) {
+			// Out of order (a clock that went back, a hand-edited
+			// state): rebuild a fresh, ordered window instead.
+			fresh := make([]Recommendation, 0, len(w)+1)
+			for _, r := range w {
+				if now.Sub(r.At) < span && !r.At.After(now) {
+					fresh = append(fresh, r)
+				}
+			}
+			slices.SortStableFunc(fresh, func(a, b Recommendation) int { return a.At.Compare(b.At) })
+			w = fresh
+			break
+		}
+	}
+	return append(w, Recommendation{At: now, Value: v})
+}
+
+// steps caps the change. A cap never forbids one quantum of the knob:
+// otherwise 20% of a limit of 4 would round back to 4 and a small limit
+// could never come down.
 func (c *chain) steps() {
 	cur := c.in.Current
 	switch {
 	case c.v > cur:
-		if l := c.g.StepUp.limit(cur); c.v-cur > l {
+		if l := c.stepLimit(c.g.StepUp, cur); c.v-cur > l {
 			c.set(GuardStepUp, "largest step up", cur+l, l, time.Time{}, "")
 			c.sat = true
 		}
 	case c.v < cur:
-		if l := c.g.StepDown.limit(cur); cur-c.v > l {
+		if l := c.stepLimit(c.g.StepDown, cur); cur-c.v > l {
 			c.set(GuardStepDown, "largest step down", cur-l, l, time.Time{}, "")
 			c.sat = true
 		}
 	}
+}
+
+func (c *chain) stepLimit(s Step, cur float64) float64 {
+	l := s.limit(cur)
+	if cur <= 0 && l <= 0 {
+		// From zero a percentage allows nothing; only Units can cap it.
+		l = math.Inf(1)
+		if s.Units > 0 {
+			l = s.Units
+		}
+	}
+	if q := c.g.Resolution; q > 0 && l < q {
+		l = q
+	}
+	return l
 }
 
 func (c *chain) cooldowns() {
@@ -230,6 +297,14 @@ func (c *chain) backPressure() {
 			continue
 		}
 		switch {
+		case bp.Critical > 0 && s.Value >= bp.Critical && !s.At.IsZero() && s.At.Before(c.mem.LastDown):
+			// The datapoint describes the limit before the last decrease:
+			// wait for one that shows the effect of that cut, but allow
+			// no increase meanwhile.
+			if c.v > cur {
+				c.set(GuardBackPressure, "no increase: downstream critical, waiting for the last cut to show", cur, s.Value, time.Time{}, bp.Signal)
+				c.hold = true
+			}
 		case bp.Critical > 0 && s.Value >= bp.Critical:
 			to := math.Min(c.v, cur*(1-bp.Cut))
 			if to < c.v {
@@ -251,9 +326,7 @@ func (c *chain) rounding() {
 	if r <= 0 {
 		return
 	}
-	q := math.Ceil(c.v/r-1e-9) * r
-	q = math.Round(q/r) * r // remove float noise such as 12.300000000000001
-	c.set(GuardRounding, "round up to resolution", q, r, time.Time{}, "")
+	c.set(GuardRounding, "round up to resolution", quantize(c.v, r, true), r, time.Time{}, "")
 }
 
 // service enforces what the service itself would refuse or punish: a
@@ -285,6 +358,9 @@ func (c *chain) service() {
 	}
 	if c.cut {
 		return // protecting downstream is what the reserve is for
+	}
+	if cur > c.hi {
+		return // back within bounds: the bound is not a saving to weigh
 	}
 	if c.g.MinSaving > 0 && (cur-c.v) < c.g.MinSaving*cur {
 		c.set(GuardService, "decrease too small to spend a quota slot", cur, c.g.MinSaving, time.Time{}, "")

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"time"
 )
 
@@ -13,8 +15,10 @@ const MemoryVersion = 1
 // plain value: serializable to JSON, passed in and returned by Decide, so
 // that the daemon, the Lambda mode and the simulator can store and replay it.
 //
-// Decide may reuse the backing array of Window; a caller must use only the
-// Memory that Decide returns.
+// Decide never changes the Memory it is given, not even the entries of
+// Window it can see: it may append to Window's spare capacity, as append
+// does, so a caller that branches (calls Decide twice from one Memory and
+// keeps both results) must Clone first.
 type Memory struct {
 	Version int `json:"version"`
 
@@ -30,6 +34,9 @@ type Memory struct {
 	Above      int       `json:"above"`
 	Below      int       `json:"below"`
 	LastSample time.Time `json:"last_sample,omitzero"`
+	// LastThrottle is the period of the newest throttle datapoint seen, so
+	// that one throttle datapoint drives at most one increase.
+	LastThrottle time.Time `json:"last_throttle,omitzero"`
 
 	// Change history for cooldowns and oscillation accounting.
 	LastUp   time.Time `json:"last_up,omitzero"`
@@ -64,10 +71,41 @@ type Actuation struct {
 // NewMemory is the memory of a target that has never been evaluated.
 func NewMemory() Memory { return Memory{Version: MemoryVersion} }
 
+// Clone returns a copy of m that shares nothing with it.
+func (m Memory) Clone() Memory {
+	m.Window = slices.Clone(m.Window)
+	return m
+}
+
 // Check verifies that a loaded memory can be used.
 func (m Memory) Check() error {
 	if m.Version != MemoryVersion {
 		return fmt.Errorf("memory version %d is not supported (want %d)", m.Version, MemoryVersion)
 	}
 	return nil
+}
+
+// finite reports whether v is an ordinary number.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// sanitized returns m with every non-finite number zeroed: a NaN that
+// entered through a hand-edited or corrupt state must not spread into the
+// decision, and JSON cannot even store one.
+func (m Memory) sanitized() Memory {
+	if !finite(m.Integral) {
+		m.Integral = 0
+	}
+	if !finite(m.LastRequired) {
+		m.LastRequired = 0
+	}
+	if !finite(m.DFiltered) {
+		m.DFiltered = 0
+	}
+	for _, r := range m.Window {
+		if !finite(r.Value) {
+			m.Window = slices.DeleteFunc(slices.Clone(m.Window), func(r Recommendation) bool { return !finite(r.Value) })
+			break
+		}
+	}
+	return m
 }

@@ -1,0 +1,226 @@
+package policy
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Scripts of each guard alone: the fixed recommender proposes, the guard
+// chain disposes.
+
+func until(want time.Time) func(*testing.T, *Decision, *Memory) {
+	return func(t *testing.T, d *Decision, _ *Memory) {
+		steps := d.Steps()
+		if len(steps) == 0 || !steps[len(steps)-1].Until.Equal(want) {
+			t.Fatalf("last guard step %+v, want until %v", steps, want)
+		}
+	}
+}
+
+func TestGuardBounds(t *testing.T) {
+	s := newScript(guarded(Guards{Resolution: 1}), 10, 100, 50)
+	s.run(t, []step{
+		{at: 0, propose: 150, want: 100, action: Up, guards: "bounds"},
+		{at: time.Minute, propose: 5, want: 10, action: Down, guards: "bounds"},
+		{at: 2 * time.Minute, propose: 42, want: 42, guards: "-"},
+	})
+}
+
+func TestGuardStepCaps(t *testing.T) {
+	s := newScript(guarded(Guards{StepUp: Step{Pct: 0.5, Units: 30}, StepDown: Step{Pct: 0.2}, Resolution: 1}), 1, 10000, 100)
+	s.run(t, []step{
+		// 50% of 100 and 30 units: the tighter, 30, wins.
+		{at: 0, propose: 200, want: 130, guards: "max_step_up"},
+		{at: time.Minute, propose: 10, want: 104, guards: "max_step_down"},
+		{at: 2 * time.Minute, propose: 120, want: 120, guards: "-"},
+	})
+	// A cap never forbids one quantum: 20% of 4 is 0.8, yet 4 may go to 3.
+	s = newScript(guarded(Guards{StepDown: Step{Pct: 0.2}, StepUp: Step{Pct: 0.05}, Resolution: 1}), 1, 100, 4)
+	s.run(t, []step{
+		{at: 0, propose: 1, want: 3, guards: "max_step_down"},
+		{at: time.Minute, propose: 9, want: 4, guards: "max_step_up"},
+	})
+	// From zero a percentage cap allows nothing, so it does not apply.
+	s = newScript(guarded(Guards{StepUp: Step{Pct: 1}, AllowZero: true, Resolution: 1}), 0, 100, 0)
+	s.run(t, []step{{at: 0, propose: 5, want: 5, guards: "-"}})
+}
+
+func TestGuardCooldowns(t *testing.T) {
+	s := newScript(guarded(Guards{CooldownUp: 2 * time.Minute, CooldownDown: 5 * time.Minute, Resolution: 1}), 1, 1000, 100)
+	s.run(t, []step{
+		{at: 0, propose: 120, want: 120, action: Up},
+		{at: time.Minute, propose: 150, want: 120, action: Hold, guards: "cooldown_up", check: until(t0.Add(2 * time.Minute))},
+		{at: 2 * time.Minute, propose: 150, want: 150, action: Up, guards: "-"},
+		// A decrease waits for the down cooldown after the latest change
+		// of either direction.
+		{at: 3 * time.Minute, propose: 100, want: 150, guards: "cooldown_down", check: until(t0.Add(7 * time.Minute))},
+		{at: 7 * time.Minute, propose: 100, want: 100, action: Down},
+		{at: 8 * time.Minute, propose: 90, want: 100, guards: "cooldown_down", check: until(t0.Add(12 * time.Minute))},
+		// Going up after a decrease waits only for the up cooldown.
+		{at: 8*time.Minute + 30*time.Second, propose: 200, want: 200, action: Up, guards: "-"},
+	})
+}
+
+func TestGuardStabilization(t *testing.T) {
+	s := newScript(guarded(Guards{Stabilization: 5 * time.Minute, Resolution: 1}), 1, 1000, 100)
+	s.run(t, []step{
+		{at: 0, propose: 100, want: 100},
+		// Down follows the highest recommendation of the last 5 minutes.
+		{at: time.Minute, propose: 80, want: 100, guards: "stabilization"},
+		{at: 2 * time.Minute, propose: 90, want: 100, guards: "stabilization"},
+		// The 100 of t+0 has left the window; 90 (t+2m) is the highest.
+		{at: 5 * time.Minute, propose: 70, want: 90, action: Down, guards: "stabilization"},
+		{at: 6 * time.Minute, propose: 60, want: 90, guards: "stabilization"},
+		{at: 7 * time.Minute, propose: 60, want: 70, guards: "stabilization"},
+		// Up is never stabilized.
+		{at: 8 * time.Minute, propose: 150, want: 150, guards: "-"},
+	})
+}
+
+// Decide must not change the Memory it was given: not its fields, and not
+// the Window entries it can see, even when entries expire.
+func TestDecideLeavesItsInputMemoryAlone(t *testing.T) {
+	e := guarded(Guards{Stabilization: 5 * time.Minute, Resolution: 1})
+	e.Rec.(*fixed).v = 80
+	win := make([]Recommendation, 3, 10) // spare capacity, as a previous Decide leaves it
+	win[0] = Recommendation{At: t0.Add(-10 * time.Minute), Value: 300}
+	win[1] = Recommendation{At: t0.Add(-4 * time.Minute), Value: 120}
+	win[2] = Recommendation{At: t0.Add(-1 * time.Minute), Value: 90}
+	mem := NewMemory()
+	mem.Window = win
+	snapshot := mem.Clone()
+	in := Input{Now: t0, Current: 100, Min: 1, Max: 1000}
+
+	d1, m1 := e.Decide(in, mem)
+	if diff := cmp.Diff(snapshot, mem); diff != "" {
+		t.Fatalf("Decide changed its input memory (-before +after):\n%s", diff)
+	}
+	// The same input and memory give the same decision and memory.
+	d2, m2 := e.Decide(in, mem.Clone())
+	if d1.Final != d2.Final || !cmp.Equal(m1.Window, m2.Window) {
+		t.Fatalf("Decide is not repeatable: %v %v / %v %v", d1.Final, m1.Window, d2.Final, m2.Window)
+	}
+	if want := []Recommendation{win[1], win[2], {At: t0, Value: 80}}; !cmp.Equal(m1.Window, want) {
+		t.Fatalf("window = %v, want %v", m1.Window, want)
+	}
+	if d1.Final != 100 {
+		t.Fatalf("final = %v, want 100 (held by the 120 of t-4m)", d1.Final)
+	}
+	// A window out of order (a clock that went back) is rebuilt, not trusted.
+	mem.Window = []Recommendation{win[2], win[1], {At: t0.Add(time.Hour), Value: 999}}
+	_, m3 := e.Decide(in, mem)
+	if want := []Recommendation{win[1], win[2], {At: t0, Value: 80}}; !cmp.Equal(m3.Window, want) {
+		t.Fatalf("rebuilt window = %v, want %v", m3.Window, want)
+	}
+}
+
+func TestGuardDeadBand(t *testing.T) {
+	s := newScript(guarded(Guards{DeadBand: Step{Pct: 0.05}, Resolution: 1}), 1, 1000, 100)
+	s.run(t, []step{
+		{at: 0, propose: 103, want: 100, action: Hold, guards: "dead_band"},
+		{at: time.Minute, propose: 97, want: 100, guards: "dead_band"},
+		{at: 2 * time.Minute, propose: 106, want: 106, guards: "-"},
+	})
+	s = newScript(guarded(Guards{DeadBand: Step{Units: 10}, Resolution: 1}), 1, 1000, 100)
+	s.run(t, []step{
+		{at: 0, propose: 109, want: 100, guards: "dead_band"},
+		{at: time.Minute, propose: 110, want: 110, guards: "-"},
+	})
+}
+
+func TestGuardBackPressure(t *testing.T) {
+	g := Guards{
+		CooldownDown: 10 * time.Minute, Resolution: 1,
+		BackPressure: []BackPressure{{Signal: "pain", Warn: 1, Critical: 50, Cut: 0.3}},
+	}
+	s := newScript(guarded(g), 60, 1000, 100)
+	s.run(t, []step{
+		{at: 0, propose: 150, sig: sig("pain", 0), want: 150, action: Up},
+		// Above warn: no increase.
+		{at: time.Minute, propose: 200, sig: sig("pain", 5), want: 150, action: Hold, guards: "back_pressure"},
+		// Downstream health unknown: no increase either.
+		{at: 2 * time.Minute, propose: 200, want: 150, guards: "back_pressure"},
+		// Critical: cut 30%, down cooldown notwithstanding.
+		{at: 3 * time.Minute, propose: 140, sig: sig("pain", 60), want: 105, action: Down, guards: "cooldown_down back_pressure"},
+		// This datapoint began before the cut: it shows the old limit.
+		// No second cut on it, and no increase.
+		{at: 4 * time.Minute, propose: 140, sig: sig("pain", 60), want: 105, action: Hold, guards: "back_pressure"},
+		// The period that began at the cut is still critical: cut again,
+		// 73.5 rounded up towards more capacity.
+		{at: 6 * time.Minute, propose: 105, sig: sig("pain", 60), want: 74, action: Down, guards: "back_pressure rounding"},
+		// A cut never goes below min.
+		{at: 9 * time.Minute, propose: 74, sig: sig("pain", 60), want: 60, guards: "back_pressure rounding bounds"},
+		// Below warn again: increases are free.
+		{at: 10 * time.Minute, propose: 90, sig: sig("pain", 0.5), want: 90, action: Up, guards: "-"},
+	})
+}
+
+func TestGuardRounding(t *testing.T) {
+	// API Gateway rates have a resolution of 0.01; rounding is always
+	// towards more capacity, and lands exactly on the grid.
+	s := newScript(guarded(Guards{Resolution: 0.01}), 0.01, 20, 10)
+	s.run(t, []step{
+		{at: 0, propose: 11.111, want: 11.12, guards: "rounding"},
+		{at: time.Minute, propose: math.Nextafter(12.3, 13), want: 12.3, guards: "rounding"},
+		{at: 2 * time.Minute, propose: 25, want: 20, guards: "bounds"},
+		{at: 3 * time.Minute, propose: 10.001, want: 10.01, action: Down, guards: "rounding"},
+	})
+	s = newScript(guarded(Guards{Resolution: 1}), 1, 1000, 10)
+	s.run(t, []step{
+		{at: 0, propose: 10.2, want: 11, guards: "rounding"},
+		// Float noise is not a reason to add a whole unit.
+		{at: time.Minute, propose: math.Nextafter(9, 10), want: 9, guards: "rounding"},
+		{at: 2 * time.Minute, propose: 7.5, want: 8, action: Down, guards: "rounding"},
+	})
+	if got := quantize(12.3, 0.01, false); got != 12.3 {
+		t.Errorf("quantize(12.3, 0.01, down) = %v", got)
+	}
+	if got := quantize(1230*0.01, 0.01, true); got != 12.3 {
+		t.Errorf("quantize(1230×0.01, 0.01, up) = %v", got)
+	}
+}
+
+func TestGuardNoZero(t *testing.T) {
+	// A Lambda reservation of 0 stops the function: never, unless allowed.
+	s := newScript(guarded(Guards{Resolution: 1}), 0, 100, 5)
+	s.run(t, []step{{at: 0, propose: 0, want: 1, guards: "bounds"}})
+	s = newScript(guarded(Guards{Resolution: 1, AllowZero: true}), 0, 100, 5)
+	s.run(t, []step{{at: 0, propose: 0, want: 0, guards: "-"}})
+}
+
+func TestGuardServiceConstraints(t *testing.T) {
+	s := newScript(guarded(Guards{Resolution: 1}), 1, 1000, 100)
+	s.run(t, []step{
+		// The account floor leaves room for only 300 more.
+		{at: 0, propose: 500, con: Constraints{Ceiling: 300}, want: 300, guards: "bounds", check: func(t *testing.T, d *Decision, _ *Memory) {
+			if r := d.Steps()[0].Rule; r != "bounds: service ceiling" {
+				t.Fatalf("rule = %q", r)
+			}
+		}},
+		// The ceiling fell below the limit in force: come down to it.
+		{at: time.Minute, propose: 300, con: Constraints{Ceiling: 250}, want: 250, action: Down, guards: "bounds"},
+		// An SQS mapping accepts no less than 2, whatever min says.
+		{at: 2 * time.Minute, propose: 1, con: Constraints{Floor: 2}, want: 2, guards: "bounds"},
+		// The usage-plan quota: no change before NotBefore.
+		{at: 3 * time.Minute, propose: 150, con: Constraints{NotBefore: t0.Add(3*time.Minute + 20*time.Second)}, want: 2, action: Hold, guards: "service", check: until(t0.Add(3*time.Minute + 20*time.Second))},
+		{at: 3*time.Minute + 20*time.Second, propose: 150, con: Constraints{NotBefore: t0.Add(3*time.Minute + 20*time.Second)}, want: 150, guards: "-"},
+		// A table that is UPDATING takes nothing.
+		{at: 4 * time.Minute, propose: 200, con: Constraints{Blocked: "table is UPDATING"}, want: 150, guards: "service", check: func(t *testing.T, d *Decision, m *Memory) {
+			if !m.Saturated {
+				t.Fatal("a blocked actuator must freeze the integrator")
+			}
+		}},
+	})
+}
+
+// The engine proposes, the guards bound; a proposal that is not a number
+// holds instead of reaching a knob.
+func TestNaNProposalHolds(t *testing.T) {
+	for _, v := range []float64{nan(), inf(1), inf(-1)} {
+		s := newScript(guarded(Guards{Resolution: 1}), 1, 100, 50)
+		s.run(t, []step{{at: 0, propose: v, want: 50, action: Hold}})
+	}
+}
