@@ -1,0 +1,354 @@
+package sensors
+
+import (
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/autotuner/autotuner/config"
+)
+
+// MaxQueries is GetMetricData's limit of queries per call.
+const MaxQueries = 500
+
+// DefaultLookback is how many periods before the newest complete one a read
+// covers, so that a gauge that reported a period late still has a value.
+const DefaultLookback = 3
+
+// ref is one target's use of a query's result.
+type ref struct {
+	target string
+	sig    *config.Signal
+}
+
+// class is what the queries of one call share: the clients they go
+// through and the time window, which GetMetricData sets per call.
+type class struct {
+	region, role  string
+	period, delay time.Duration
+}
+
+// batch is one GetMetricData request (possibly several pages).
+type batch struct {
+	class      class
+	start, end time.Time
+	queries    []types.MetricDataQuery
+	// fan maps a query ID to every target signal that reads it. Copies
+	// of an expression's inputs made for this call only (ReturnData
+	// false) are absent.
+	fan map[string][]ref
+}
+
+// Plan is the tick's reads: every CloudWatch query, packed into calls.
+type Plan struct {
+	Batches []*batch
+	// Queries counts the distinct metrics and expressions asked for.
+	Queries int
+	// Refs counts the target signals the queries serve.
+	Refs int
+	sqs  []sqsRead
+}
+
+// sqsRead is one GetQueueAttributes call and the signals it serves.
+type sqsRead struct {
+	region, role, url string
+	attrs             []string
+	refs              []ref
+}
+
+// node is a query before packing.
+type node struct {
+	id    string
+	q     types.MetricDataQuery
+	refs  []ref
+	needs []string // IDs an expression reads
+}
+
+// NewPlan gathers the queries of targets at now. It is pure: the same
+// targets and time give the same plan, IDs included.
+func NewPlan(targets []*config.Target, now time.Time, lookback int) *Plan {
+	if lookback < 0 {
+		lookback = 0
+	}
+	p := &Plan{}
+	type classNodes struct {
+		nodes []*node
+		byKey map[string]*node
+		ids   map[string]string // id → key, to detect hash collisions
+	}
+	classes := map[class]*classNodes{}
+	var order []class
+	sqsByKey := map[string]*sqsRead{}
+	for _, t := range targets {
+		local := map[string]string{} // signal name → query ID, for expressions
+		var exprs []*config.Signal
+		for _, s := range t.SignalList {
+			if s.Source == config.SourceSQS {
+				k := t.Region + "\x00" + t.RoleARN + "\x00" + s.QueueURL
+				r := sqsByKey[k]
+				if r == nil {
+					r = &sqsRead{region: t.Region, role: t.RoleARN, url: s.QueueURL}
+					sqsByKey[k] = r
+					p.sqs = append(p.sqs, *r)
+				}
+				if !contains(r.attrs, s.Attribute) {
+					r.attrs = append(r.attrs, s.Attribute)
+				}
+				r.refs = append(r.refs, ref{target: t.Name, sig: s})
+				p.Refs++
+				continue
+			}
+			c := class{region: t.Region, role: t.RoleARN, period: period(s), delay: s.Delay}
+			cn := classes[c]
+			if cn == nil {
+				cn = &classNodes{byKey: map[string]*node{}, ids: map[string]string{}}
+				classes[c] = cn
+				order = append(order, c)
+			}
+			if s.Expression != "" {
+				exprs = append(exprs, s)
+				continue
+			}
+			key := metricKey(s)
+			n := cn.byKey[key]
+			if n == nil {
+				n = &node{id: uniqueID(cn.ids, "m", key)}
+				n.q = types.MetricDataQuery{
+					Id:         aws.String(n.id),
+					ReturnData: aws.Bool(true),
+					MetricStat: &types.MetricStat{
+						Metric: &types.Metric{Namespace: aws.String(s.Namespace), MetricName: aws.String(s.Metric), Dimensions: dimensions(s.Dimensions)},
+						Period: aws.Int32(int32(c.period / time.Second)),
+						Stat:   aws.String(s.Stat),
+					},
+				}
+				cn.byKey[key] = n
+				cn.nodes = append(cn.nodes, n)
+			}
+			n.refs = append(n.refs, ref{target: t.Name, sig: s})
+			local[s.Name] = n.id
+			p.Refs++
+		}
+		// Expressions come after the target's metrics so that they can
+		// name them; a signal name in an expression becomes its query ID.
+		for _, s := range exprs {
+			c := class{region: t.Region, role: t.RoleARN, period: period(s), delay: s.Delay}
+			cn := classes[c]
+			expr, needs := rewriteExpression(s.Expression, local)
+			key := "expr\x00" + strconv.FormatInt(int64(c.period), 10) + "\x00" + expr
+			n := cn.byKey[key]
+			if n == nil {
+				n = &node{id: uniqueID(cn.ids, "e", key), needs: needs}
+				n.q = types.MetricDataQuery{
+					Id:         aws.String(n.id),
+					Expression: aws.String(expr),
+					Period:     aws.Int32(int32(c.period / time.Second)),
+					ReturnData: aws.Bool(true),
+				}
+				cn.byKey[key] = n
+				cn.nodes = append(cn.nodes, n)
+			}
+			n.refs = append(n.refs, ref{target: t.Name, sig: s})
+			local[s.Name] = n.id
+			p.Refs++
+		}
+	}
+	for i := range p.sqs {
+		k := p.sqs[i].region + "\x00" + p.sqs[i].role + "\x00" + p.sqs[i].url
+		p.sqs[i] = *sqsByKey[k]
+	}
+	for _, c := range order {
+		cn := classes[c]
+		p.Queries += len(cn.nodes)
+		end := now.Add(-c.delay).Truncate(c.period)
+		start := end.Add(-time.Duration(lookback+1) * c.period)
+		p.Batches = append(p.Batches, pack(c, start, end, cn.nodes)...)
+	}
+	return p
+}
+
+// pack fills calls of at most MaxQueries. An expression travels with its
+// inputs, since GetMetricData resolves IDs within one call; an input
+// already sent in an earlier call is repeated with ReturnData false, the
+// only case where a metric is asked for twice.
+func pack(c class, start, end time.Time, nodes []*node) []*batch {
+	var out []*batch
+	var cur *batch
+	where := map[string]*batch{}
+	byID := map[string]*node{}
+	for _, n := range nodes {
+		byID[n.id] = n
+	}
+	open := func(room int) {
+		if cur == nil || len(cur.queries)+room > MaxQueries {
+			cur = &batch{class: c, start: start, end: end, fan: map[string][]ref{}}
+			out = append(out, cur)
+		}
+	}
+	add := func(n *node, data bool) {
+		q := n.q
+		if !data {
+			q.ReturnData = aws.Bool(false)
+		} else {
+			cur.fan[n.id] = n.refs
+			where[n.id] = cur
+		}
+		cur.queries = append(cur.queries, q)
+	}
+	for _, n := range nodes {
+		if len(n.needs) == 0 {
+			continue
+		}
+		room := 1
+		for _, id := range n.needs {
+			if where[id] != cur || cur == nil {
+				room++
+			}
+		}
+		open(room)
+		for _, id := range n.needs {
+			dep := byID[id]
+			switch b, placed := where[id]; {
+			case dep == nil || b == cur:
+			case placed:
+				add(dep, false)
+			default:
+				add(dep, true)
+			}
+		}
+		if where[n.id] == nil {
+			add(n, true)
+		}
+	}
+	for _, n := range nodes {
+		if where[n.id] != nil {
+			continue
+		}
+		open(1)
+		add(n, true)
+	}
+	return out
+}
+
+func period(s *config.Signal) time.Duration {
+	if s.Period <= 0 {
+		return time.Minute
+	}
+	return s.Period
+}
+
+// metricKey identifies a metric+stat+period: two targets asking for the
+// same key share one query.
+func metricKey(s *config.Signal) string {
+	var b strings.Builder
+	b.WriteString(s.Namespace)
+	b.WriteByte(0)
+	b.WriteString(s.Metric)
+	b.WriteByte(0)
+	names := make([]string, 0, len(s.Dimensions))
+	for k := range s.Dimensions {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(s.Dimensions[k])
+		b.WriteByte(0)
+	}
+	b.WriteString(s.Stat)
+	b.WriteByte(0)
+	b.WriteString(strconv.FormatInt(int64(period(s)), 10))
+	return b.String()
+}
+
+// uniqueID derives a stable query ID from key: CloudWatch IDs start with a
+// lower-case letter and hold only [a-zA-Z0-9_]. A hash collision, however
+// unlikely, gets a numbered suffix rather than a wrong answer.
+func uniqueID(ids map[string]string, prefix, key string) string {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	base := prefix + strconv.FormatUint(h.Sum64(), 36)
+	id := base
+	for i := 2; ; i++ {
+		k, taken := ids[id]
+		if !taken || k == key {
+			break
+		}
+		id = base + "_" + strconv.Itoa(i)
+	}
+	ids[id] = key
+	return id
+}
+
+func dimensions(m map[string]string) []types.Dimension {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make([]types.Dimension, 0, len(names))
+	for _, k := range names {
+		out = append(out, types.Dimension{Name: aws.String(k), Value: aws.String(m[k])})
+	}
+	return out
+}
+
+// rewriteExpression replaces the target's signal names in a metric-math
+// expression with their query IDs, outside quoted strings (SEARCH terms),
+// and returns the IDs it now reads.
+func rewriteExpression(expr string, local map[string]string) (string, []string) {
+	var b strings.Builder
+	var needs []string
+	for i := 0; i < len(expr); {
+		c := expr[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := i + 1
+			for j < len(expr) && expr[j] != c {
+				j++
+			}
+			if j < len(expr) {
+				j++
+			}
+			b.WriteString(expr[i:j])
+			i = j
+		case isIdentStart(c):
+			j := i + 1
+			for j < len(expr) && isIdent(expr[j]) {
+				j++
+			}
+			word := expr[i:j]
+			if id, ok := local[word]; ok {
+				b.WriteString(id)
+				if !contains(needs, id) {
+					needs = append(needs, id)
+				}
+			} else {
+				b.WriteString(word)
+			}
+			i = j
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String(), needs
+}
+
+func isIdentStart(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' }
+func isIdent(c byte) bool      { return isIdentStart(c) || c >= '0' && c <= '9' }
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
