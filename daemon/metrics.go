@@ -1,0 +1,146 @@
+package daemon
+
+import (
+	"math"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/autotuner/autotuner/controller"
+	"github.com/autotuner/autotuner/policy"
+)
+
+// Metrics are the daemon's Prometheus series, on a registry of their own so
+// that tests and several daemons in one process never collide.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	ticks        *prometheus.CounterVec // outcome: ok, failed, skipped
+	tickDuration prometheus.Histogram   //
+	decisions    *prometheus.CounterVec // action
+	applied      *prometheus.CounterVec // target, direction
+	errors       *prometheus.CounterVec // class, stage
+	limit        *prometheus.GaugeVec   // target
+	signal       *prometheus.GaugeVec   // target, signal
+	decreases    *prometheus.GaugeVec   // target
+	leader       prometheus.Gauge       //
+	reloads      *prometheus.CounterVec // result
+	lastSuccess  prometheus.Gauge       //
+	configTime   prometheus.Gauge       //
+	targets      prometheus.Gauge       //
+}
+
+// NewMetrics registers every series on a fresh registry, with the Go and
+// process collectors.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		ticks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_ticks_total",
+			Help: "Ticks by outcome: ok, failed (the tick itself failed, or signals could not be read) or skipped (the previous tick was still running)."}, []string{"outcome"}),
+		tickDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "autotuner_tick_duration_seconds",
+			Help: "Wall time of a tick.", Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_decisions_total",
+			Help: "Decisions by action (up, down, hold) and mode (apply, dry-run, plan, not-leader)."}, []string{"action", "mode"}),
+		applied: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_changes_applied_total",
+			Help: "Changes applied to a service, by target and direction."}, []string{"target", "direction"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_errors_total",
+			Help: "Per-target errors by class (throttled, transient, conflict, quota, invalid, permission, not_found, refused, internal) and stage."}, []string{"class", "stage"}),
+		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "autotuner_limit",
+			Help: "The target's limit after the last tick (what is in force, or would be in dry-run)."}, []string{"target"}),
+		signal: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "autotuner_signal_value",
+			Help: "The last reading of each signal; NaN when the signal had no data."}, []string{"target", "signal"}),
+		decreases: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "autotuner_dynamodb_decreases_remaining",
+			Help: "DynamoDB capacity decreases still possible today (UTC) for the target's table or index."}, []string{"target"}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{Name: "autotuner_leader",
+			Help: "1 when this replica holds the lease (or runs alone) and may apply changes."}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_config_reloads_total",
+			Help: "Policies-file reloads by result: ok or failed (the running configuration was kept)."}, []string{"result"}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "autotuner_last_successful_tick_timestamp_seconds",
+			Help: "Unix time of the last tick that read its signals and finished."}),
+		configTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: "autotuner_config_loaded_timestamp_seconds",
+			Help: "Unix time the running policies file was loaded."}),
+		targets: prometheus.NewGauge(prometheus.GaugeOpts{Name: "autotuner_targets",
+			Help: "Targets in the running policies file."}),
+	}
+	r.MustRegister(m.ticks, m.tickDuration, m.decisions, m.applied, m.errors, m.limit, m.signal,
+		m.decreases, m.leader, m.reloads, m.lastSuccess, m.configTime, m.targets,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, o := range []string{"ok", "failed", "skipped"} {
+		m.ticks.WithLabelValues(o)
+	}
+	for _, o := range []string{"ok", "failed"} {
+		m.reloads.WithLabelValues(o)
+	}
+	return m
+}
+
+func (m *Metrics) skipped() { m.ticks.WithLabelValues("skipped").Inc() }
+
+func (m *Metrics) setLeader(ok bool) {
+	if ok {
+		m.leader.Set(1)
+	} else {
+		m.leader.Set(0)
+	}
+}
+
+// configLoaded resets per-target series, so targets removed from the file
+// stop being reported.
+func (m *Metrics) configLoaded(now time.Time, targets int) {
+	m.limit.Reset()
+	m.signal.Reset()
+	m.decreases.Reset()
+	m.configTime.Set(float64(now.UnixNano()) / 1e9)
+	m.targets.Set(float64(targets))
+}
+
+// observe records a finished tick.
+func (m *Metrics) observe(res *controller.Result, err error, dur time.Duration, now time.Time) {
+	m.tickDuration.Observe(dur.Seconds())
+	if err != nil || res == nil || res.SenseErr != nil {
+		m.ticks.WithLabelValues("failed").Inc()
+	} else {
+		m.ticks.WithLabelValues("ok").Inc()
+		m.lastSuccess.Set(float64(now.UnixNano()) / 1e9)
+	}
+	if res == nil {
+		return
+	}
+	for _, r := range res.Records {
+		action := policy.Hold
+		if r.Decision != nil {
+			action = r.Decision.Action
+		}
+		m.decisions.WithLabelValues(string(action), string(r.Mode)).Inc()
+		if r.Applied {
+			m.applied.WithLabelValues(r.Target, string(action)).Inc()
+		}
+		if r.Error != "" {
+			m.errors.WithLabelValues(string(r.ErrorClass), r.Stage).Inc()
+		}
+		if r.Decision != nil || r.ReadActual {
+			m.limit.WithLabelValues(r.Target).Set(r.Final)
+		}
+		for name, s := range r.Signals {
+			v := math.NaN()
+			if s.Present() {
+				v = s.Value
+			}
+			m.signal.WithLabelValues(r.Target, name).Set(v)
+		}
+		if q := r.Constraints.Decreases; q.Enforced {
+			m.decreases.WithLabelValues(r.Target).Set(float64(q.Remaining(now)))
+		}
+	}
+}
+
+// reloaded counts a reload attempt.
+func (m *Metrics) reloaded(ok bool) {
+	if ok {
+		m.reloads.WithLabelValues("ok").Inc()
+	} else {
+		m.reloads.WithLabelValues("failed").Inc()
+	}
+}

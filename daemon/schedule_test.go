@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/autotuner/autotuner/config"
+)
+
+func mustParse(t *testing.T, yaml string) *config.File {
+	t.Helper()
+	f, err := config.Parse("p.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+const twoSchedules = `version: 1
+defaults: {schedule: "@every 1m"}
+targets:
+  - {name: a, kind: lambda-reserved-concurrency, function: a, min: 1, max: 10, signals: {s: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}
+  - {name: b, kind: lambda-reserved-concurrency, function: b, min: 1, max: 10, schedule: "0 */5 * * * *", signals: {s: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}
+  - {name: c, kind: lambda-reserved-concurrency, function: c, min: 1, max: 10, signals: {s: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}
+`
+
+func TestPlanGroupsAndCoalesces(t *testing.T) {
+	p, err := newPlan(mustParse(t, twoSchedules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 25, 12, 0, 30, 0, time.UTC)
+	p.start(t0)
+	type step struct {
+		at   time.Time
+		want []string
+	}
+	// @every 1m fires at t0+1m, t0+2m, …; "0 */5 * * * *" at 12:05:00.
+	steps := []step{
+		{t0.Add(time.Minute), []string{"a", "c"}},
+		{t0.Add(2 * time.Minute), []string{"a", "c"}},
+		{time.Date(2026, 11, 25, 12, 5, 0, 0, time.UTC), []string{"b"}},
+		{t0.Add(5 * time.Minute), []string{"a", "c"}},
+	}
+	for i, s := range steps {
+		t.Run("", func(t *testing.T) {
+			// Fire the few minutes in between so the global group stays
+			// in step, as the daemon's loop would.
+			for p.nextFiring().Before(s.at) {
+				p.due(p.nextFiring())
+			}
+			if got := p.nextFiring(); !got.Equal(s.at) {
+				t.Fatalf("step %d: next firing %v, want %v", i, got, s.at)
+			}
+			if diff := cmp.Diff(s.want, p.due(s.at)); diff != "" {
+				t.Errorf("step %d: due (-want +got):\n%s", i, diff)
+			}
+		})
+	}
+}
+
+func TestPlanSameSpecCoalescesIntoOneGroup(t *testing.T) {
+	f := mustParse(t, strings.Replace(twoSchedules, `schedule: "0 */5 * * * *"`, `schedule: "@every 1m"`, 1))
+	p, err := newPlan(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.groups) != 1 {
+		t.Fatalf("got %d groups, want 1", len(p.groups))
+	}
+	p.start(time.Unix(0, 0))
+	if diff := cmp.Diff([]string{"b", "a", "c"}, p.due(p.nextFiring())); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func TestPlanReportsEveryBadSpec(t *testing.T) {
+	bad := strings.Replace(twoSchedules, `"@every 1m"`, `"every minute"`, 1)
+	bad = strings.Replace(bad, `"0 */5 * * * *"`, `"61 * * * *"`, 1)
+	_, err := newPlan(mustParse(t, bad))
+	if err == nil {
+		t.Fatal("no error for two bad specs")
+	}
+	got := Problems(err)
+	if len(got) != 2 || !strings.Contains(got[0], "defaults.schedule") || !strings.Contains(got[1], "targets[1].schedule") || !strings.Contains(got[1], "p.yaml:5:") {
+		t.Errorf("problems = %q; want both specs named with their positions", got)
+	}
+}
+
+func TestPeriod(t *testing.T) {
+	p, err := newPlan(mustParse(t, twoSchedules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.period(time.Unix(0, 0).UTC()); got != 5*time.Minute {
+		t.Errorf("period = %v, want the longest, 5m", got)
+	}
+}
+
+func FuzzParseSchedule(f *testing.F) {
+	for _, s := range []string{"@every 1m", "*/5 * * * *", "0 */5 * * * *", "CRON_TZ=UTC 0 3 * * *", "@hourly", "", "@every -1s", "0 0 30 2 *", "* * * * * * *"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		s, err := ParseSchedule(spec)
+		if err != nil {
+			return
+		}
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		if n := s.Next(now); !n.IsZero() && !n.After(now) {
+			t.Errorf("%q: next %v is not after %v", spec, n, now)
+		}
+	})
+}
