@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/autotuner/autotuner/sim"
+)
+
+func init() {
+	register(command{name: "simulate", summary: "replay a scenario offline and compare policies; no AWS needed", run: runSimulate})
+}
+
+// defaultCompare is what a bare `autotuner simulate` compares.
+const defaultCompare = "autotuner,target-tracking,hpa,static,oracle"
+
+func runSimulate(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "simulate", "[--scenario NAME|FILE] [--policies FILE] [--compare LIST] [flags]")
+	scenario := fs.String("scenario", sim.DefaultScenario, "built-in scenario ("+strings.Join(sim.BuiltinScenarios(), ", ")+") or a scenario file")
+	policies := fs.String("policies", "", "policies file to simulate (default: the scenario's, or its topology's built-in one)")
+	compare := fs.String("compare", defaultCompare, "policies to compare: "+strings.Join(sim.PolicyNames(), ","))
+	seed := fs.Uint64("seed", 0, "random seed (default: the scenario's)")
+	out := fs.String("out", "autotuner-report", "directory for the report; empty writes none")
+	format := fs.String("format", "table", "output: table, json or csv")
+	traces := fs.String("traces", "", "directory of trace CSVs (default: ../shared/traces from here, then from the module root)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "autotuner simulate: unexpected argument %q (use --scenario)\n", fs.Arg(0))
+		return exitUsage
+	}
+	switch *format {
+	case "table", "json", "csv":
+	default:
+		fmt.Fprintf(e.stderr, "autotuner simulate: --format must be table, json or csv, got %q\n", *format)
+		return exitUsage
+	}
+	names := splitList(*compare)
+	if len(names) == 0 {
+		fmt.Fprintln(e.stderr, "autotuner simulate: --compare names no policy")
+		return exitUsage
+	}
+	sc, err := sim.LoadScenario(*scenario)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "autotuner simulate: %v\n", err)
+		return exitUsage
+	}
+	if *seed != 0 {
+		sc.Seed = *seed
+	}
+	var pname string
+	var pdata []byte
+	if *policies != "" {
+		pname = *policies
+		pdata, err = os.ReadFile(pname)
+	} else {
+		pname, pdata, err = sim.PoliciesFor(sc)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "autotuner simulate: %v\n", err)
+		return exitUsage
+	}
+	setup, err := sim.Prepare(sc, pname, pdata, tracesDir(*traces))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "autotuner simulate: %v\n", err)
+		if errors.Is(err, sim.ErrNoTraces) {
+			return exitFailure
+		}
+		return exitUsage
+	}
+
+	var bar *progressBar
+	if e.isTerminal {
+		bar = &progressBar{w: e.stderr, total: setup.DurationS * int64(len(names)), label: sc.Name}
+	}
+	started := time.Now()
+	results, err := setup.Compare(ctx, names, bar.add)
+	bar.done()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "autotuner simulate: %v\n", err)
+		return exitFailure
+	}
+	seen := map[string]bool{}
+	for _, r := range results {
+		for _, n := range r.Notes {
+			if !seen[n] {
+				seen[n] = true
+				fmt.Fprintf(e.stderr, "note: %s\n", n)
+			}
+		}
+	}
+
+	rep := sim.NewReport(setup, results)
+	switch *format {
+	case "json":
+		if err := rep.WriteJSON(e.stdout); err != nil {
+			fmt.Fprintf(e.stderr, "autotuner simulate: %v\n", err)
+			return exitFailure
+		}
+	case "csv":
+		if err := writeKPICSV(e.stdout, results); err != nil {
+			fmt.Fprintf(e.stderr, "autotuner simulate: %v\n", err)
+			return exitFailure
+		}
+	default:
+		fmt.Fprintf(e.stdout, "scenario %s (%s), seed %d, policies %s — %s simulated in %.1fs\n\n",
+			sc.Name, sc.Topology.Kind, sc.Seed, pname, time.Duration(setup.DurationS)*time.Second, time.Since(started).Seconds())
+		writeKPITable(e.stdout, results)
+	}
+	if *out != "" {
+		files, err := rep.Write(*out)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "autotuner simulate: writing the report: %v\n", err)
+			return exitFailure
+		}
+		if *format == "table" {
+			fmt.Fprintf(e.stdout, "\nreport: %s\n", files[0])
+		}
+	}
+	return exitOK
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// tracesDir finds the traces: the flag, else ../shared/traces from the
+// working directory, else from the module root.
+func tracesDir(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	const rel = "../shared/traces"
+	if st, err := os.Stat(rel); err == nil && st.IsDir() {
+		return rel
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for d := wd; ; d = filepath.Dir(d) {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				return filepath.Join(d, rel)
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	return rel
+}
+
+func writeKPITable(w io.Writer, results []*sim.Result) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "POLICY\tOFFERED\tSERVED\tSERVED%\tTHROTTLED\tOVERLOAD_S\tMAX_AGE_S\tP99_AGE_S\tCOST_USD\tACTUATIONS\tREVERSALS\tQUOTA_VIOL\t")
+	for _, r := range results {
+		k := r.KPIs
+		pct := 0.0
+		if k.Offered > 0 {
+			pct = 100 * float64(k.Served) / float64(k.Offered)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%d\t%d\t%.0f\t%.0f\t%.2f\t%d\t%d\t%d\t\n",
+			r.Policy, k.Offered, k.Served, pct, k.Throttled, k.OverloadS, k.MaxQueueAgeS, k.P99QueueAgeS, k.CostUSD, k.Actuations, k.Reversals, k.QuotaViolations)
+	}
+	tw.Flush()
+}
+
+func writeKPICSV(w io.Writer, results []*sim.Result) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"policy", "offered", "served", "throttled", "overload_s", "max_queue_age_s", "p99_queue_age_s", "cost_usd", "actuations", "reversals", "quota_violations",
+		"throttled_api_gateway", "throttled_lambda", "throttled_dynamodb", "downstream_errors"})
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	for _, r := range results {
+		k, l := r.KPIs, r.Layers
+		cw.Write([]string{r.Policy, i(k.Offered), i(k.Served), i(k.Throttled), i(k.OverloadS), f(k.MaxQueueAgeS), f(k.P99QueueAgeS), f(k.CostUSD),
+			i(int64(k.Actuations)), i(int64(k.Reversals)), i(int64(k.QuotaViolations)), i(l.APIGateway), i(l.Lambda), i(l.DynamoDB), i(l.Downstream)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// progressBar draws on a terminal only; a nil bar does nothing.
+type progressBar struct {
+	w     io.Writer
+	total int64
+	done_ int64
+	shown int
+	label string
+}
+
+func (b *progressBar) add(sec int64) {
+	if b == nil || b.total <= 0 {
+		return
+	}
+	b.done_ += sec
+	pct := int(100 * b.done_ / b.total)
+	if pct == b.shown {
+		return
+	}
+	b.shown = pct
+	const width = 30
+	fill := width * pct / 100
+	fmt.Fprintf(b.w, "\rsimulating %s [%s%s] %3d%%", b.label, strings.Repeat("#", fill), strings.Repeat("-", width-fill), pct)
+}
+
+func (b *progressBar) done() {
+	if b == nil {
+		return
+	}
+	fmt.Fprintf(b.w, "\r%s\r", strings.Repeat(" ", 60))
+}

@@ -1,0 +1,220 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/autotuner/autotuner/config"
+	"github.com/autotuner/autotuner/controller"
+)
+
+// ServiceError is a call the simulated service rejects, with the error
+// code AWS would return and the same class as the real actuators give it
+// (read by controller.Classify through ErrorClass).
+type ServiceError struct {
+	Service, Code, Message string
+	Class                  controller.Class
+}
+
+func (e *ServiceError) Error() string {
+	return fmt.Sprintf("%s: %s: %s", e.Service, e.Code, e.Message)
+}
+
+func (e *ServiceError) ErrorClass() string { return string(e.Class) }
+
+// Service rules the simulated actuators enforce.
+const (
+	lambdaUnreservedFloor = 100              // executions that must stay unreserved
+	planUpdateSpacing     = 20 * time.Second // UpdateUsagePlan: 1 call per 20 s
+	maxAPIRate            = 10000
+	maxAPIBurst           = 5000
+	maxTableCapacity      = 40000
+)
+
+// Actuator moves the simulated knobs as the AWS services would: Lambda
+// changes are near-instant, DynamoDB changes go through UPDATING and the
+// decrease quota, API Gateway usage plans take one update per 20 s.
+// One Actuator serves every kind.
+type Actuator struct {
+	p     *plant
+	start time.Time
+	notes *notes
+
+	lastPlanUpdate time.Time
+	// Violations counts calls rejected for breaking a quota (the DynamoDB
+	// decrease quota, the usage-plan update rate). A policy that obeys
+	// the constraints it is given causes none.
+	Violations int
+}
+
+var _ controller.Actuator = (*Actuator)(nil)
+
+func (a *Actuator) sec(now time.Time) int64 { return int64(now.Sub(a.start) / time.Second) }
+
+// bind finds the knob a target turns.
+func (a *Actuator) bind(t *config.Target) (knob, error) {
+	p, tp := a.p, &a.p.sc.Topology
+	missing := func(what string) error {
+		return &ServiceError{Service: "sim", Code: "ResourceNotFoundException", Message: fmt.Sprintf("target %s: the scenario has no %s", t.Name, what), Class: controller.ClassNotFound}
+	}
+	switch t.Kind {
+	case config.LambdaReservedConcurrency:
+		if t.Function != tp.Lambda.Name {
+			a.notes.add("function %q is simulated by the scenario's function %q", t.Function, tp.Lambda.Name)
+		}
+		return kReserved, nil
+	case config.LambdaSQSMaxConcurrency:
+		if p.q == nil {
+			return 0, missing("SQS event source mapping")
+		}
+		return kESM, nil
+	case config.APIGatewayUsagePlan, config.APIGatewayStage:
+		if p.api == nil {
+			return 0, missing("API Gateway")
+		}
+		if t.Limit == "burst" {
+			return kAPIBurst, nil
+		}
+		return kAPIRate, nil
+	case config.DynamoDBProvisioned, config.DynamoDBOnDemandMax:
+		if p.table == nil {
+			return 0, missing("DynamoDB table")
+		}
+		if t.Table != tp.Table.Name {
+			a.notes.add("table %q is simulated by the scenario's table %q", t.Table, tp.Table.Name)
+		}
+		if t.Index != "" {
+			a.notes.add("index %q of table %q is simulated as the table itself", t.Index, t.Table)
+		}
+		if od := p.table.read.onDemand; od != (t.Kind == config.DynamoDBOnDemandMax) {
+			mode := "provisioned"
+			if od {
+				mode = "on-demand"
+			}
+			return 0, &ServiceError{Service: "dynamodb", Code: "ValidationException", Message: fmt.Sprintf("target %s: the table is in %s mode", t.Name, mode), Class: controller.ClassInvalid}
+		}
+		if t.Capacity == "read" {
+			return kRead, nil
+		}
+		return kWrite, nil
+	}
+	return 0, &ServiceError{Service: "sim", Code: "Unsupported", Message: fmt.Sprintf("kind %s is not simulated", t.Kind), Class: controller.ClassInvalid}
+}
+
+// Current reads the knob and the service's rules as they stand.
+func (a *Actuator) Current(_ context.Context, t *config.Target, now time.Time) (controller.State, error) {
+	k, err := a.bind(t)
+	if err != nil {
+		return controller.State{}, err
+	}
+	st := controller.State{Value: a.p.knobValue(k)}
+	c := &st.Constraints
+	switch k {
+	case kReserved:
+		c.Ceiling = a.p.sc.Topology.Lambda.AccountConcurrency - lambdaUnreservedFloor
+	case kESM:
+		c.Floor, c.Ceiling = 2, 1000
+		if st.Value == 0 {
+			st.Value = 1000 // no maximum set: the mapping scales to its own limit
+		}
+	case kAPIRate, kAPIBurst:
+		c.Ceiling = maxAPIRate
+		if k == kAPIBurst {
+			c.Ceiling = maxAPIBurst
+		}
+		if t.Kind == config.APIGatewayUsagePlan && !a.lastPlanUpdate.IsZero() {
+			if nb := a.lastPlanUpdate.Add(planUpdateSpacing); now.Before(nb) {
+				c.NotBefore = nb
+			}
+		}
+	case kRead, kWrite:
+		c.Floor, c.Ceiling = 1, maxTableCapacity
+		tb := a.p.table
+		c.Decreases = tb.quota
+		if a.sec(now) < tb.updatingUntil {
+			c.Blocked = "table is UPDATING"
+		}
+	}
+	return st, nil
+}
+
+// Apply sets the knob, or rejects the call as the service would.
+func (a *Actuator) Apply(_ context.Context, t *config.Target, from, to float64, now time.Time) error {
+	k, err := a.bind(t)
+	if err != nil {
+		return err
+	}
+	p := a.p
+	s := a.sec(now)
+	cur := p.knobValue(k)
+	if k == kESM && cur == 0 {
+		cur = 1000
+	}
+	if math.IsNaN(to) || math.IsInf(to, 0) {
+		return &ServiceError{Service: "sim", Code: "ValidationException", Message: "value is not a number", Class: controller.ClassInvalid}
+	}
+	if cur != from {
+		return &ServiceError{Service: "sim", Code: "ConflictException", Message: fmt.Sprintf("%s changed from %v to %v since it was read", t.Identity(), from, cur), Class: controller.ClassConflict}
+	}
+	switch k {
+	case kReserved:
+		ceil := p.sc.Topology.Lambda.AccountConcurrency - lambdaUnreservedFloor
+		if to < 0 || to > ceil || to != math.Trunc(to) {
+			return &ServiceError{Service: "lambda", Code: "InvalidParameterValueException", Message: fmt.Sprintf("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d]: asked %v", lambdaUnreservedFloor, to), Class: controller.ClassInvalid}
+		}
+		p.schedule(s+p.sc.Actuation.Lambda.Seconds(), k, to)
+	case kESM:
+		if to < 2 || to > 1000 || to != math.Trunc(to) {
+			return &ServiceError{Service: "lambda", Code: "InvalidParameterValueException", Message: fmt.Sprintf("MaximumConcurrency must be between 2 and 1000, got %v", to), Class: controller.ClassInvalid}
+		}
+		p.schedule(s+p.sc.Actuation.Lambda.Seconds(), k, to)
+	case kAPIRate, kAPIBurst:
+		ceil := float64(maxAPIRate)
+		if k == kAPIBurst {
+			ceil = maxAPIBurst
+		}
+		if to < 0 || to > ceil {
+			return &ServiceError{Service: "apigateway", Code: "BadRequestException", Message: fmt.Sprintf("throttle must be between 0 and %v, got %v", ceil, to), Class: controller.ClassInvalid}
+		}
+		if t.Kind == config.APIGatewayUsagePlan {
+			if !a.lastPlanUpdate.IsZero() && now.Before(a.lastPlanUpdate.Add(planUpdateSpacing)) {
+				a.Violations++
+				return &ServiceError{Service: "apigateway", Code: "TooManyRequestsException", Message: "UpdateUsagePlan is limited to 1 call every 20 seconds", Class: controller.ClassThrottled}
+			}
+			a.lastPlanUpdate = now
+		}
+		p.schedule(s, k, to)
+		if k == kAPIRate && t.BurstRatio > 0 {
+			p.schedule(s, kAPIBurst, math.Min(maxAPIBurst, math.Max(1, math.Round(to*t.BurstRatio))))
+		}
+	case kRead, kWrite:
+		tb := p.table
+		if to < 1 || to > maxTableCapacity || to != math.Trunc(to) {
+			return &ServiceError{Service: "dynamodb", Code: "ValidationException", Message: fmt.Sprintf("capacity units must be whole numbers between 1 and %d, got %v", maxTableCapacity, to), Class: controller.ClassInvalid}
+		}
+		if tb.read.onDemand {
+			p.schedule(s, k, to) // an on-demand maximum applies at once
+			return nil
+		}
+		if s < tb.updatingUntil {
+			return &ServiceError{Service: "dynamodb", Code: "ResourceInUseException", Message: "Attempt to change a resource which is still in use: Table is being updated", Class: controller.ClassConflict}
+		}
+		if to == cur {
+			return &ServiceError{Service: "dynamodb", Code: "ValidationException", Message: "The provisioned throughput for the table will not change", Class: controller.ClassInvalid}
+		}
+		delay := p.sc.Actuation.DynamoDBUpdating.Seconds()
+		if to < cur {
+			if ok, _ := tb.quota.Allowed(now); !ok {
+				a.Violations++
+				return &ServiceError{Service: "dynamodb", Code: "LimitExceededException", Message: fmt.Sprintf("Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day (decreases today: %d)", tb.quota.Today), Class: controller.ClassQuota}
+			}
+			tb.quota = tb.quota.Spend(now)
+			delay = p.sc.Actuation.DynamoDBDecrease.Seconds()
+		}
+		tb.updatingUntil = s + delay
+		p.schedule(s+delay, k, to)
+	}
+	return nil
+}

@@ -1,0 +1,300 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// The components are fluid models at 1-second resolution: counts are
+// float64 so that fractions carry from one second to the next instead of
+// being rounded away. Each keeps its state in fixed-size fields, so the
+// per-second loop allocates nothing.
+
+// tokenBucket is API Gateway's throttle: Rate tokens per second into a
+// bucket of Burst. A request takes a token or gets a 429.
+type tokenBucket struct {
+	rate, burst, tokens float64
+}
+
+// admit lets through as many of n requests as there are whole tokens, then
+// refills for the next second. From a full bucket under unlimited demand
+// it admits burst + rate×t requests in seconds 0..t.
+func (b *tokenBucket) admit(n float64) float64 {
+	ok := math.Min(n, math.Floor(b.tokens))
+	b.tokens -= ok
+	b.tokens = math.Min(b.burst, b.tokens+b.rate)
+	return ok
+}
+
+// nClasses is how many equal-probability duration classes approximate a
+// function's duration distribution.
+const nClasses = 8
+
+// ringSize covers the longest invocation: Lambda's 15-minute timeout plus
+// the downstream's worst latency, in seconds (a power of two).
+const ringSize = 1024
+
+// lambdaFn tracks concurrency by Little's law: every invocation occupies
+// one unit of concurrency for its duration. Durations come in nClasses
+// classes; an invocation of duration d started in second t occupies 1 in
+// the seconds t..t+⌊d⌋−1 and the fraction d−⌊d⌋ in second t+⌊d⌋. Ends are
+// scheduled in a ring of deltas, so a second costs O(nClasses).
+type lambdaFn struct {
+	reserved float64
+	esmMax   float64 // 0: no event source mapping maximum
+	pollers  float64 // the SQS poller's current concurrency
+	classes  [nClasses]float64
+	mean     float64 // mean duration, seconds
+	level    float64 // occupancy in the current second from earlier starts
+	ring     [ringSize]float64
+}
+
+// e0 is the concurrency one invocation started now occupies in its first
+// second, given the extra latency added to every duration.
+func (f *lambdaFn) e0(extra float64) float64 {
+	s := 0.0
+	for _, d := range f.classes {
+		s += math.Min(d+extra, 1)
+	}
+	return s / nClasses
+}
+
+// carry moves the clock to second t and returns the concurrency that
+// invocations started earlier still occupy.
+func (f *lambdaFn) carry(t int64) float64 {
+	i := t & (ringSize - 1)
+	f.level += f.ring[i]
+	f.ring[i] = 0
+	if f.level < 1e-9 {
+		f.level = 0 // rounding dust
+	}
+	return f.level
+}
+
+// room is how many invocations may start in this second under cap.
+func (f *lambdaFn) room(limit, carried, e0 float64) float64 {
+	if e0 <= 0 {
+		return math.Inf(1)
+	}
+	return math.Max(0, math.Floor((limit-carried)/e0+1e-9))
+}
+
+// start begins n invocations in second t and returns the concurrency of
+// this second.
+func (f *lambdaFn) start(t int64, n, extra float64) float64 {
+	if n > 0 {
+		w := n / nClasses
+		for _, base := range f.classes {
+			d := math.Min(base+extra, ringSize-2)
+			q := int64(d)
+			r := d - float64(q)
+			if q == 0 {
+				f.level += w * r
+				f.ring[(t+1)&(ringSize-1)] -= w * r
+				continue
+			}
+			f.level += w
+			f.ring[(t+q)&(ringSize-1)] -= w * (1 - r)
+			f.ring[(t+q+1)&(ringSize-1)] -= w * r
+		}
+	}
+	return f.level
+}
+
+// capacity is one DynamoDB capacity (read or write) with its burst bank:
+// up to 300 seconds of unused provisioned capacity, spent on spikes.
+type capacity struct {
+	prov     float64
+	bank     float64
+	onDemand bool // no bank; prov is the on-demand maximum
+}
+
+// burstSeconds is how much unused capacity DynamoDB banks.
+const burstSeconds = 300
+
+// consume serves what it can of demand units and returns the served part.
+func (c *capacity) consume(demand float64) float64 {
+	if c.onDemand {
+		return math.Min(demand, c.prov)
+	}
+	if demand <= c.prov {
+		c.bank = math.Min(c.bank+c.prov-demand, burstSeconds*c.prov)
+		return demand
+	}
+	use := math.Min(demand-c.prov, c.bank)
+	c.bank -= use
+	return c.prov + use
+}
+
+// chunk is the messages sent in one second that are still queued.
+type chunk struct {
+	t int64
+	n float64
+}
+
+// queue is an SQS queue: FIFO chunks by send second, so the age of the
+// oldest message is exact to the second. It grows by doubling, which
+// happens only while a backlog reaches a new maximum.
+type queue struct {
+	buf   []chunk
+	head  int
+	size  int
+	depth float64
+}
+
+func newQueue() *queue { return &queue{buf: make([]chunk, 4096)} }
+
+func (q *queue) push(t int64, n float64) {
+	if n <= 0 {
+		return
+	}
+	q.depth += n
+	if q.size > 0 {
+		last := &q.buf[(q.head+q.size-1)%len(q.buf)]
+		if last.t == t {
+			last.n += n
+			return
+		}
+	}
+	if q.size == len(q.buf) {
+		nb := make([]chunk, 2*len(q.buf))
+		for i := 0; i < q.size; i++ {
+			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = nb, 0
+	}
+	q.buf[(q.head+q.size)%len(q.buf)] = chunk{t, n}
+	q.size++
+}
+
+// pop removes n messages from the head (oldest first).
+func (q *queue) pop(n float64) {
+	for n > 0 && q.size > 0 {
+		h := &q.buf[q.head]
+		if h.n > n {
+			h.n -= n
+			q.depth -= n
+			return
+		}
+		n -= h.n
+		q.depth -= h.n
+		q.head = (q.head + 1) % len(q.buf)
+		q.size--
+	}
+	if q.size == 0 || q.depth < 1e-9 {
+		q.depth = math.Max(q.depth, 0)
+	}
+}
+
+// age is the age of the oldest message at second t. A fractional message
+// left over by the fluid model does not count as a message.
+func (q *queue) age(t int64) float64 {
+	if q.size == 0 || q.depth < 0.5 {
+		return 0
+	}
+	return float64(t - q.buf[q.head].t)
+}
+
+// downstream is a dependency with a capacity in requests per second.
+// Below it, latency follows an M/M/1-like curve of its recent load; above
+// it, the excess fails and latency saturates. The load is smoothed over a
+// few seconds, as a real queue smooths it, so latency does not flip from
+// second to second.
+type downstream struct {
+	capacity float64
+	latency  float64 // seconds, at low load
+	load     float64 // smoothed calls per second
+}
+
+// maxLatencyFactor bounds how much slower the dependency gets.
+const maxLatencyFactor = 20
+
+// loadSmoothing is the weight of the newest second in the smoothed load.
+const loadSmoothing = 0.2
+
+// latencyAt is the latency at utilization rho.
+func latencyAt(base, rho float64) float64 {
+	if rho >= 1 {
+		return base * maxLatencyFactor
+	}
+	return base * math.Min(1/(1-math.Min(rho, 0.95)), maxLatencyFactor)
+}
+
+// serve returns the failed calls and the latency of n calls in a second
+// with the given share of capacity left.
+func (d *downstream) serve(n, factor float64) (failed, latency float64) {
+	c := d.capacity * factor
+	failed = math.Max(0, n-c)
+	d.load += loadSmoothing * (n - d.load)
+	rho := math.Inf(1)
+	if c > 0 {
+		rho = d.load / c
+	}
+	return failed, latencyAt(d.latency, rho)
+}
+
+// poisson draws a Poisson count with mean lam: exact by multiplication for
+// small means, the normal approximation above 30.
+func poisson(r *rand.Rand, lam float64) float64 {
+	if lam <= 0 {
+		return 0
+	}
+	if lam < 30 {
+		l := math.Exp(-lam)
+		k, p := 0.0, 1.0
+		for {
+			p *= r.Float64()
+			if p <= l {
+				return k
+			}
+			k++
+		}
+	}
+	return math.Max(0, math.Round(lam+math.Sqrt(lam)*r.NormFloat64()))
+}
+
+// durationClasses turns a distribution into nClasses durations (seconds),
+// one at the middle quantile of each equal-probability class.
+func durationClasses(d *DurationDist, p *DurationPercentiles) [nClasses]float64 {
+	var out [nClasses]float64
+	for i := range out {
+		q := (float64(i) + 0.5) / nClasses
+		if p != nil {
+			scale := 1.0
+			if d.Trace != nil && d.Trace.Scale > 0 {
+				scale = d.Trace.Scale
+			}
+			out[i] = math.Min(p.quantile(q)/1000*scale, 900)
+			continue
+		}
+		med := d.Median.D().Seconds()
+		sigma := 0.0
+		if p99 := d.P99.D().Seconds(); p99 > med && med > 0 {
+			sigma = math.Log(p99/med) / 2.3263478740408408
+		}
+		out[i] = math.Min(med*math.Exp(sigma*normQuantile(q)), 900)
+	}
+	return out
+}
+
+// normQuantile is the standard normal quantile (Acklam's approximation,
+// relative error below 1.2e-9).
+func normQuantile(p float64) float64 {
+	a := [6]float64{-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00}
+	b := [5]float64{-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01}
+	c := [6]float64{-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00}
+	dd := [4]float64{7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00}
+	const lo = 0.02425
+	switch {
+	case p < lo:
+		q := math.Sqrt(-2 * math.Log(p))
+		return (((((c[0]*q+c[1])*q+c[2])*q+c[3])*q+c[4])*q + c[5]) / ((((dd[0]*q+dd[1])*q+dd[2])*q+dd[3])*q + 1)
+	case p <= 1-lo:
+		q := p - 0.5
+		r := q * q
+		return (((((a[0]*r+a[1])*r+a[2])*r+a[3])*r+a[4])*r + a[5]) * q / (((((b[0]*r+b[1])*r+b[2])*r+b[3])*r+b[4])*r + 1)
+	default:
+		q := math.Sqrt(-2 * math.Log(1-p))
+		return -(((((c[0]*q+c[1])*q+c[2])*q+c[3])*q+c[4])*q + c[5]) / ((((dd[0]*q+dd[1])*q+dd[2])*q+dd[3])*q + 1)
+	}
+}

@@ -1,0 +1,437 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/autotuner/autotuner/policy"
+)
+
+// List prices (us-east-1, late 2026) used for cost_usd.
+const (
+	PriceWCUHour     = 0.00065  // provisioned write capacity unit per hour
+	PriceRCUHour     = 0.00013  // provisioned read capacity unit per hour
+	PriceWriteUnitOD = 0.625e-6 // on-demand write request unit
+	PriceReadUnitOD  = 0.125e-6 // on-demand read request unit
+)
+
+// visibilityTimeout is how long a failed SQS message stays invisible
+// before it is received again.
+const visibilityTimeout = 30
+
+// pollerStep is how fast Lambda's SQS poller adds concurrency: up to 300
+// per minute.
+const pollerStep = 5
+
+// knob is a limit the actuators move.
+type knob int
+
+const (
+	kAPIRate knob = iota
+	kAPIBurst
+	kReserved
+	kESM
+	kRead
+	kWrite
+)
+
+// change is an actuation that takes effect at a later second.
+type change struct {
+	at int64
+	k  knob
+	v  float64
+}
+
+// plant is the whole modelled system for one run.
+type plant struct {
+	sc    *Scenario
+	curve *curve
+	rng   *rand.Rand
+
+	api   *tokenBucket
+	q     *queue
+	fn    lambdaFn
+	table *tableState
+	down  *downstream
+
+	hidden     float64 // SQS messages inside their visibility timeout
+	hiddenRing [ringSize]float64
+	latency    float64 // the downstream's latency last second, seconds
+
+	pending []change
+	cw      *store
+	k       kpis
+	tl      *Timeline
+	acc     minuteAcc
+}
+
+// tableState is a DynamoDB table: two capacities and the control-plane
+// state that the actuator reports.
+type tableState struct {
+	read, write    capacity
+	rpr, wpr       float64 // capacity units per request
+	updatingUntil  int64   // the table is UPDATING before this second
+	quota          policy.DecreaseQuota
+	lastIncreaseAt int64
+}
+
+func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64) *plant {
+	tp := &sc.Topology
+	p := &plant{sc: sc, curve: cur, rng: rand.New(rand.NewPCG(sc.Seed, 0x61727269766c73)), pending: make([]change, 0, 16)}
+	if a := tp.API; a != nil {
+		p.api = &tokenBucket{rate: a.Rate, burst: a.Burst, tokens: a.Burst}
+	}
+	if tp.Queue != nil {
+		p.q = newQueue()
+		p.fn.pollers = pollerStep
+	}
+	p.fn.reserved = tp.Lambda.Reserved
+	p.fn.esmMax = tp.Lambda.MaxConcurrency
+	p.fn.classes = durationClasses(&tp.Lambda.Duration, durs)
+	for _, d := range p.fn.classes {
+		p.fn.mean += d / nClasses
+	}
+	if t := tp.Table; t != nil {
+		p.table = &tableState{
+			read:  capacity{prov: t.Read, onDemand: t.OnDemand},
+			write: capacity{prov: t.Write, onDemand: t.OnDemand},
+			rpr:   t.ReadsPerRequest, wpr: t.WritesPerRequest,
+			quota: policy.DecreaseQuota{Enforced: !t.OnDemand},
+		}
+		// A table that has been idle has its bank full.
+		p.table.read.bank = burstSeconds * t.Read
+		p.table.write.bank = burstSeconds * t.Write
+	}
+	if d := tp.Downstream; d != nil {
+		p.down = &downstream{capacity: d.Capacity, latency: d.Latency.D().Seconds()}
+		p.latency = p.down.latency
+	}
+	p.cw = newStore(horizon)
+	p.k.ageHist = make([]float64, ageBins)
+	return p
+}
+
+// limit is the Lambda's effective concurrency cap for the sync path.
+func (p *plant) knobValue(k knob) float64 {
+	switch k {
+	case kAPIRate:
+		return p.api.rate
+	case kAPIBurst:
+		return p.api.burst
+	case kReserved:
+		return p.fn.reserved
+	case kESM:
+		return p.fn.esmMax
+	case kRead:
+		return p.table.read.prov
+	case kWrite:
+		return p.table.write.prov
+	}
+	return math.NaN()
+}
+
+func (p *plant) setKnob(k knob, v float64) {
+	switch k {
+	case kAPIRate:
+		p.api.rate = v
+	case kAPIBurst:
+		p.api.burst = v
+		p.api.tokens = math.Min(p.api.tokens, v)
+	case kReserved:
+		p.fn.reserved = v
+	case kESM:
+		p.fn.esmMax = v
+	case kRead:
+		p.table.read.prov = v
+	case kWrite:
+		p.table.write.prov = v
+	}
+}
+
+// schedule makes a change take effect at second at.
+func (p *plant) schedule(at int64, k knob, v float64) {
+	p.pending = append(p.pending, change{at, k, v})
+}
+
+// applyDue applies the changes whose time has come.
+func (p *plant) applyDue(t int64) {
+	n := 0
+	for _, c := range p.pending {
+		if c.at <= t {
+			p.setKnob(c.k, c.v)
+			continue
+		}
+		p.pending[n] = c
+		n++
+	}
+	p.pending = p.pending[:n]
+}
+
+// step simulates second t.
+func (p *plant) step(t int64) {
+	p.applyDue(t)
+	rate := p.curve.rate(t)
+	arr := poisson(p.rng, rate)
+	k := &p.k
+	k.offered += arr
+	in := arr
+	var api429 float64
+	if p.api != nil {
+		ok := p.api.admit(in)
+		api429 = in - ok
+		in = ok
+	}
+
+	fn := &p.fn
+	extra := 0.0
+	if p.down != nil {
+		extra = p.latency
+	}
+	e0 := fn.e0(extra)
+	carried := fn.carry(t)
+	var attempts, admitted, visible float64
+	if p.q != nil {
+		p.q.push(t, in)
+		i := t & (ringSize - 1)
+		p.hidden = math.Max(0, p.hidden-p.hiddenRing[i])
+		p.hiddenRing[i] = 0
+		visible = math.Max(0, p.q.depth-p.hidden)
+		pollCap := fn.pollers
+		if fn.esmMax > 0 {
+			pollCap = math.Min(pollCap, fn.esmMax)
+		}
+		attempts = math.Min(math.Floor(visible+1e-9), fn.room(pollCap, carried, e0))
+		admitted = math.Min(attempts, fn.room(fn.reserved, carried, e0))
+	} else {
+		attempts = in
+		admitted = math.Min(in, fn.room(fn.reserved, carried, e0))
+	}
+	lthr := attempts - admitted
+	conc := fn.start(t, admitted, extra)
+	if p.q != nil {
+		switch {
+		case lthr > 0:
+			// Throttled: the poller backs off to what the function takes.
+			fn.pollers = math.Max(pollerStep, conc+pollerStep)
+		case visible-attempts >= 1:
+			fn.pollers = math.Min(fn.pollers+pollerStep, 1250)
+		default:
+			fn.pollers = math.Max(pollerStep, math.Min(fn.pollers, conc+pollerStep))
+		}
+	}
+
+	var failedT, dr, dw, sr, sw float64
+	if tb := p.table; tb != nil {
+		dr, dw = admitted*tb.rpr, admitted*tb.wpr
+		sr, sw = tb.read.consume(dr), tb.write.consume(dw)
+		var fr, fw float64
+		if tb.rpr > 0 {
+			fr = (dr - sr) / tb.rpr
+		}
+		if tb.wpr > 0 {
+			fw = (dw - sw) / tb.wpr
+		}
+		failedT = math.Min(admitted, math.Max(fr, fw))
+		p.cw.put(mTReadThrottle, t, fr)
+		p.cw.put(mTWriteThrottle, t, fw)
+		p.cw.put(mTThrottledRequests, t, fr+fw)
+		p.cw.put(mTConsumedRead, t, sr)
+		p.cw.put(mTConsumedWrite, t, sw)
+		p.cw.put(mTProvRead, t, tb.read.prov)
+		p.cw.put(mTProvWrite, t, tb.write.prov)
+		if tb.read.onDemand {
+			k.cost += sr*PriceReadUnitOD + sw*PriceWriteUnitOD
+		} else {
+			k.cost += (tb.read.prov*PriceRCUHour + tb.write.prov*PriceWCUHour) / 3600
+		}
+	}
+	calls := admitted - failedT
+	var failedD, capNow float64
+	if d := p.down; d != nil {
+		capNow = d.capacity * p.curve.capacityFactor(t)
+		failedD, p.latency = d.serve(calls, p.curve.capacityFactor(t))
+		p.cw.put(mDLatency, t, p.latency*1000)
+		p.cw.put(mDErrors, t, failedD)
+		p.cw.put(mDRequests, t, calls)
+	}
+	served := calls - failedD
+	failed := failedT + failedD
+	var age float64
+	if p.q != nil {
+		p.q.pop(served)
+		if failed > 0 {
+			p.hidden += failed
+			p.hiddenRing[(t+visibilityTimeout)&(ringSize-1)] += failed
+		}
+		age = p.q.age(t)
+		p.cw.put(mQAge, t, age)
+		p.cw.put(mQVisible, t, math.Max(0, p.q.depth-p.hidden))
+		p.cw.put(mQSent, t, in)
+		p.cw.put(mQDeleted, t, served)
+	}
+	if p.api != nil {
+		p.cw.put(mAPICount, t, arr)
+		p.cw.put(mAPI4xx, t, api429)
+		fivexx := 0.0
+		if p.q == nil {
+			fivexx = lthr + failed
+		}
+		p.cw.put(mAPI5xx, t, fivexx)
+	}
+	p.cw.put(mLInvocations, t, admitted)
+	p.cw.put(mLThrottles, t, lthr)
+	p.cw.put(mLConcurrent, t, conc)
+	p.cw.put(mLErrors, t, failed)
+	p.cw.put(mLDuration, t, (fn.mean+extra)*1000)
+
+	// KPIs.
+	k.served += served
+	k.apiThrottled += api429
+	k.lambdaThrottled += lthr
+	k.tableThrottled += failedT
+	k.downstreamErrors += failedD
+	overloaded := failedT > 0 || (p.down != nil && calls > capNow)
+	if overloaded {
+		k.overloadS++
+	}
+	k.observeAge(age)
+
+	// Timeline, per minute.
+	a := &p.acc
+	a.offered += arr
+	a.served += served
+	a.apiThr += api429
+	a.lThr += lthr
+	a.tThr += failedT
+	a.dErr += failedD
+	a.need += attempts * (fn.mean + extra)
+	a.conc = math.Max(a.conc, conc)
+	a.depth = math.Max(a.depth, p.depthNow())
+	a.age = math.Max(a.age, age)
+	a.dLoad += calls
+	a.dCap += capNow
+	a.lat += p.latency
+	a.tNeed += math.Max(dr, dw)
+	a.tUsed += math.Max(sr, sw)
+	if (t+1)%60 == 0 {
+		p.flushMinute()
+	}
+}
+
+func (p *plant) depthNow() float64 {
+	if p.q == nil {
+		return 0
+	}
+	return p.q.depth
+}
+
+// lambdaLimit is the concurrency the function may use.
+func (p *plant) lambdaLimit() float64 {
+	l := p.fn.reserved
+	if p.q != nil && p.fn.esmMax > 0 {
+		l = math.Min(l, p.fn.esmMax)
+	}
+	return l
+}
+
+// tableLimit is the capacity that matters most: writes if requests write.
+func (p *plant) tableLimit() float64 {
+	if p.table == nil {
+		return 0
+	}
+	if p.table.wpr > 0 {
+		return p.table.write.prov
+	}
+	return p.table.read.prov
+}
+
+func (p *plant) flushMinute() {
+	a, tl := &p.acc, p.tl
+	tl.Offered = append(tl.Offered, a.offered/60)
+	tl.Served = append(tl.Served, a.served/60)
+	tl.APIThrottled = append(tl.APIThrottled, a.apiThr)
+	tl.LambdaThrottled = append(tl.LambdaThrottled, a.lThr)
+	tl.TableThrottled = append(tl.TableThrottled, a.tThr)
+	tl.DownstreamErrors = append(tl.DownstreamErrors, a.dErr)
+	tl.LambdaNeed = append(tl.LambdaNeed, a.need/60)
+	tl.LambdaUsed = append(tl.LambdaUsed, a.conc)
+	tl.LambdaLimit = append(tl.LambdaLimit, p.lambdaLimit())
+	apiRate := 0.0
+	if p.api != nil {
+		apiRate = p.api.rate
+	}
+	tl.APIRate = append(tl.APIRate, apiRate)
+	tl.TableNeed = append(tl.TableNeed, a.tNeed/60)
+	tl.TableUsed = append(tl.TableUsed, a.tUsed/60)
+	tl.TableLimit = append(tl.TableLimit, p.tableLimit())
+	tl.QueueDepth = append(tl.QueueDepth, a.depth)
+	tl.QueueAge = append(tl.QueueAge, a.age)
+	tl.DownstreamLoad = append(tl.DownstreamLoad, a.dLoad/60)
+	tl.DownstreamCapacity = append(tl.DownstreamCapacity, a.dCap/60)
+	tl.DownstreamLatencyMs = append(tl.DownstreamLatencyMs, a.lat/60*1000)
+	tl.CostUSD = append(tl.CostUSD, p.k.cost)
+	*a = minuteAcc{}
+}
+
+// minuteAcc accumulates one minute of the timeline.
+type minuteAcc struct {
+	offered, served, apiThr, lThr, tThr, dErr float64
+	need, conc, depth, age, dLoad, dCap, lat  float64
+	tNeed, tUsed                              float64
+}
+
+// ageBins: 1-second bins up to an hour, then 1-minute bins up to 15 days.
+const ageBins = 3600 + 15*24*60
+
+func ageBin(age float64) int {
+	a := int(age)
+	if a < 3600 {
+		return max(a, 0)
+	}
+	return min(3600+(a-3600)/60, ageBins-1)
+}
+
+func binAge(i int) float64 {
+	if i < 3600 {
+		return float64(i)
+	}
+	return float64(3600 + (i-3600)*60)
+}
+
+// kpis accumulate over a run.
+type kpis struct {
+	offered, served                                                 float64
+	apiThrottled, lambdaThrottled, tableThrottled, downstreamErrors float64
+	overloadS                                                       int64
+	maxAge                                                          float64
+	ageHist                                                         []float64
+	cost                                                            float64
+}
+
+func (k *kpis) observeAge(a float64) {
+	if a > k.maxAge {
+		k.maxAge = a
+	}
+	k.ageHist[ageBin(a)]++
+}
+
+// p99Age is the 99th percentile of the per-second age of the oldest
+// message.
+func (k *kpis) p99Age() float64 {
+	total := 0.0
+	for _, c := range k.ageHist {
+		total += c
+	}
+	if total == 0 {
+		return 0
+	}
+	need := math.Ceil(0.99 * total)
+	run := 0.0
+	for i, c := range k.ageHist {
+		run += c
+		if run >= need {
+			return binAge(i)
+		}
+	}
+	return k.maxAge
+}
