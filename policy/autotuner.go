@@ -72,8 +72,14 @@ func DefaultAutotuner() AutotunerParams {
 // Several signals combine as follows. Each present signal yields a demand
 // ratio (required capacity / current limit). An increase follows the
 // highest ratio; a decrease needs every two-sided signal present and below
-// the band. A missing two-sided signal therefore blocks decreases, never
+// the band, and the throttle counter present (a sparse counter says
+// `missing: zero`). A missing signal therefore blocks decreases, never
 // increases driven by the others.
+//
+// Each datapoint acts once: the counters advance and a change is proposed
+// only on a datapoint newer than the last one seen, and a throttle
+// datapoint counts only once, and only if its period began after the last
+// increase (before that it describes a limit no longer in force).
 type Autotuner struct{ P AutotunerParams }
 
 var _ Recommender = (*Autotuner)(nil)

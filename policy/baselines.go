@@ -32,7 +32,8 @@ func missing(name string, cur float64) Proposal {
 }
 
 // utilization is value / limit, with an empty limit counted as fully used
-// when anything arrives.
+// when anything arrives. Like the autotuner's demand it is capped, so a
+// tiny limit cannot turn a reading into infinity.
 func utilization(v, limit float64) float64 {
 	if limit <= 0 {
 		if v > 0 {
@@ -40,7 +41,7 @@ func utilization(v, limit float64) float64 {
 		}
 		return 0
 	}
-	return v / limit
+	return math.Min(v/limit, maxDemand)
 }
 
 // --- static ---
@@ -115,7 +116,7 @@ func (t *TargetTracking) Recommend(in *Input, mem *Memory) Proposal {
 		}
 	}
 	terms.Above, terms.Below = mem.Above, mem.Below
-	want := math.Ceil(v / p.Target)
+	want := ceil(v / p.Target)
 	out := Proposal{Value: in.Current, Terms: terms}
 	switch {
 	case fresh && mem.Above >= p.OutAfter && want > in.Current:
@@ -285,9 +286,9 @@ func (h *HPA) Recommend(in *Input, mem *Memory) Proposal {
 	ratio := utilization(v, cur) / p.Target
 	desired := cur
 	if math.Abs(ratio-1) > p.Tolerance {
-		desired = math.Ceil(cur * ratio)
+		desired = ceil(cur * ratio)
 		if cur <= 0 {
-			desired = math.Ceil(v / p.Target)
+			desired = ceil(v / p.Target)
 		}
 	}
 	// Scale-down stabilization: the highest recommendation of the window.
@@ -458,3 +459,7 @@ func (a *AIMD) Recommend(in *Input, mem *Memory) Proposal {
 	out.Terms.Below = mem.Below
 	return out
 }
+
+// ceil rounds up, ignoring float noise: 20 × (21/20/0.7) is 30, not the
+// 31 that 30.000000000000004 would give.
+func ceil(x float64) float64 { return quantize(x, 1, true) }

@@ -29,8 +29,10 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	in.Current = sanitize(in.Current, in.Min)
 	d := Decision{Policy: e.Rec.Name(), Current: in.Current}
 
-	p := e.Rec.Recommend(&in, &mem)
+	p := e.recommend(&in, &mem)
 	p.Value = sanitize(p.Value, in.Current)
+	p.Terms.finite()
+	p.Reason.Value, p.Reason.Param = clampFinite(p.Reason.Value), clampFinite(p.Reason.Param)
 	d.Proposed, d.Reason, d.Terms = p.Value, p.Reason, p.Terms
 
 	c := chain{in: &in, mem: &mem, g: &e.Guards, d: &d, v: p.Value}
@@ -75,4 +77,53 @@ func sanitize(v, fallback float64) float64 {
 		return fallback
 	}
 	return v
+}
+
+// clampFinite keeps an explanatory number printable: the audit record is
+// JSON, which has no NaN or infinity, and one such number would lose the
+// whole record.
+func clampFinite(v float64) float64 {
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case math.IsInf(v, 1):
+		return math.MaxFloat64
+	case math.IsInf(v, -1):
+		return -math.MaxFloat64
+	}
+	return v
+}
+
+func (t *Terms) finite() {
+	for _, p := range []*float64{&t.Demand, &t.Error, &t.P, &t.I, &t.D, &t.Throttle} {
+		*p = clampFinite(*p)
+	}
+}
+
+// recommend calls the recommender. The policies of this package are called
+// through their concrete types: a call through the interface makes the
+// compiler move in and mem to the heap on every decision, and Decide is
+// meant to allocate nothing. Any other Recommender works through a copy,
+// so that only its own calls pay for that.
+func (e *Engine) recommend(in *Input, mem *Memory) Proposal {
+	switch r := e.Rec.(type) {
+	case *Autotuner:
+		return r.Recommend(in, mem)
+	case *TargetTracking:
+		return r.Recommend(in, mem)
+	case *HPA:
+		return r.Recommend(in, mem)
+	case *StepScaling:
+		return r.Recommend(in, mem)
+	case *Threshold:
+		return r.Recommend(in, mem)
+	case *AIMD:
+		return r.Recommend(in, mem)
+	case *Static:
+		return r.Recommend(in, mem)
+	}
+	in2, mem2 := *in, *mem
+	p := e.Rec.Recommend(&in2, &mem2)
+	*mem = mem2
+	return p
 }

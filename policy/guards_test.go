@@ -224,3 +224,18 @@ func TestNaNProposalHolds(t *testing.T) {
 		s.run(t, []step{{at: 0, propose: v, want: 50, action: Hold}})
 	}
 }
+
+// A NaN that reached the memory (a hand-edited state) is dropped, not
+// spread: the decision and the memory that comes out are numbers.
+func TestDecideSanitizesMemory(t *testing.T) {
+	mem := NewMemory()
+	mem.Integral, mem.LastRequired, mem.DFiltered = nan(), inf(1), inf(-1)
+	mem.Window = []Recommendation{{At: t0.Add(-time.Minute), Value: nan()}, {At: t0.Add(-30 * time.Second), Value: 120}}
+	d, m := defaultEngine().Decide(Input{Now: t0, Current: 100, Min: 5, Max: 400, Signals: Signals{"busy": Reading(35, t0.Add(-3*time.Minute))}}, mem)
+	if !finite(d.Final) || !finiteMemory(&m) {
+		t.Fatalf("final %v memory %+v", d.Final, m)
+	}
+	if len(m.Window) != 2 || m.Window[0].Value != 120 {
+		t.Fatalf("window = %v, want the 120 kept and the NaN dropped", m.Window)
+	}
+}
