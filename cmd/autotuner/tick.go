@@ -26,6 +26,9 @@ type backend struct {
 	sensor    controller.Sensor
 	actuators map[config.Kind]controller.Actuator
 	close     func()
+	// checkEvery is the controller's drift-check rotation (CheckEvery)
+	// that keeps a tick within the services' control-plane quotas.
+	checkEvery int
 }
 
 // newBackend connects to AWS. The AWS sensors and actuators replace this
@@ -78,7 +81,7 @@ func runTick(ctx context.Context, e *env, args []string, plan bool) int {
 		fmt.Fprintf(e.stderr, "autotuner %s: %v\n", name, err)
 		return exitFailure
 	}
-	c := &controller.Controller{Config: f, Sensor: be.sensor, Actuators: be.actuators, Store: store, Logger: e.logger}
+	c := &controller.Controller{Config: f, Sensor: be.sensor, Actuators: be.actuators, Store: store, Logger: e.logger, CheckEvery: be.checkEvery}
 	if *auditPath != "" && !plan {
 		af, err := os.OpenFile(*auditPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
@@ -175,4 +178,3 @@ func signalSummary(r *controller.Record) string {
 	}
 	return strings.Join(parts, " ")
 }
-
