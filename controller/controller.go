@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -237,6 +238,9 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 		if err != nil {
 			return err
 		}
+		if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
+			return WithClass(ClassInvalid, fmt.Errorf("the service reported %v as the current value", s.Value))
+		}
 		st, read = s, true
 		rec.ReadActual = true
 		return nil
@@ -279,19 +283,25 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 		next.Actuation.LastSet, next.Actuation.HaveLastSet = st.Value, true
 	}
 
+	if rec.Mode == ModePlan {
+		return rec
+	}
+	// A follower neither applies nor saves: its memory would overwrite
+	// the leader's. The gate is asked per target, right before acting,
+	// so a leader that loses its lease mid-tick stops at once.
+	if c.Gate != nil {
+		ok, err := c.Gate.MayApply(ctx)
+		if err != nil || !ok {
+			rec.Mode = ModeNotLeader
+			if err != nil {
+				rec.Stage, rec.Error, rec.ErrorClass = "lease", err.Error(), Classify(err)
+			}
+			return rec
+		}
+	}
 	if dec.Changed() {
 		switch rec.Mode {
 		case ModeApply:
-			if c.Gate != nil {
-				ok, err := c.Gate.MayApply(ctx)
-				if err != nil || !ok {
-					rec.Mode = ModeNotLeader
-					if err != nil {
-						rec.Stage, rec.Error, rec.ErrorClass = "lease", err.Error(), Classify(err)
-					}
-					return rec // a follower neither applies nor saves
-				}
-			}
 			if err := act.Apply(ctx, t, dec.Current, dec.Final, now); err != nil {
 				fail("apply", err)
 				rec.Final = dec.Current
@@ -304,9 +314,6 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 			rec.Final = dec.Final
 			next = unwindChange(next, before) // nothing changed, so no cooldown starts
 		}
-	}
-	if rec.Mode == ModePlan {
-		return rec
 	}
 	if err := c.Store.Save(ctx, t.Name, next); err != nil {
 		if rec.Error == "" {

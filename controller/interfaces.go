@@ -47,8 +47,11 @@ type Committer interface {
 }
 
 // Gate says whether this process may change anything now: the lease of the
-// high-availability mode. It is asked right before each change, so a
-// leader that loses its lease mid-tick applies nothing more.
+// high-availability mode. It is asked for each target right before its
+// change is applied or its memory saved (a follower must do neither, or
+// its memory would overwrite the leader's), so a leader that loses its
+// lease mid-tick acts no more. It is asked once per target per tick:
+// answer from a cached lease, not with a call per question.
 type Gate interface {
 	MayApply(ctx context.Context) (bool, error)
 }

@@ -1,0 +1,360 @@
+package controller_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/autotuner/autotuner/controller"
+	"github.com/autotuner/autotuner/policy"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func steady(v float64) func(time.Time, string) policy.Signals {
+	return func(now time.Time, _ string) policy.Signals { return busy(now, v) }
+}
+
+func TestIsolation(t *testing.T) {
+	f := policies(t, lambdaTarget("a", ""), lambdaTarget("b", ""), lambdaTarget("c", ""), lambdaTarget("d", ""), lambdaTarget("e", ""))
+	r := newRig(t, f, map[string]float64{"a": 100, "b": 100, "c": 100, "d": 100}, steady(91))
+	r.c.Parallelism = 3
+	r.svc.applyErr["b"] = controller.WithClass(controller.ClassThrottled, errors.New("TooManyRequestsException: rate exceeded"))
+	r.svc.panicOn["c"] = "current"
+	r.svc.panicOn["d"] = "apply"
+	// e does not exist in the service: a read error of its own.
+	res := r.tick(t, t0, controller.TickOptions{})
+
+	if a := record(t, res, "a"); !a.Applied || a.Final != 130 || a.Error != "" {
+		t.Errorf("a: applied=%v final=%v err=%q; want applied 130", a.Applied, a.Final, a.Error)
+	}
+	if b := record(t, res, "b"); b.Applied || b.Final != 100 || b.Stage != "apply" || b.ErrorClass != controller.ClassThrottled {
+		t.Errorf("b: %+v; want an apply error of class throttled, holding 100", b)
+	}
+	for _, name := range []string{"c", "d"} {
+		if rec := record(t, res, name); rec.Applied || rec.ErrorClass != controller.ClassInternal || !strings.Contains(rec.Error, "panic") {
+			t.Errorf("%s: %+v; want a recorded panic", name, rec)
+		}
+	}
+	if e := record(t, res, "e"); e.Stage != "read" || e.ErrorClass != controller.ClassNotFound {
+		t.Errorf("e: %+v; want a read error of class not_found", e)
+	}
+	if got := res.Errors(); got != 4 {
+		t.Errorf("errors = %d, want 4", got)
+	}
+	if got, want := r.svc.applies, []applied{{"a", 100, 130}}; !cmp.Equal(got, want) {
+		t.Errorf("applies = %v, want %v", got, want)
+	}
+	// The failed apply leaves no trace of a change: no cooldown starts.
+	if m := r.st.memory(t, "b"); !m.LastUp.IsZero() || m.Actuation.LastSet != 100 {
+		t.Errorf("b memory: last up %v, last set %v; want none, 100", m.LastUp, m.Actuation.LastSet)
+	}
+	if m := r.st.memory(t, "a"); !m.LastUp.Equal(t0) || m.Actuation.LastSet != 130 || m.Actuation.Original != 100 {
+		t.Errorf("a memory: %+v", m.Actuation)
+	}
+	// The records keep the order of the policies file.
+	var order []string
+	for _, rec := range res.Records {
+		order = append(order, rec.Target)
+	}
+	if !cmp.Equal(order, []string{"a", "b", "c", "d", "e"}) {
+		t.Errorf("order = %v", order)
+	}
+}
+
+func TestSensorFailureHoldsEveryTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		break_ func(*sensor)
+		class controller.Class
+	}{
+		{"error", func(s *sensor) { s.err = controller.WithClass(controller.ClassThrottled, errors.New("GetMetricData throttled")) }, controller.ClassThrottled},
+		{"panic", func(s *sensor) { s.panic = true }, controller.ClassInternal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := policies(t, lambdaTarget("a", ""), lambdaTarget("b", ""))
+			r := newRig(t, f, map[string]float64{"a": 100, "b": 100}, steady(10))
+			tc.break_(r.sen)
+			res := r.tick(t, t0, controller.TickOptions{})
+			if res.SenseErr == nil {
+				t.Fatal("SenseErr not set")
+			}
+			for _, rec := range res.Records {
+				if rec.Stage != "sense" || rec.ErrorClass != tc.class || rec.Decision.Action != policy.Hold || rec.Final != 100 {
+					t.Errorf("%s: stage %q class %q action %s final %v; want a hold for want of data", rec.Target, rec.Stage, rec.ErrorClass, rec.Decision.Action, rec.Final)
+				}
+			}
+			if len(r.svc.applies) != 0 {
+				t.Errorf("applied %v on missing data", r.svc.applies)
+			}
+		})
+	}
+}
+
+func TestDrift(t *testing.T) {
+	f := policies(t, lambdaTarget("a", ""))
+	level := 91.0
+	r := newRig(t, f, map[string]float64{"a": 100}, func(now time.Time, _ string) policy.Signals { return busy(now, level) })
+	r.tick(t, t0, controller.TickOptions{})
+	if got := r.svc.get("a"); got != 130 {
+		t.Fatalf("value = %v, want 130", got)
+	}
+	// Someone sets 120 by hand; the integral describes the old limit.
+	r.svc.set("a", 120)
+	m := r.st.memory(t, "a")
+	m.Integral = 0.4
+	r.st.Mem.Save(context.Background(), "a", m)
+
+	level = 84 // exactly 70% of 120: in the band
+	res := r.tick(t, t0.Add(time.Minute), controller.TickOptions{})
+	rec := record(t, res, "a")
+	if diff := cmp.Diff(&controller.Drift{Expected: 130, Actual: 120}, rec.Drift); diff != "" {
+		t.Errorf("drift (-want +got):\n%s", diff)
+	}
+	if rec.Current != 120 || rec.Decision.Current != 120 || !rec.ReadActual {
+		t.Errorf("current = %v / %v, read %v; want the real 120", rec.Current, rec.Decision.Current, rec.ReadActual)
+	}
+	m = r.st.memory(t, "a")
+	if m.Integral != 0 || m.Actuation.LastSet != 120 {
+		t.Errorf("memory integral %v last set %v; want 0 (reset, not 0.2) and 120", m.Integral, m.Actuation.LastSet)
+	}
+	// The next tick sees no drift: autotuner knows the value now.
+	res = r.tick(t, t0.Add(2*time.Minute), controller.TickOptions{})
+	if d := record(t, res, "a").Drift; d != nil {
+		t.Errorf("drift reported again: %+v", d)
+	}
+}
+
+func TestDryRunAppliesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		extra string
+		setup func(*controller.Controller)
+		opt   controller.TickOptions
+	}{
+		{name: "global", setup: func(c *controller.Controller) { c.DryRun = true }},
+		{name: "per target", extra: "    dry_run: true\n"},
+		{name: "per tick", opt: controller.TickOptions{DryRun: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := policies(t, lambdaTarget("a", tc.extra))
+			r := newRig(t, f, map[string]float64{"a": 100}, steady(91))
+			if tc.setup != nil {
+				tc.setup(r.c)
+			}
+			for i := range 3 {
+				res := r.tick(t, t0.Add(time.Duration(i)*time.Minute), tc.opt)
+				rec := record(t, res, "a")
+				if rec.Mode != controller.ModeDryRun || rec.Applied || rec.Final != 130 || rec.Decision.Action != policy.Up {
+					t.Fatalf("tick %d: mode %s applied %v final %v; want a dry-run of 100 → 130", i, rec.Mode, rec.Applied, rec.Final)
+				}
+			}
+			if len(r.svc.applies) != 0 || r.svc.get("a") != 100 {
+				t.Fatalf("dry-run applied %v", r.svc.applies)
+			}
+			// Decisions are remembered, but no change is: no cooldown runs.
+			m := r.st.memory(t, "a")
+			if !m.LastUp.IsZero() || m.Actuation.LastSet != 100 || m.Above != 3 {
+				t.Fatalf("memory: last up %v, last set %v, above %d", m.LastUp, m.Actuation.LastSet, m.Above)
+			}
+		})
+	}
+}
+
+func TestPlanAppliesAndSavesNothing(t *testing.T) {
+	f := policies(t, lambdaTarget("a", ""), lambdaTarget("b", ""))
+	r := newRig(t, f, map[string]float64{"a": 100, "b": 100}, steady(91))
+	g := &gate{ok: true}
+	r.c.Gate = g
+	res := r.tick(t, t0, controller.TickOptions{Plan: true})
+	for _, rec := range res.Records {
+		if rec.Mode != controller.ModePlan || rec.Applied || rec.Final != 130 {
+			t.Errorf("%s: mode %s applied %v final %v", rec.Target, rec.Mode, rec.Applied, rec.Final)
+		}
+	}
+	if len(r.svc.applies) != 0 || r.st.saves != 0 || r.st.commits != 0 || g.asked != 0 {
+		t.Fatalf("plan applied %v, saved %d, committed %d, asked the gate %d times", r.svc.applies, r.st.saves, r.st.commits, g.asked)
+	}
+}
+
+func TestCrashBetweenApplyAndSaveRecovers(t *testing.T) {
+	f := policies(t, lambdaTarget("a", ""))
+	level := 70.0
+	r := newRig(t, f, map[string]float64{"a": 100}, func(now time.Time, _ string) policy.Signals { return busy(now, level) })
+	r.tick(t, t0, controller.TickOptions{}) // in band: remembers 100
+
+	// The change is applied, then the process dies before saving.
+	level = 91
+	r.st.lose = true
+	res := r.tick(t, t0.Add(time.Minute), controller.TickOptions{})
+	if rec := record(t, res, "a"); !rec.Applied || rec.Stage != "save" {
+		t.Fatalf("crash tick: applied %v stage %q", rec.Applied, rec.Stage)
+	}
+	r.st.lose = false
+	if m := r.st.memory(t, "a"); m.Actuation.LastSet != 100 {
+		t.Fatalf("stored memory says %v; the test needs the stale 100", m.Actuation.LastSet)
+	}
+
+	// The next tick reads the truth back and starts from it.
+	level = 91 // 70% of 130: in the band at the new value
+	res = r.tick(t, t0.Add(2*time.Minute), controller.TickOptions{})
+	rec := record(t, res, "a")
+	if rec.Error != "" || !rec.ReadActual || rec.Current != 130 || rec.Decision.Current != 130 {
+		t.Fatalf("recovery tick: %+v", rec)
+	}
+	// From the lost memory's point of view the value moved by itself: it
+	// is reported as drift, and the integral starts afresh.
+	if diff := cmp.Diff(&controller.Drift{Expected: 100, Actual: 130}, rec.Drift); diff != "" {
+		t.Errorf("drift (-want +got):\n%s", diff)
+	}
+	if m := r.st.memory(t, "a"); m.Actuation.LastSet != 130 {
+		t.Fatalf("memory last set = %v, want 130", m.Actuation.LastSet)
+	}
+	if got := r.svc.get("a"); got != 130 {
+		t.Fatalf("value = %v, want 130", got)
+	}
+}
+
+func TestCheckEveryReadsBeforeAnyChange(t *testing.T) {
+	f := policies(t, lambdaTarget("a", ""))
+	level := 70.0
+	r := newRig(t, f, map[string]float64{"a": 100}, func(now time.Time, _ string) policy.Signals { return busy(now, level) })
+	r.c.CheckEvery = 3
+	reads := func() int { r.svc.mu.Lock(); defer r.svc.mu.Unlock(); return r.svc.reads["a"] }
+
+	r.tick(t, t0, controller.TickOptions{}) // unknown value: read
+	r.tick(t, t0.Add(1*time.Minute), controller.TickOptions{})
+	r.tick(t, t0.Add(2*time.Minute), controller.TickOptions{})
+	if got := reads(); got != 1 {
+		t.Fatalf("reads after 3 quiet ticks = %d, want 1 (the rotation skips the others)", got)
+	}
+	r.tick(t, t0.Add(3*time.Minute), controller.TickOptions{}) // its turn
+	if got := reads(); got != 2 {
+		t.Fatalf("reads = %d, want 2", got)
+	}
+
+	// Out of turn, someone sets 200 by hand, and demand rises. The
+	// remembered 100 would say "up to 130": the real value is read first,
+	// and the decision is made from it.
+	r.svc.set("a", 200)
+	level = 182 // 91% of 200: up 30% from the real value
+	res := r.tick(t, t0.Add(4*time.Minute), controller.TickOptions{})
+	rec := record(t, res, "a")
+	if got := reads(); got != 3 {
+		t.Fatalf("reads = %d, want 3", got)
+	}
+	if !rec.ReadActual || rec.Decision.Current != 200 || rec.Final != 260 || rec.Drift == nil {
+		t.Fatalf("record: read %v current %v final %v drift %v; want a decision from the real 200", rec.ReadActual, rec.Decision.Current, rec.Final, rec.Drift)
+	}
+	if got, want := r.svc.applies, []applied{{"a", 200, 260}}; !cmp.Equal(got, want) {
+		t.Fatalf("applies = %v, want %v", got, want)
+	}
+}
+
+func TestGate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		g     *gate
+		level float64
+	}{
+		{"follower, change", &gate{ok: false}, 91},
+		{"follower, hold", &gate{ok: false}, 70},
+		{"lease error", &gate{err: controller.WithClass(controller.ClassTransient, errors.New("lease table unreachable"))}, 91},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := policies(t, lambdaTarget("a", ""))
+			r := newRig(t, f, map[string]float64{"a": 100}, steady(tc.level))
+			r.c.Gate = tc.g
+			res := r.tick(t, t0, controller.TickOptions{})
+			rec := record(t, res, "a")
+			if rec.Mode != controller.ModeNotLeader || rec.Applied {
+				t.Fatalf("mode %s applied %v", rec.Mode, rec.Applied)
+			}
+			if tc.g.err != nil && (rec.Stage != "lease" || rec.ErrorClass != controller.ClassTransient) {
+				t.Fatalf("stage %q class %q", rec.Stage, rec.ErrorClass)
+			}
+			if len(r.svc.applies) != 0 || r.st.saves != 0 {
+				t.Fatalf("a follower applied %v and saved %d times", r.svc.applies, r.st.saves)
+			}
+		})
+	}
+	f := policies(t, lambdaTarget("a", ""))
+	r := newRig(t, f, map[string]float64{"a": 100}, steady(91))
+	r.c.Gate = &gate{ok: true}
+	if rec := record(t, r.tick(t, t0, controller.TickOptions{}), "a"); !rec.Applied || rec.Mode != controller.ModeApply {
+		t.Fatalf("leader: %+v", rec)
+	}
+}
+
+func TestOnlyAndAlarm(t *testing.T) {
+	f := policies(t, lambdaTarget("a", ""), lambdaTarget("b", ""))
+	r := newRig(t, f, map[string]float64{"a": 100, "b": 100}, steady(70))
+	if _, err := r.c.Tick(context.Background(), t0, controller.TickOptions{Only: []string{"nope"}}); !errors.Is(err, controller.ErrUnknownTarget) {
+		t.Fatalf("err = %v, want ErrUnknownTarget", err)
+	}
+	res := r.tick(t, t0, controller.TickOptions{Only: []string{"b", "b"}, Alarm: map[string]bool{"b": true}})
+	if len(res.Records) != 1 {
+		t.Fatalf("records = %d, want 1", len(res.Records))
+	}
+	// In the band, yet the alarm pushes up.
+	if rec := res.Records[0]; rec.Target != "b" || !rec.Alarm || rec.Final != 120 || rec.Decision.Reason.Code != policy.ReasonAlarm {
+		t.Fatalf("record %+v", rec)
+	}
+}
+
+func TestAuditRecordGolden(t *testing.T) {
+	f := policies(t, lambdaTarget("orders-consumer", `    guards:
+      - {signal: throttles, warn: 1000, critical: 5000, cut: 30%}
+`))
+	r := newRig(t, f, map[string]float64{"orders-consumer": 100}, func(now time.Time, _ string) policy.Signals {
+		s := busy(now, 91)
+		return s
+	})
+	r.svc.con["orders-consumer"] = policy.Constraints{Ceiling: 120}
+	var buf bytes.Buffer
+	r.c.Audit = controller.NewJSONLines(&buf)
+	var seen []*controller.Record
+	r.c.OnRecord = func(rec *controller.Record) { seen = append(seen, rec) }
+	r.tick(t, t0, controller.TickOptions{})
+
+	if len(seen) != 1 {
+		t.Fatalf("OnRecord saw %d records", len(seen))
+	}
+	line := buf.Bytes()
+	if bytes.Count(line, []byte("\n")) != 1 || !bytes.HasSuffix(line, []byte("\n")) {
+		t.Fatalf("want one JSON line, got %q", line)
+	}
+	var got any
+	if err := json.Unmarshal(line, &got); err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/audit_record.golden.json"
+	if *update {
+		pretty, _ := json.MarshalIndent(got, "", "  ")
+		if err := os.WriteFile(golden, append(pretty, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	var want any
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit record (-golden +got):\n%s", diff)
+	}
+}
