@@ -75,11 +75,13 @@ func TestIsolation(t *testing.T) {
 
 func TestSensorFailureHoldsEveryTarget(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func(*sensor)
-		class controller.Class
+		class  controller.Class
 	}{
-		{"error", func(s *sensor) { s.err = controller.WithClass(controller.ClassThrottled, errors.New("GetMetricData throttled")) }, controller.ClassThrottled},
+		{"error", func(s *sensor) {
+			s.err = controller.WithClass(controller.ClassThrottled, errors.New("GetMetricData throttled"))
+		}, controller.ClassThrottled},
 		{"panic", func(s *sensor) { s.panic = true }, controller.ClassInternal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
