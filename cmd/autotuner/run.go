@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/autotuner/autotuner/config"
+	"github.com/autotuner/autotuner/controller"
+	"github.com/autotuner/autotuner/daemon"
+	"github.com/autotuner/autotuner/state"
+)
+
+func init() {
+	register(command{name: "run", summary: "run as a daemon: tick on the schedule, serve /healthz, /readyz and /metrics", run: runDaemon})
+}
+
+// Hooks that tests replace: the daemon's clock, the SIGHUP source, and a
+// callback with the HTTP listener's address.
+var (
+	daemonClock daemon.Clock = daemon.RealClock{}
+	notifyHUP                = func() (<-chan os.Signal, func()) {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGHUP)
+		return ch, func() { signal.Stop(ch) }
+	}
+	onListen     = func(net.Addr) {}
+	daemonEvents func(daemon.Event)
+)
+
+// defaultListen is loopback: metrics and health are for a local agent or a
+// sidecar; exposing them wider is a choice the operator makes.
+const defaultListen = "127.0.0.1:9107"
+
+func runDaemon(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "run", "[-c policies.yaml] [flags]")
+	cfgPath := configFlag(fs)
+	listen := fs.String("listen", defaultListen, `address for /healthz, /readyz and /metrics ("off" to disable)`)
+	dry := fs.Bool("dry-run", false, "decide and remember, apply nothing, for every target")
+	tickTimeout := fs.Duration("tick-timeout", 5*time.Minute, "longest a tick may run before it is cancelled")
+	grace := fs.Duration("shutdown-grace", 0, "on SIGTERM, how long to wait for the tick in flight (default: --tick-timeout)")
+	auditPath := fs.String("audit", "", "append audit records (JSON lines) to this file")
+	sf := stateFlags(fs)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "autotuner run: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	// Validate once up front so a broken file exits 2 with every error.
+	f0, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitUsage
+	}
+
+	st, err := sf.open(ctx, f0.Defaults.Region)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "autotuner run: %v\n", err)
+		return exitFailure
+	}
+	defer st.close()
+
+	var audit controller.AuditSink = st.audit
+	if *auditPath != "" {
+		af, err := os.OpenFile(*auditPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "autotuner run: %v\n", err)
+			return exitFailure
+		}
+		defer af.Close()
+		audit = teeAudit(audit, controller.NewJSONLines(af))
+	}
+
+	var ln net.Listener
+	if *listen != "" && *listen != "off" {
+		ln, err = net.Listen("tcp", *listen)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "autotuner run: listening on %s: %v\n", *listen, err)
+			return exitFailure
+		}
+		onListen(ln.Addr())
+		e.logger.Info("serving health and metrics", "addr", ln.Addr().String())
+	}
+
+	build := func(ctx context.Context, f *config.File) (*controller.Controller, func(), error) {
+		be, err := newBackend(ctx, e, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		c := &controller.Controller{Config: f, Sensor: be.sensor, Actuators: be.actuators, Store: st.store, Audit: audit, Logger: e.logger}
+		if st.lease != nil {
+			c.Gate = st.lease
+		}
+		return c, be.close, nil
+	}
+	o := daemon.Options{
+		Load:          func() (*config.File, error) { return config.Load(*cfgPath) },
+		Build:         build,
+		Clock:         daemonClock,
+		Logger:        e.logger,
+		Listener:      ln,
+		TickTimeout:   *tickTimeout,
+		ShutdownGrace: *grace,
+		DryRun:        *dry,
+		OnEvent:       daemonEvents,
+	}
+	if st.lease != nil {
+		o.Leader = st.lease
+	}
+	d, err := daemon.New(o)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "autotuner run: %v\n", err)
+		return exitFailure
+	}
+
+	hup, stopHUP := notifyHUP()
+	defer stopHUP()
+	reload := make(chan struct{})
+	fwdCtx, stopFwd := context.WithCancel(ctx)
+	defer stopFwd()
+	go func() {
+		for {
+			select {
+			case <-fwdCtx.Done():
+				return
+			case <-hup:
+				e.logger.Info("SIGHUP: reloading the policies file", "path", *cfgPath)
+				select {
+				case reload <- struct{}{}:
+				case <-fwdCtx.Done():
+					return
+				}
+			}
+		}
+	}()
+
+	e.logger.Info("autotuner daemon starting", "version", versionString(), "config", *cfgPath, "state", sf.describe())
+	if err := d.Run(ctx, reload); err != nil {
+		fmt.Fprintf(e.stderr, "autotuner run: %s\n", strings.Join(daemon.Problems(err), "\n"))
+		if errors.As(err, new(config.Errors)) {
+			return exitUsage
+		}
+		return exitFailure
+	}
+	return exitOK
+}
+
+// teeAudit writes every record to each sink that is set.
+func teeAudit(sinks ...controller.AuditSink) controller.AuditSink {
+	var live []controller.AuditSink
+	for _, s := range sinks {
+		if s != nil {
+			live = append(live, s)
+		}
+	}
+	if len(live) == 1 {
+		return live[0]
+	}
+	return auditTee(live)
+}
+
+type auditTee []controller.AuditSink
+
+func (t auditTee) Write(r *controller.Record) error {
+	var errs []error
+	for _, s := range t {
+		errs = append(errs, s.Write(r))
+	}
+	return errors.Join(errs...)
+}
+
+// stateOpts are the flags that choose where state lives.
+type stateOpts struct {
+	path     *string
+	table    *string
+	lease    *string
+	leaseTTL *time.Duration
+	owner    *string
+	auditTTL *time.Duration
+}
+
+func stateFlags(fs interface {
+	String(string, string, string) *string
+	Duration(string, time.Duration, string) *time.Duration
+}) *stateOpts {
+	return &stateOpts{
+		path:     fs.String("state", "autotuner-state.json", "state file (the default store)"),
+		table:    fs.String("state-table", "", "keep state in this DynamoDB table instead of the file"),
+		lease:    fs.String("lease", "", "with --state-table: run as one of several replicas; only the holder of this lease applies"),
+		leaseTTL: fs.Duration("lease-ttl", 3*time.Minute, "how long the lease lasts without renewal; a follower takes over within twice this"),
+		owner:    fs.String("owner", "", "this replica's name in the lease (default: host name and process id)"),
+		auditTTL: fs.Duration("audit-ttl", 0, "with --state-table: also write each audit record to the table, kept this long"),
+	}
+}
+
+func (s *stateOpts) describe() string {
+	if *s.table != "" {
+		d := "dynamodb table " + *s.table
+		if *s.lease != "" {
+			d += ", lease " + *s.lease
+		}
+		return d
+	}
+	return "file " + *s.path
+}
+
+// openState is what a command gets from stateOpts.open.
+type openState struct {
+	store controller.Store
+	lease *state.Lease // nil without --lease
+	audit controller.AuditSink
+	close func()
+}
