@@ -1,0 +1,317 @@
+package sim
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/autotuner/autotuner/config"
+	"github.com/autotuner/autotuner/controller"
+)
+
+// From a full bucket under unlimited demand, API Gateway admits
+// burst + rate × t requests in seconds 0..t (a bucket holds at least one
+// second of refill, as API Gateway's burst ≥ rate in practice).
+func TestTokenBucketAdmitsRateTimesTPlusBurst(t *testing.T) {
+	for _, tc := range []struct{ rate, burst float64 }{{10, 50}, {2.5, 5}, {1000, 5000}, {0.5, 3}} {
+		b := tokenBucket{rate: tc.rate, burst: tc.burst, tokens: tc.burst}
+		total := 0.0
+		for sec := 0; sec <= 600; sec++ {
+			total += b.admit(1e9)
+			want := math.Floor(tc.burst + tc.rate*float64(sec) + 1e-9)
+			if total != want {
+				t.Fatalf("rate %v burst %v: after %ds admitted %v, want burst + rate×t = %v", tc.rate, tc.burst, sec, total, want)
+			}
+		}
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		rate := rapid.Float64Range(0.01, 4999).Draw(rt, "rate")
+		burst := float64(rapid.IntRange(int(math.Ceil(rate))+1, 5001).Draw(rt, "burst"))
+		secs := rapid.IntRange(0, 2000).Draw(rt, "secs")
+		b := tokenBucket{rate: rate, burst: burst, tokens: burst}
+		total := 0.0
+		for s := 0; s <= secs; s++ {
+			total += b.admit(1e12)
+		}
+		if want := burst + rate*float64(secs); math.Abs(total-want) >= 1 {
+			rt.Fatalf("admitted %v, want %v ± 1", total, want)
+		}
+	})
+}
+
+// Little's law: at a steady arrival rate the mean concurrency is arrival
+// rate × mean duration, for any duration distribution.
+func TestLambdaConcurrencyFollowsLittlesLaw(t *testing.T) {
+	logn := durationClasses(&DurationDist{Median: Duration(200 * time.Millisecond), P99: Duration(3 * time.Second)}, nil)
+	for _, tc := range []struct {
+		name    string
+		classes [nClasses]float64
+		rate    float64
+	}{
+		{"300ms", fill(0.3), 40},
+		{"1s", fill(1), 7},
+		{"2.5s", fill(2.5), 10},
+		{"7.25s", fill(7.25), 3},
+		{"lognormal", logn, 55},
+	} {
+		f := lambdaFn{reserved: 1e9, classes: tc.classes}
+		mean := 0.0
+		for _, d := range tc.classes {
+			mean += d / nClasses
+		}
+		var conc float64
+		for sec := int64(0); sec < 200; sec++ {
+			f.carry(sec)
+			conc = f.start(sec, tc.rate, 0)
+		}
+		if want := tc.rate * mean; math.Abs(conc-want) > 1e-9*want {
+			t.Errorf("%s: concurrency %v, want rate × mean duration = %v", tc.name, conc, want)
+		}
+	}
+}
+
+func fill(d float64) (out [nClasses]float64) {
+	for i := range out {
+		out[i] = d
+	}
+	return out
+}
+
+// Reserved concurrency caps the function: what does not fit is throttled,
+// and concurrency never exceeds the reservation.
+func TestLambdaReservedConcurrencyCaps(t *testing.T) {
+	f := lambdaFn{reserved: 20, classes: fill(2)}
+	admitted, offered := 0.0, 0.0
+	for sec := int64(0); sec < 100; sec++ {
+		carried := f.carry(sec)
+		n := math.Min(30, f.room(f.reserved, carried, f.e0(0)))
+		offered += 30
+		admitted += n
+		if c := f.start(sec, n, 0); c > 20+1e-9 {
+			t.Fatalf("second %d: concurrency %v above the reservation of 20", sec, c)
+		}
+	}
+	// 20 slots of 2 s each serve 10 per second in the long run.
+	if got, want := admitted/100, 10.0; math.Abs(got-want) > 0.25 {
+		t.Errorf("admitted %v/s, want about %v/s (reserved / duration)", got, want)
+	}
+}
+
+// DynamoDB banks exactly 300 s of unused capacity and spends it on a
+// spike before throttling.
+func TestBurstBankAbsorbsExactly300Seconds(t *testing.T) {
+	c := capacity{prov: 100}
+	for range 1000 { // idle far longer than 300 s: the bank stops at 300 s
+		c.consume(0)
+	}
+	if c.bank != burstSeconds*100 {
+		t.Fatalf("bank after idling %v, want 300 × 100", c.bank)
+	}
+	full := 0
+	for {
+		if c.consume(200) < 200 {
+			break
+		}
+		full++
+		if full > 10000 {
+			t.Fatal("never throttled")
+		}
+	}
+	if full != 300 {
+		t.Errorf("double the provisioned capacity was served for %d s, want 300", full)
+	}
+	// Half-used capacity refills the bank at half the rate.
+	c = capacity{prov: 10}
+	for range 100 {
+		c.consume(5)
+	}
+	if c.bank != 500 {
+		t.Errorf("bank %v after 100 s at half use, want 500", c.bank)
+	}
+}
+
+// A queue grows by arrivals minus service, oldest first.
+func TestQueueGrowthIsArrivalMinusService(t *testing.T) {
+	q := newQueue()
+	const in, out = 10.0, 4.0
+	for sec := int64(0); sec < 10000; sec++ {
+		q.push(sec, in)
+		q.pop(out)
+		if want := (in - out) * float64(sec+1); math.Abs(q.depth-want) > 1e-6 {
+			t.Fatalf("second %d: depth %v, want %v", sec, q.depth, want)
+		}
+		// The oldest message left was sent in second ⌊out·(sec+1)/in⌋.
+		if want := float64(sec - int64(math.Floor(out*float64(sec+1)/in+1e-9))); q.age(sec) != want {
+			t.Fatalf("second %d: age %v, want %v", sec, q.age(sec), want)
+		}
+	}
+}
+
+// In a whole plant, whatever was offered and not served is still queued.
+func TestPlantQueueHoldsOfferedMinusServed(t *testing.T) {
+	s := setup(t, `
+duration: 1h
+topology:
+  kind: sqs-lambda-dynamodb-downstream
+  queue: {name: q}
+  lambda: {name: fn, reserved: 5, duration: {median: 1s, p99: 2s}}
+  table: {name: t, write: 1000}
+  downstream: {name: d, capacity: 1000}
+traffic: {rate: 30}
+`, `
+version: 1
+targets:
+  - name: fn
+    kind: lambda-reserved-concurrency
+    function: fn
+    min: 5
+    max: 5
+    signals:
+      busy: {namespace: AWS/Lambda, metric: ConcurrentExecutions, dimensions: {FunctionName: fn}, stat: Maximum}
+    policy:
+      static: {value: 5}
+`)
+	res, _ := run(t, s, PolicyAutotuner)
+	k := res.KPIs
+	last := len(res.Timeline.QueueDepth) - 1
+	if k.Offered < 2*k.Served {
+		t.Fatalf("offered %d, served %d: the reservation of 5 should serve well under half", k.Offered, k.Served)
+	}
+	if got, want := res.Timeline.QueueDepth[last], float64(k.Offered-k.Served); math.Abs(got-want) > 2 {
+		t.Errorf("queue depth %v at the end, want offered − served = %v", got, want)
+	}
+}
+
+// The simulated DynamoDB accepts and rejects decreases exactly as AWS's
+// rule says: 4 at any time in a UTC day, then one per hour since the last,
+// at most 27 a day, counted afresh at midnight UTC.
+func TestDecreaseQuotaMatchesAWSRule(t *testing.T) {
+	s := setup(t, `
+duration: 1h
+topology:
+  kind: api-lambda-dynamodb
+  api: {rate: 100}
+  table: {name: t, write: 40000}
+traffic: {rate: 1}
+`, "")
+	p := newPlant(s.Scenario, s.curve, nil, 3600)
+	act := &Actuator{p: p, start: s.Scenario.Start, notes: &notes{}}
+	tg := &config.Target{Name: "w", Kind: config.DynamoDBProvisioned, Table: "t", Capacity: "write"}
+
+	// AWS's rule, written out independently of policy.DecreaseQuota.
+	type day struct {
+		n    int
+		last time.Time
+	}
+	days := map[string]*day{}
+	awsAllows := func(now time.Time) bool {
+		d := days[now.UTC().Format("2006-01-02")]
+		if d == nil {
+			return true
+		}
+		return d.n < 4 || (d.n < 27 && now.Sub(d.last) >= time.Hour)
+	}
+
+	value := 40000.0
+	accepted, rejected := 0, 0
+	for i := 0; i < 3*24*6; i++ { // every 10 minutes for three days
+		now := s.Scenario.Start.Add(time.Duration(i) * 10 * time.Minute)
+		p.applyDue(int64(now.Sub(s.Scenario.Start) / time.Second))
+		want := awsAllows(now)
+		err := act.Apply(t.Context(), tg, value, value-1, now)
+		if got := err == nil; got != want {
+			t.Fatalf("%s: decrease accepted=%v, AWS's rule says %v (err %v)", now.Format(time.RFC3339), got, want, err)
+		}
+		if err != nil {
+			rejected++
+			if c := controller.Classify(err); c != controller.ClassQuota {
+				t.Fatalf("rejected with class %q, want %q", c, controller.ClassQuota)
+			}
+			continue
+		}
+		accepted++
+		value--
+		key := now.UTC().Format("2006-01-02")
+		if days[key] == nil {
+			days[key] = &day{}
+		}
+		days[key].n++
+		days[key].last = now
+		// The decrease takes effect after its UPDATING time.
+		p.applyDue(int64(now.Sub(s.Scenario.Start)/time.Second) + s.Scenario.Actuation.DynamoDBDecrease.Seconds())
+	}
+	if accepted != 3*27 {
+		t.Errorf("accepted %d decreases in three days, want 3 × 27", accepted)
+	}
+	if act.Violations != rejected {
+		t.Errorf("violations %d, want one per rejected call (%d)", act.Violations, rejected)
+	}
+}
+
+// While a table is UPDATING, another update is refused as AWS refuses it,
+// and the actuator tells the policy it is blocked.
+func TestDynamoDBUpdatingBlocks(t *testing.T) {
+	s := setup(t, `
+duration: 1h
+topology:
+  kind: api-lambda-dynamodb
+  api: {rate: 100}
+  table: {name: t, write: 100}
+actuation: {dynamodb_updating: 4m}
+traffic: {rate: 1}
+`, "")
+	p := newPlant(s.Scenario, s.curve, nil, 3600)
+	act := &Actuator{p: p, start: s.Scenario.Start, notes: &notes{}}
+	tg := &config.Target{Name: "w", Kind: config.DynamoDBProvisioned, Table: "t", Capacity: "write"}
+	now := s.Scenario.Start
+	if err := act.Apply(t.Context(), tg, 100, 200, now); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := act.Current(t.Context(), tg, now.Add(time.Minute))
+	if st.Value != 100 || st.Constraints.Blocked == "" {
+		t.Errorf("during UPDATING: value %v blocked %q, want the old 100 and blocked", st.Value, st.Constraints.Blocked)
+	}
+	err := act.Apply(t.Context(), tg, 100, 300, now.Add(time.Minute))
+	if controller.Classify(err) != controller.ClassConflict {
+		t.Errorf("update during UPDATING: %v, want a conflict (ResourceInUseException)", err)
+	}
+	p.applyDue(4 * 60)
+	if st, _ := act.Current(t.Context(), tg, now.Add(4*time.Minute)); st.Value != 200 || st.Constraints.Blocked != "" {
+		t.Errorf("after UPDATING: %+v, want 200 and not blocked", st)
+	}
+}
+
+// API Gateway takes one usage-plan update per 20 s, and says so in
+// NotBefore so that the engine waits.
+func TestUsagePlanUpdateRate(t *testing.T) {
+	s := setup(t, `
+duration: 1h
+topology:
+  kind: api-lambda-dynamodb
+  api: {rate: 100}
+traffic: {rate: 1}
+`, "")
+	p := newPlant(s.Scenario, s.curve, nil, 3600)
+	act := &Actuator{p: p, start: s.Scenario.Start, notes: &notes{}}
+	tg := &config.Target{Name: "plan", Kind: config.APIGatewayUsagePlan, UsagePlan: "x", Limit: "rate", BurstRatio: 2}
+	now := s.Scenario.Start
+	if err := act.Apply(t.Context(), tg, 100, 150, now); err != nil {
+		t.Fatal(err)
+	}
+	p.applyDue(0)
+	if p.api.burst != 300 {
+		t.Errorf("burst %v, want rate × burst_ratio = 300", p.api.burst)
+	}
+	st, _ := act.Current(t.Context(), tg, now.Add(5*time.Second))
+	if want := now.Add(20 * time.Second); !st.Constraints.NotBefore.Equal(want) {
+		t.Errorf("NotBefore %v, want %v", st.Constraints.NotBefore, want)
+	}
+	if err := act.Apply(t.Context(), tg, 150, 200, now.Add(5*time.Second)); controller.Classify(err) != controller.ClassThrottled || act.Violations != 1 {
+		t.Errorf("second update within 20 s: %v (violations %d), want TooManyRequestsException", err, act.Violations)
+	}
+	if err := act.Apply(t.Context(), tg, 150, 200, now.Add(20*time.Second)); err != nil {
+		t.Errorf("update after 20 s: %v", err)
+	}
+}
