@@ -123,6 +123,7 @@ func (f *File) Load(_ context.Context, target string) (policy.Memory, error) {
 func (f *File) Save(_ context.Context, target string, m policy.Memory) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	m.Window = append([]policy.Recommendation(nil), m.Window...) // the caller may keep using its copy
 	f.targets[target] = m
 	f.dirty = true
 	return nil

@@ -34,6 +34,7 @@ func (s *Mem) Load(_ context.Context, target string) (policy.Memory, error) {
 func (s *Mem) Save(_ context.Context, target string, m policy.Memory) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	m.Window = slices.Clone(m.Window) // the caller may keep using its copy
 	s.m[target] = m
 	return nil
 }
