@@ -1,6 +1,7 @@
 package actuators
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -73,3 +74,6 @@ func i32(v int64) *int32 { x := int32(v); return &x }
 func resourceKey(c *awsclient.Clients, parts ...string) string {
 	return fmt.Sprint(c.Key.String(), parts)
 }
+
+// asError is errors.As for tests and callers that want the AWS details.
+func asError(err error, target **awsclient.Error) bool { return errors.As(err, target) }

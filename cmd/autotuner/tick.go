@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -140,7 +141,7 @@ func printPlan(w io.Writer, res *controller.Result) {
 		action, proposed := "hold", "-"
 		if r.Decision != nil {
 			action = string(r.Decision.Action)
-			proposed = fmt.Sprint(r.Decision.Proposed)
+			proposed = strconv.FormatFloat(r.Decision.Proposed, 'g', 6, 64)
 		}
 		if r.Error != "" {
 			action = "error"

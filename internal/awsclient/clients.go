@@ -45,6 +45,8 @@ type Options struct {
 	// BudgetWindow is how many seconds' worth of each plane's rate one
 	// tick may spend; 0 means 20 s, a third of a 1-minute interval.
 	BudgetWindow time.Duration
+	// BudgetCaps overrides the per-tick call budget of some planes.
+	BudgetCaps map[Plane]int
 	// MaxAttempts and MaxBackoff tune the SDK's standard retryer; zero
 	// keeps each service's defaults.
 	MaxAttempts int
@@ -176,6 +178,9 @@ func (f *Factory) For(region, role string) (*Clients, error) {
 	}
 	lim := newLimiters(f.rates)
 	c := &Clients{Key: k, Config: cfg, Budget: NewBudget(f.rates, f.opts.BudgetWindow)}
+	for p, n := range f.opts.BudgetCaps {
+		c.Budget.caps[p] = n
+	}
 	c.CloudWatch = cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 		switch f.opts.CloudWatchProtocol {
 		case "query":

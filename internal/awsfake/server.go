@@ -2,10 +2,12 @@ package awsfake
 
 import (
 	"bytes"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -252,6 +254,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", res.ctype)
 	}
 	w.Header().Set("X-Amzn-RequestId", "awsfake")
+	if service == "dynamodb" {
+		// The DynamoDB client checks the body against this CRC32.
+		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(res.body)), 10))
+	}
 	if res.status == 0 {
 		res.status = 200
 	}

@@ -1,0 +1,216 @@
+package actuators
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/autotuner/autotuner/config"
+	"github.com/autotuner/autotuner/controller"
+	"github.com/autotuner/autotuner/internal/awsclient"
+	"github.com/autotuner/autotuner/internal/awsfake"
+	"github.com/autotuner/autotuner/policy"
+)
+
+func table(name, index, capacity string) *config.Target {
+	return &config.Target{Name: name + "-" + index + "-" + capacity, Kind: config.DynamoDBProvisioned, Table: name, Index: index, Capacity: capacity, Min: 1, Max: 40000}
+}
+
+// clock is the fake's clock, moved by the test.
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+func TestDynamoDBProvisionedUpdates(t *testing.T) {
+	fake, conn := connect(t, awsclient.Options{})
+	clk := &clock{now: t0}
+	fake.Now = clk.Now
+	fake.DynamoDB.UpdateDuration = 3 * time.Minute
+	fake.DynamoDB.AddTable("orders", awsfake.Table{
+		Provisioned: awsfake.Capacity{Read: 100, Write: 200},
+		Indexes:     map[string]*awsfake.Index{"byUser": {Provisioned: awsfake.Capacity{Read: 10, Write: 20}}},
+	})
+	d := NewDynamoDBProvisioned(conn)
+	w := table("orders", "", "write")
+
+	st, err := d.Current(ctx, w, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "state", controller.State{Value: 200, Constraints: policy.Constraints{Floor: 1, Decreases: policy.DecreaseQuota{Enforced: true}}}, st)
+	if err := d.Apply(ctx, w, 200, 300, t0); err != nil {
+		t.Fatal(err)
+	}
+	ups := fake.Calls("UpdateTable")
+	if len(ups) != 1 || ups[0].Header.Get("X-Amz-Target") != "DynamoDB_20120810.UpdateTable" {
+		t.Fatalf("UpdateTable = %+v", ups)
+	}
+	// Both units go: the read capacity unchanged.
+	diff(t, "UpdateTable body", map[string]any{"TableName": "orders", "ProvisionedThroughput": map[string]any{"ReadCapacityUnits": 100.0, "WriteCapacityUnits": 300.0}}, body(t, ups[0]))
+	if n := len(fake.Calls("DescribeTable")); n != 1 {
+		t.Errorf("DescribeTable calls = %d in one tick, want 1 shared read", n)
+	}
+
+	// The read target of the same table, in the same tick, waits: the table
+	// is UPDATING now.
+	r := table("orders", "", "read")
+	st, err = d.Current(ctx, r, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Constraints.Blocked == "" {
+		t.Error("a table changed this tick is not reported blocked")
+	}
+	wantClass(t, d.Apply(ctx, r, 100, 150, t0), controller.ClassConflict)
+
+	// Next tick, DescribeTable says UPDATING, with the old capacity visible.
+	clk.now = t0.Add(time.Minute)
+	st, err = d.Current(ctx, w, clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Value != 200 || st.Constraints.Blocked != "table orders is UPDATING" {
+		t.Errorf("while updating: %+v", st)
+	}
+	wantClass(t, d.Apply(ctx, w, 200, 250, clk.now), controller.ClassConflict)
+	if n := len(fake.Calls("UpdateTable")); n != 1 {
+		t.Fatalf("UpdateTable sent while UPDATING (%d calls)", n)
+	}
+
+	// ACTIVE again: the GSI can change, sent as a GSI update.
+	clk.now = t0.Add(4 * time.Minute)
+	g := table("orders", "byUser", "read")
+	st, err = d.Current(ctx, g, clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Value != 10 || st.Constraints.Blocked != "" {
+		t.Fatalf("index state = %+v", st)
+	}
+	if err := d.Apply(ctx, g, 10, 5, clk.now); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "GSI update", map[string]any{"TableName": "orders", "GlobalSecondaryIndexUpdates": []any{map[string]any{"Update": map[string]any{
+		"IndexName": "byUser", "ProvisionedThroughput": map[string]any{"ReadCapacityUnits": 5.0, "WriteCapacityUnits": 20.0}}}}}, body(t, fake.Calls("UpdateTable")[1]))
+
+	// AWS's own refusals are decoded and classified.
+	clk.now = t0.Add(10 * time.Minute)
+	fake.Fail("UpdateTable", awsfake.APIError{Code: "ResourceInUseException", Message: "Attempt to change a resource which is still in use"})
+	wantClass(t, d.Apply(ctx, w, 300, 310, clk.now), controller.ClassConflict)
+	fake.Fail("UpdateTable", awsfake.APIError{Code: "LimitExceededException", Message: "Subscriber limit exceeded"}, awsfake.APIError{Code: "LimitExceededException", Message: "Subscriber limit exceeded"}, awsfake.APIError{Code: "LimitExceededException", Message: "Subscriber limit exceeded"})
+	wantClass(t, d.Apply(ctx, w, 300, 290, clk.now.Add(time.Minute)), controller.ClassQuota)
+	fake.Fail("DescribeTable", awsfake.APIError{Code: "AccessDeniedException", Message: "not authorized to perform: dynamodb:DescribeTable"})
+	_, err = d.Current(ctx, w, clk.now.Add(2*time.Minute))
+	wantClass(t, err, controller.ClassPermission)
+	_, err = d.Current(ctx, table("nope", "", "read"), clk.now.Add(2*time.Minute))
+	wantClass(t, err, controller.ClassNotFound)
+}
+
+func TestDynamoDBRefusesAutoscaledTables(t *testing.T) {
+	fake, conn := connect(t, awsclient.Options{})
+	fake.DynamoDB.AddTable("orders", awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 200}})
+	fake.DynamoDB.AddTable("users", awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 200}})
+	fake.AutoScaling.Register(awsfake.ScalableTarget{ServiceNamespace: "dynamodb", ResourceID: "table/orders", ScalableDimension: "dynamodb:table:WriteCapacityUnits", Min: 5, Max: 500})
+	d := NewDynamoDBProvisioned(conn)
+
+	_, err := d.Current(ctx, table("orders", "", "write"), t0)
+	wantClass(t, err, controller.ClassRefused)
+	// The other dimension and other tables are free.
+	for _, tg := range []*config.Target{table("orders", "", "read"), table("users", "", "write")} {
+		if _, err := d.Current(ctx, tg, t0); err != nil {
+			t.Errorf("%s: %v", tg.Name, err)
+		}
+	}
+	// One listing per account serves every target.
+	if n := len(fake.Calls("DescribeScalableTargets")); n != 1 {
+		t.Errorf("DescribeScalableTargets calls = %d, want 1", n)
+	}
+	var in struct{ ServiceNamespace string }
+	jsonUnmarshal(fake.Calls("DescribeScalableTargets")[0].Body, &in)
+	if h := fake.Calls("DescribeScalableTargets")[0].Header.Get("X-Amz-Target"); h != "AnyScaleFrontendService.DescribeScalableTargets" || in.ServiceNamespace != "dynamodb" {
+		t.Errorf("DescribeScalableTargets request: %s %+v", h, in)
+	}
+	tg := table("orders", "", "write")
+	tg.CoexistWithAutoscaling = true
+	if _, err := d.Current(ctx, tg, t0); err != nil {
+		t.Errorf("coexist_with_autoscaling: %v", err)
+	}
+}
+
+func TestDynamoDBOnDemandMax(t *testing.T) {
+	fake, conn := connect(t, awsclient.Options{})
+	fake.DynamoDB.AddTable("events", awsfake.Table{Billing: "PAY_PER_REQUEST", OnDemand: awsfake.Capacity{Read: -1, Write: 800}})
+	fake.DynamoDB.AddTable("orders", awsfake.Table{Provisioned: awsfake.Capacity{Read: 1, Write: 1}})
+	d := NewDynamoDBOnDemand(conn)
+	r := &config.Target{Name: "ev", Kind: config.DynamoDBOnDemandMax, Table: "events", Capacity: "read", Min: 1, Max: 40000}
+	st, err := d.Current(ctx, r, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Value != DefaultTableMax {
+		t.Errorf("uncapped read = %v, want %d", st.Value, DefaultTableMax)
+	}
+	if err := d.Apply(ctx, r, DefaultTableMax, 500, t0); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "UpdateTable body", map[string]any{"TableName": "events", "OnDemandThroughput": map[string]any{"MaxReadRequestUnits": 500.0, "MaxWriteRequestUnits": 800.0}}, body(t, fake.Calls("UpdateTable")[0]))
+	_, err = d.Current(ctx, &config.Target{Name: "o", Kind: config.DynamoDBOnDemandMax, Table: "orders", Capacity: "read"}, t0)
+	wantClass(t, err, controller.ClassInvalid)
+	_, err = NewDynamoDBProvisioned(conn).Current(ctx, table("events", "", "read"), t0)
+	wantClass(t, err, controller.ClassInvalid)
+}
+
+// TestDecreaseBudgetAcrossUTCMidnight checks the budget the actuator reads
+// from DescribeTable against DynamoDB's rule as the fake enforces it,
+// independently, at every 5 minutes from 22:00 to 02:00 UTC, for tables
+// that spent 0 to 27 decreases at various times the day before midnight.
+func TestDecreaseBudgetAcrossUTCMidnight(t *testing.T) {
+	fake, conn := connect(t, awsclient.Options{})
+	clk := &clock{}
+	fake.Now = clk.Now
+	c, err := conn("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	midnight := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	lasts := []time.Duration{-5 * time.Hour, -70 * time.Minute, -50 * time.Minute, -10 * time.Minute, 5 * time.Minute}
+	cases, disagreements := 0, 0
+	for _, today := range []int{0, 3, 4, 5, 26, 27} {
+		for li, lastOff := range lasts {
+			for at := midnight.Add(-2 * time.Hour); at.Before(midnight.Add(2 * time.Hour)); at = at.Add(5 * time.Minute) {
+				last := midnight.Add(lastOff)
+				if !last.Before(at) {
+					continue
+				}
+				name := fmt.Sprintf("t%d_%d_%d", today, li, at.Unix())
+				fake.DynamoDB.AddTable(name, awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 100}, Decreases: today, LastDecrease: last})
+				clk.now = at
+				d := NewDynamoDBProvisioned(conn)
+				st, err := d.Current(ctx, table(name, "", "read"), at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ours, _ := st.Constraints.Decreases.Allowed(at)
+				_, err = c.DynamoDB.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(name), ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(50), WriteCapacityUnits: aws.Int64(100)}})
+				theirs := err == nil
+				cases++
+				if ours != theirs {
+					disagreements++
+					if disagreements < 5 {
+						t.Errorf("today=%d last=%s at=%s: autotuner allows=%v, DynamoDB allows=%v (%v)", today, last.Format("15:04"), at.Format("Jan 2 15:04"), ours, theirs, err)
+					}
+				}
+			}
+		}
+	}
+	if disagreements > 0 {
+		t.Errorf("%d of %d cases disagree", disagreements, cases)
+	}
+	if cases < 200 {
+		t.Errorf("only %d cases", cases)
+	}
+}

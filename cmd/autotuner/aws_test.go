@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/autotuner/autotuner/internal/awsfake"
+)
+
+func testEnv(stdout, stderr *bytes.Buffer) *env {
+	return &env{stdout: stdout, stderr: stderr, stdin: strings.NewReader(""), getenv: os.Getenv, logger: slog.New(slog.NewTextHandler(stderr, nil))}
+}
+
+// exampleFake serves the resources policies.example.yaml names, with
+// metrics that make the Lambda target want more concurrency.
+func exampleFake(t *testing.T) *awsfake.Server {
+	fake := awsfake.Start(t)
+	fifty := 50
+	fake.Lambda.AddFunction("orders-consumer", &fifty)
+	fake.DynamoDB.AddTable("orders", awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 200}})
+	fake.APIGateway.AddUsagePlan("a1b2c3", awsfake.UsagePlan{Throttle: &awsfake.Throttle{Rate: 100, Burst: 200}})
+	fake.CloudWatch.Value = func(q awsfake.MetricDataQuery, ts time.Time) (float64, bool) {
+		switch q.Metric().Name {
+		case "ConcurrentExecutions":
+			return 50, true // every reserved slot busy: needs more
+		case "ConsumedWriteCapacityUnits":
+			return 140 * 60, true // 140/s of 200: on target
+		case "ConsumedReadCapacityUnits":
+			return 70 * 60, true
+		case "Count":
+			return 70 * 60, true
+		case "Invocations":
+			return 1000, true
+		}
+		return 0, false // sparse counters: nothing happened
+	}
+	return fake
+}
+
+func TestPlanAndOnceSpeakAWSProtocols(t *testing.T) {
+	fake := exampleFake(t)
+	dir := t.TempDir()
+	statePath := filepath.Join(dir, "state.json")
+	cfg := filepath.Join("..", "..", "policies.example.yaml")
+
+	var out, errb bytes.Buffer
+	code := run(context.Background(), testEnv(&out, &errb), []string{"plan", "-c", cfg, "--state", statePath})
+	if code != exitOK {
+		t.Fatalf("plan exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	t.Logf("plan:\n%s", out.String())
+	for _, want := range []string{"orders-consumer", "orders-table-writes", "public-api-plan", "orders-table-reads"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plan output lacks %s:\n%s", want, out.String())
+		}
+	}
+	if n := len(fake.Calls("PutFunctionConcurrency")) + len(fake.Calls("UpdateTable")) + len(fake.Calls("UpdateUsagePlan")); n != 0 {
+		t.Fatalf("plan made %d changes, want none", n)
+	}
+	for _, op := range []string{"GetMetricData", "GetFunctionConcurrency", "GetAccountSettings", "DescribeTable", "GetUsagePlan", "DescribeScalableTargets"} {
+		if len(fake.Calls(op)) == 0 {
+			t.Errorf("plan never called %s (calls: %v)", op, fake.Ops())
+		}
+	}
+	if _, err := os.Stat(statePath); err == nil {
+		t.Error("plan wrote the state file")
+	}
+
+	// --json prints the audit records.
+	out.Reset()
+	if code := run(context.Background(), testEnv(&out, &errb), []string{"plan", "-c", cfg, "--state", statePath, "--json"}); code != exitOK {
+		t.Fatalf("plan --json exit %d: %s", code, errb.String())
+	}
+	var rec struct {
+		Target  string
+		Current float64
+		Final   float64
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("plan --json printed %d lines, want 4:\n%s", len(lines), out.String())
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec.Target != "orders-consumer" || rec.Current != 50 || rec.Final <= 50 {
+		t.Errorf("first record = %+v (%v), want orders-consumer from 50 upwards", rec, err)
+	}
+
+	fake.Reset()
+	out.Reset()
+	errb.Reset()
+	code = run(context.Background(), testEnv(&out, &errb), []string{"once", "-c", cfg, "--state", statePath})
+	if code != exitOK {
+		t.Fatalf("once exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	puts := fake.Calls("PutFunctionConcurrency")
+	if len(puts) != 1 || puts[0].Path != "/2017-10-31/functions/orders-consumer/concurrency" {
+		t.Fatalf("once PutFunctionConcurrency calls = %+v, want one for orders-consumer", puts)
+	}
+	var body struct{ ReservedConcurrentExecutions int }
+	if err := json.Unmarshal(puts[0].Body, &body); err != nil || body.ReservedConcurrentExecutions <= 50 {
+		t.Errorf("PutFunctionConcurrency body %s, want a reservation above 50", puts[0].Body)
+	}
+	if r := fake.Lambda.Reserved("orders-consumer"); r == nil || *r != body.ReservedConcurrentExecutions {
+		t.Errorf("the fake's reservation = %v, want %d", r, body.ReservedConcurrentExecutions)
+	}
+	if n := len(fake.Calls("UpdateUsagePlan")); n != 0 {
+		t.Errorf("the dry-run usage plan was updated %d times", n)
+	}
+	if _, err := os.Stat(statePath); err != nil {
+		t.Errorf("once wrote no state: %v", err)
+	}
+}
