@@ -23,6 +23,7 @@ func (s *Server) Env(t testing.TB) {
 		"AWS_CONFIG_FILE":                     filepath.Join(dir, "config"),
 		"AWS_SHARED_CREDENTIALS_FILE":         filepath.Join(dir, "credentials"),
 		"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "",
+		"AWS_CA_BUNDLE":                       "",
 	} {
 		t.Setenv(k, v)
 	}
