@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 )
 
@@ -76,7 +77,9 @@ func (r *Report) Write(dir string) ([]string, error) {
 	if err := write("results.json", r.WriteJSON); err != nil {
 		return nil, err
 	}
-	return files, nil
+	html := filepath.Join(dir, "report.html")
+	files = slices.DeleteFunc(files, func(f string) bool { return f == html })
+	return append([]string{html}, files...), nil
 }
 
 // timelineColumns are the CSV columns, in order.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -49,6 +50,12 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 	if len(names) == 0 {
 		fmt.Fprintln(e.stderr, "autotuner simulate: --compare names no policy")
 		return exitUsage
+	}
+	for _, n := range names {
+		if !slices.Contains(sim.PolicyNames(), n) {
+			fmt.Fprintf(e.stderr, "autotuner simulate: --compare: unknown policy %q (one of %s)\n", n, strings.Join(sim.PolicyNames(), ", "))
+			return exitUsage
+		}
 	}
 	sc, err := sim.LoadScenario(*scenario)
 	if err != nil {

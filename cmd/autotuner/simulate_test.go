@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func simEnv(tty bool) (*env, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &env{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), getenv: func(string) string { return "" },
+		logger: slog.New(slog.NewTextHandler(io.Discard, nil)), isTerminal: tty}, &out, &errb
+}
+
+func keysOf(m map[string]any) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	slices.Sort(k)
+	return k
+}
+
+// --format json prints exactly one JSON object with the documented keys.
+func TestSimulateJSONSchema(t *testing.T) {
+	e, out, errb := simEnv(false)
+	if code := run(context.Background(), e, []string{"simulate", "--format", "json", "--out", t.TempDir()}); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	dec := json.NewDecoder(bytes.NewReader(out.Bytes()))
+	var top map[string]any
+	if err := dec.Decode(&top); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if dec.More() {
+		t.Fatal("more than one JSON value on stdout")
+	}
+	if diff := cmp.Diff([]string{"duration_s", "results", "scenario", "seed"}, keysOf(top)); diff != "" {
+		t.Fatalf("top-level keys (-want +got):\n%s", diff)
+	}
+	if top["scenario"] != "brownout" || top["seed"] != 1.0 || top["duration_s"] != 10800.0 {
+		t.Errorf("header %v %v %v", top["scenario"], top["seed"], top["duration_s"])
+	}
+	results := top["results"].([]any)
+	var policies []string
+	for _, r := range results {
+		rm := r.(map[string]any)
+		if diff := cmp.Diff([]string{"kpis", "policy"}, keysOf(rm)); diff != "" {
+			t.Fatalf("result keys:\n%s", diff)
+		}
+		policies = append(policies, rm["policy"].(string))
+		k := rm["kpis"].(map[string]any)
+		want := []string{"actuations", "cost_usd", "max_queue_age_s", "offered", "overload_s", "p99_queue_age_s", "quota_violations", "reversals", "served", "throttled"}
+		if diff := cmp.Diff(want, keysOf(k)); diff != "" {
+			t.Fatalf("kpi keys:\n%s", diff)
+		}
+		for name, v := range k {
+			if _, ok := v.(float64); !ok {
+				t.Errorf("%s is %T, want a number", name, v)
+			}
+		}
+		if k["quota_violations"] != 0.0 {
+			t.Errorf("%s: quota violations %v", rm["policy"], k["quota_violations"])
+		}
+	}
+	if diff := cmp.Diff(strings.Split(defaultCompare, ","), policies); diff != "" {
+		t.Errorf("policies:\n%s", diff)
+	}
+	if strings.Contains(errb.String(), "simulating") {
+		t.Error("a progress bar was drawn on a pipe")
+	}
+}
+
+// The bare command prints the comparison table and writes the report.
+func TestSimulateWritesReport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "report")
+	e, out, errb := simEnv(true)
+	if code := run(context.Background(), e, []string{"simulate", "--out", dir, "--scenario", "flash-crowd", "--compare", "autotuner,target-tracking"}); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	for _, want := range []string{"POLICY", "autotuner", "target-tracking", "report: " + filepath.Join(dir, "report.html")} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errb.String(), "simulating flash-crowd") {
+		t.Errorf("no progress bar on a terminal: %q", errb)
+	}
+	for _, f := range []string{"report.html", "overview.png", "policy-autotuner.png", "policy-target-tracking.png", "timeline.csv", "results.json"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if n := strings.Count(string(html), "<svg"); n != 3 {
+		t.Errorf("report.html has %d inline SVG charts, want 3 (overview + 2 policies)", n)
+	}
+	if strings.Contains(string(html), "<img") || strings.Contains(string(html), "<script src") {
+		t.Error("report.html is not self-contained")
+	}
+}
+
+func TestSimulateUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--compare", "autotuner,nope"}, exitUsage, `unknown policy "nope"`},
+		{[]string{"--scenario", "no-such"}, exitUsage, "not a built-in scenario"},
+		{[]string{"--format", "xml"}, exitUsage, "--format"},
+		{[]string{"--scenario", "nasa-diurnal", "--traces", "/nonexistent"}, exitFailure, "--traces"},
+		{[]string{"extra"}, exitUsage, "unexpected argument"},
+	} {
+		e, _, errb := simEnv(false)
+		code := run(context.Background(), e, append([]string{"simulate", "--out", ""}, tc.args...))
+		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, errb, tc.code, tc.want)
+		}
+	}
+}
