@@ -50,10 +50,17 @@ func (es Errors) Error() string {
 type decoder struct {
 	file string
 	errs Errors
+	// near is the innermost node being read (the file, then a target),
+	// where an error about an absent value is placed: every error has a
+	// position.
+	near *yaml.Node
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 	e := &Error{File: d.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	if n == nil || n.Line == 0 {
+		n = d.near
+	}
 	if n != nil {
 		e.Line, e.Col = n.Line, n.Column
 	}
@@ -98,6 +105,9 @@ type obj struct {
 
 func (d *decoder) obj(n *yaml.Node, path string) *obj {
 	o := &obj{d: d, node: n, path: path, vals: map[string]*yaml.Node{}, knodes: map[string]*yaml.Node{}, used: map[string]bool{}}
+	if n == nil {
+		o.node = d.near // errors about this absent mapping's keys go where it would be
+	}
 	n = resolve(n)
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return o
@@ -124,6 +134,9 @@ func (d *decoder) obj(n *yaml.Node, path string) *obj {
 }
 
 func join(path, key string) string {
+	if key == "" {
+		key = `""` // an empty key still needs a name in messages
+	}
 	if path == "" {
 		return key
 	}

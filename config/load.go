@@ -77,24 +77,28 @@ func yamlError(name string, err error) *Error {
 
 func (d *decoder) file_(n *yaml.Node) *File {
 	f := &File{}
-	o := d.obj(n, "")
-	if n == nil || resolve(n).Kind != yaml.MappingNode {
-		if len(d.errs) == 0 {
-			d.errorf(n, "", "the file must be a mapping with version, defaults and targets")
+	d.near = n
+	if rn := resolve(n); rn == nil || rn.Kind != yaml.MappingNode {
+		got := "nothing"
+		if rn != nil {
+			got = kindName(rn)
 		}
+		d.errorf(n, "", "the file must be a mapping with version, defaults and targets, got %s", got)
 		return f
 	}
-	if !o.has("version") {
-		d.errorf(n, "version", "is required (version: 1)")
+	o := d.obj(n, "")
+	if o.get("version") == nil { // absent or null
+		o.check(false, "version", "is required (version: 1)")
 	} else if o.integer("version", &f.Version) && f.Version != Version {
 		o.check(false, "version", "must be %d, got %d", Version, f.Version)
 	}
 	f.Defaults = d.defaults(o.get("defaults"), "defaults")
 	items := o.list("targets")
-	if len(items) == 0 && o.vals["targets"] != nil && resolve(o.vals["targets"]).Kind == yaml.SequenceNode {
+	switch tn := o.get("targets"); {
+	case tn == nil:
+		o.check(false, "targets", "is required: list the limits to tune")
+	case tn.Kind == yaml.SequenceNode && len(items) == 0:
 		o.check(false, "targets", "must list at least one target")
-	} else if !o.has("targets") {
-		d.errorf(n, "targets", "is required")
 	}
 	names := map[string]int{}
 	for i, item := range items {
@@ -104,13 +108,26 @@ func (d *decoder) file_(n *yaml.Node) *File {
 			continue
 		}
 		if prev, dup := names[t.Name]; dup && t.Name != "" {
-			d.errorf(item, path+".name", "duplicate target name %q (also targets[%d])", t.Name, prev)
+			d.errorf(valueOf(item, "name"), path+".name", "duplicate target name %q (also targets[%d])", t.Name, prev)
 		}
 		names[t.Name] = i
 		f.Targets = append(f.Targets, t)
 	}
 	o.done()
 	return f
+}
+
+// valueOf is the value node of key in mapping n, or n itself, so that an
+// error points at the offending value.
+func valueOf(n *yaml.Node, key string) *yaml.Node {
+	if m := resolve(n); m != nil && m.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == key {
+				return m.Content[i+1]
+			}
+		}
+	}
+	return n
 }
 
 func (d *decoder) defaults(n *yaml.Node, path string) Defaults {
@@ -153,8 +170,14 @@ func validPeriod(p time.Duration) bool {
 func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 	o := d.obj(n, path)
 	if rn := resolve(n); rn == nil || rn.Kind != yaml.MappingNode {
+		if rn == nil || rn.Kind == yaml.ScalarNode && rn.Tag == "!!null" {
+			d.errorf(n, path, "is empty: a target needs name, kind, min, max, signals and policy")
+		}
 		return nil
 	}
+	outer := d.near
+	d.near = n
+	defer func() { d.near = outer }()
 	t := &Target{Line: n.Line, Col: n.Column, Region: def.Region, DryRun: def.DryRun}
 	if o.str("name", &t.Name) {
 		o.check(nameRE.MatchString(t.Name), "name", "must be 1-128 letters, digits, '_', '.', ':' or '-', got %q", t.Name)
@@ -206,7 +229,8 @@ func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 		if !idRE.MatchString(name) {
 			d.errorf(so.knodes[name], sp, "signal names must be lower-case letters, digits and '_', starting with a letter")
 		}
-		s := d.signal(so.get(name), sp, name, def)
+		so.get(name)
+		s := d.signal(so.vals[name], sp, name, def)
 		t.Signals[name] = s
 		t.SignalList = append(t.SignalList, s)
 	}
@@ -272,8 +296,17 @@ func (d *decoder) identity(o *obj, t *Target) {
 		} else {
 			o.check(false, "capacity", "is required for kind %s: read or write", t.Kind)
 		}
+	default:
+		// An unknown or missing kind is reported once; its identity keys
+		// cannot be checked, and are not "unknown keys" on top of it.
+		for _, k := range identityKeys {
+			o.get(k)
+		}
 	}
 }
+
+// identityKeys are every kind's resource keys.
+var identityKeys = []string{"function", "event_source_mapping", "usage_plan", "api_stage", "rest_api", "stage", "method", "limit", "burst_ratio", "table", "index", "capacity"}
 
 var methodRE = regexp.MustCompile(`^/(\*|[^\s]*)/(\*|GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|ANY)$`)
 
@@ -333,8 +366,8 @@ func (d *decoder) signal(n *yaml.Node, path, name string, def *Defaults) *Signal
 		s.Line, s.Col = n.Line, n.Column
 	}
 	o := d.obj(n, path)
-	if n == nil {
-		d.errorf(nil, path, "must describe a metric")
+	if rn := resolve(n); rn == nil || rn.Kind == yaml.ScalarNode && rn.Tag == "!!null" {
+		d.errorf(n, path, "must describe a metric")
 		return s
 	}
 	var src string

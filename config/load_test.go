@@ -4,6 +4,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/autotuner/autotuner/policy"
 )
 
 func TestLoadExample(t *testing.T) {
@@ -18,6 +23,76 @@ func TestLoadExample(t *testing.T) {
 		if tg.Engine == nil || tg.Engine.Rec == nil {
 			t.Errorf("%s: no engine", tg.Name)
 		}
+	}
+	if f.Defaults.Interval != time.Minute || f.Defaults.MetricDelay != 2*time.Minute || f.Defaults.Region != "us-east-1" || f.Defaults.DryRun {
+		t.Errorf("defaults = %+v", f.Defaults)
+	}
+
+	// The engines built are what the file says.
+	c := f.Target("orders-consumer")
+	at, ok := c.Engine.Rec.(*policy.Autotuner)
+	if !ok {
+		t.Fatalf("orders-consumer: policy %T, want *policy.Autotuner", c.Engine.Rec)
+	}
+	wantP := policy.AutotunerParams{
+		Setpoints: []policy.Setpoint{{Signal: "busy", Target: 0.7, PerLimit: true}, {Signal: "backlog", Target: 60, UpOnly: true}},
+		Throttles: &policy.ThrottleSpec{Signal: "throttles", Requests: "invocations", Boost: 0.5},
+		Band:      0.1,
+		PID:       policy.PID{Kp: 0.9, Ki: 0.05, Kd: 0, DFilter: 0.5, IntegralLimit: 0.5},
+		UpAfter:   1, DownAfter: 5,
+	}
+	if diff := cmp.Diff(wantP, at.P); diff != "" {
+		t.Errorf("orders-consumer params (-want +got):\n%s", diff)
+	}
+	wantG := policy.Guards{
+		StepUp: policy.Step{Pct: 1}, StepDown: policy.Step{Pct: 0.2},
+		CooldownUp: time.Minute, CooldownDown: 5 * time.Minute, Stabilization: 10 * time.Minute,
+		Resolution: 1, AlarmBypassesCooldown: true,
+		BackPressure: []policy.BackPressure{{Signal: "table_pain", Warn: 1, Critical: 50, Cut: 0.3}},
+	}
+	if diff := cmp.Diff(wantG, c.Engine.Guards); diff != "" {
+		t.Errorf("orders-consumer guards (-want +got):\n%s", diff)
+	}
+	if c.Kind != LambdaReservedConcurrency || c.Function != "orders-consumer" || c.Min != 5 || c.Max != 400 || !cmp.Equal(c.Alarms, []string{"orders-consumer-throttling"}) {
+		t.Errorf("orders-consumer = %+v", c)
+	}
+	if s := c.Signals["throttles"]; s.Missing != MissingZero || s.Stat != "Sum" || s.Period != time.Minute || s.Delay != 2*time.Minute || s.Dimensions["FunctionName"] != "orders-consumer" {
+		t.Errorf("throttles signal = %+v", s)
+	}
+	if s := c.Signals["busy"]; s.Missing != MissingHold {
+		t.Errorf("busy missing = %q, want hold", s.Missing)
+	}
+
+	w := f.Target("orders-table-writes")
+	if w.Engine.Guards.DecreaseReserve != 1 || w.Engine.Guards.MinSaving != 0.1 || w.Resolution() != 1 || !w.Signals["consumed"].PerSecond {
+		t.Errorf("orders-table-writes guards = %+v", w.Engine.Guards)
+	}
+	if wa := w.Engine.Rec.(*policy.Autotuner); wa.P.Throttles == nil || wa.P.Throttles.Signal != "throttled" || wa.P.Throttles.Requests != "" {
+		t.Errorf("orders-table-writes throttles = %+v", wa.P.Throttles)
+	}
+
+	p := f.Target("public-api-plan")
+	if !p.DryRun || p.Resolution() != 0.01 || p.BurstRatio != 2 || p.Limit != "rate" {
+		t.Errorf("public-api-plan = dry %v res %v burst %v limit %q", p.DryRun, p.Resolution(), p.BurstRatio, p.Limit)
+	}
+	if g := p.Engine.Guards; g.StepUp.Pct != 0.5 || g.StepDown.Pct != 0.1 || g.Stabilization != 15*time.Minute || g.CooldownDown != 5*time.Minute {
+		t.Errorf("public-api-plan guards = %+v", g)
+	}
+	if pa := p.Engine.Rec.(*policy.Autotuner); pa.P.DownAfter != 10 || pa.P.UpAfter != 1 {
+		t.Errorf("public-api-plan after = %d/%d", pa.P.UpAfter, pa.P.DownAfter)
+	}
+
+	r := f.Target("orders-table-reads")
+	tt, ok := r.Engine.Rec.(*policy.TargetTracking)
+	if !ok {
+		t.Fatalf("orders-table-reads: policy %T", r.Engine.Rec)
+	}
+	if diff := cmp.Diff(policy.TargetTrackingParams{Signal: "consumed", Target: 0.7, OutAfter: 2, InAfter: 15}, tt.P); diff != "" {
+		t.Errorf("target tracking (-want +got):\n%s", diff)
+	}
+	// A baseline spends the decrease budget as it was designed to.
+	if g := r.Engine.Guards; g.DecreaseReserve != 0 || g.MinSaving != 0 || g.StepUp != (policy.Step{}) || g.Stabilization != 0 {
+		t.Errorf("orders-table-reads guards = %+v", g)
 	}
 }
 

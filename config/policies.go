@@ -72,7 +72,8 @@ func (pc *policyCtx) policy(n *yaml.Node, path string, parent *yaml.Node) {
 		return
 	}
 	name := o.keys[0]
-	body := o.get(name)
+	o.get(name)
+	body := o.vals[name] // null stays a node, so errors about it have a place
 	bp := o.at(name)
 	pc.t.PolicyName = name
 	e := &policy.Engine{}

@@ -1,0 +1,191 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
+)
+
+// Deliberately broken files: each is rejected with every problem, one
+// FILE:LINE:COL: path: message line each, and no File at all.
+func TestBrokenFiles(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want []string
+	}{{
+		file: "unknown_key.yaml",
+		want: []string{
+			"testdata/unknown_key.yaml:4:3: defaults.retries: unknown key (known keys here: dry_run, interval, metric_delay, period, region, schedule)",
+			"testdata/unknown_key.yaml:12:82: targets[0].signals.busy.colour: unknown key (known keys here: delay, dimensions, expression, metric, missing, namespace, per_second, period, source, stat)",
+			"testdata/unknown_key.yaml:16:30: targets[0].policy.autotuner.up.cooldwn: unknown key (known keys here: after, cooldown, max_step, max_units)",
+		},
+	}, {
+		file: "wrong_type.yaml",
+		want: []string{
+			`testdata/wrong_type.yaml:3:13: defaults.interval: must be a duration such as 90s, 5m or 1h, got "often"`,
+			`testdata/wrong_type.yaml:4:12: defaults.dry_run: must be true or false, got "maybe"`,
+			`testdata/wrong_type.yaml:9:10: targets[0].min: must be a number, got "lots"`,
+			`testdata/wrong_type.yaml:10:10: targets[0].max: must be a single value, got a list`,
+			`testdata/wrong_type.yaml:16:19: targets[0].policy.autotuner.pid.kp: must be a number, got "high"`,
+		},
+	}, {
+		file: "bad_percent.yaml",
+		want: []string{
+			`testdata/bad_percent.yaml:12:45: targets[0].policy.autotuner.utilization.target: must be a percentage such as 50%, got "70"`,
+			`testdata/bad_percent.yaml:13:15: targets[0].policy.autotuner.band: must be between 0% and 90%, got 250%`,
+			`testdata/bad_percent.yaml:14:26: targets[0].policy.autotuner.down.max_step: must be above 0% and at most 99%, got 100%`,
+		},
+	}, {
+		file: "missing_signal.yaml",
+		want: []string{
+			`testdata/missing_signal.yaml:13:20: targets[0].policy.autotuner.throttles: names signal "throttled", which is not declared under signals (declared: busy)`,
+			`testdata/missing_signal.yaml:15:18: targets[0].guards[0].signal: names signal "table_pain", which is not declared under signals (declared: busy)`,
+		},
+	}, {
+		file: "bad_kind.yaml",
+		want: []string{
+			`testdata/bad_kind.yaml:4:11: targets[0].kind: unknown kind "lambda-concurrency" (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max)`,
+		},
+	}, {
+		file: "duplicate_target.yaml",
+		want: []string{
+			`testdata/duplicate_target.yaml:12:11: targets[1].name: duplicate target name "orders-consumer" (also targets[0])`,
+		},
+	}} {
+		t.Run(tc.file, func(t *testing.T) {
+			f, err := Load("testdata/" + tc.file)
+			if f != nil {
+				t.Fatal("a broken file returned a File")
+			}
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("err = %v, want Errors", err)
+			}
+			if diff := cmp.Diff(tc.want, strings.Split(err.Error(), "\n")); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMissingFileIsAnError(t *testing.T) {
+	_, err := Load("testdata/no-such-file.yaml")
+	if err == nil || !strings.Contains(err.Error(), "testdata/no-such-file.yaml") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// A null where a mapping belongs is still an error with a place.
+func TestNullsArePositioned(t *testing.T) {
+	src := `version: 1
+targets:
+  - name: a
+    kind: lambda-reserved-concurrency
+    function: f
+    min: 1
+    max: 10
+    signals:
+      busy:
+    policy:
+      autotuner:
+`
+	_, err := Parse("p.yaml", []byte(src))
+	want := []string{
+		"p.yaml:9:12: targets[0].signals.busy: must describe a metric",
+		"p.yaml:11:17: targets[0].policy.autotuner.utilization: the autotuner policy needs at least one of utilization, backlog, setpoints or throttles",
+	}
+	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}
+
+// fileLevel are the only messages that may come without a key path.
+var fileLevel = regexp.MustCompile(`^(file is empty|file is \d+ bytes|more than one YAML document|the file must be a mapping)`)
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"../policies.example.yaml", "testdata/unknown_key.yaml", "testdata/wrong_type.yaml", "testdata/bad_percent.yaml", "testdata/missing_signal.yaml", "testdata/bad_kind.yaml", "testdata/duplicate_target.yaml", "testdata/probe.yaml"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(""))
+	f.Add([]byte("version: 1\ntargets: []\n---\nx: 1\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("version: 1\ntargets:\n  - {name: a, kind: dynamodb-provisioned, table: t, capacity: read, min: 1, max: 5, signals: {c: {namespace: N, metric: M, stat: Sum}}, policy: {autotuner: ~}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := Parse("f.yaml", data)
+		if err == nil {
+			if file == nil || len(file.Targets) == 0 {
+				t.Fatal("valid without targets")
+			}
+			for _, tg := range file.Targets {
+				if tg.Engine == nil || tg.Engine.Rec == nil {
+					t.Fatalf("%s: valid without an engine", tg.Name)
+				}
+			}
+			return
+		}
+		if file != nil {
+			t.Fatal("an error and a File")
+		}
+		var es Errors
+		if !errors.As(err, &es) || len(es) == 0 {
+			t.Fatalf("err = %#v, want Errors", err)
+		}
+		var node yaml.Node
+		syntax := yaml.Unmarshal(data, &node) != nil
+		for _, e := range es {
+			if e.Line <= 0 || e.Col <= 0 {
+				t.Fatalf("error without a position: %q", e.Error())
+			}
+			if e.Path == "" && !fileLevel.MatchString(e.Msg) && !(syntax && len(es) == 1) {
+				t.Fatalf("error without a key path: %q", e.Error())
+			}
+		}
+	})
+}
+
+// TestDocsMentionEveryKey reads the keys the loader knows at each place
+// from its own "known keys here" messages (testdata/probe.yaml puts an
+// unknown key everywhere) and checks that docs/policies.md names each.
+func TestDocsMentionEveryKey(t *testing.T) {
+	_, err := Load("testdata/probe.yaml")
+	if err == nil {
+		t.Fatal("the probe must fail")
+	}
+	known := regexp.MustCompile(`known keys here: ([^)]*)\)`)
+	keys := map[string]bool{}
+	for _, m := range known.FindAllStringSubmatch(err.Error(), -1) {
+		for _, k := range strings.Split(m[1], ", ") {
+			keys[k] = true
+		}
+	}
+	for _, p := range PolicyNames {
+		keys[p] = true
+	}
+	if len(keys) < 100 {
+		t.Fatalf("only %d keys found; the probe is broken:\n%v", len(keys), err)
+	}
+	doc, err := os.ReadFile("../docs/policies.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	for k := range keys {
+		if !strings.Contains(string(doc), "`"+k+"`") {
+			missing = append(missing, k)
+		}
+	}
+	slices.Sort(missing)
+	if len(missing) > 0 {
+		t.Errorf("docs/policies.md does not mention (as `key`): %s", strings.Join(missing, ", "))
+	}
+}
