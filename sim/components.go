@@ -20,9 +20,9 @@ type tokenBucket struct {
 // refills for the next second. From a full bucket under unlimited demand
 // it admits burst + rate×t requests in seconds 0..t.
 func (b *tokenBucket) admit(n float64) float64 {
-	ok := math.Min(n, math.Floor(b.tokens))
+	ok := min(n, math.Floor(b.tokens))
 	b.tokens -= ok
-	b.tokens = math.Min(b.burst, b.tokens+b.rate)
+	b.tokens = min(b.burst, b.tokens+b.rate)
 	return ok
 }
 
@@ -54,7 +54,7 @@ type lambdaFn struct {
 func (f *lambdaFn) e0(extra float64) float64 {
 	s := 0.0
 	for _, d := range f.classes {
-		s += math.Min(d+extra, 1)
+		s += min(d+extra, 1)
 	}
 	return s / nClasses
 }
@@ -76,7 +76,7 @@ func (f *lambdaFn) room(limit, carried, e0 float64) float64 {
 	if e0 <= 0 {
 		return math.Inf(1)
 	}
-	return math.Max(0, math.Floor((limit-carried)/e0+1e-9))
+	return max(0, math.Floor((limit-carried)/e0+1e-9))
 }
 
 // start begins n invocations in second t and returns the concurrency of
@@ -85,7 +85,7 @@ func (f *lambdaFn) start(t int64, n, extra float64) float64 {
 	if n > 0 {
 		w := n / nClasses
 		for _, base := range f.classes {
-			d := math.Min(base+extra, ringSize-2)
+			d := min(base+extra, ringSize-2)
 			q := int64(d)
 			r := d - float64(q)
 			if q == 0 {
@@ -115,13 +115,13 @@ const burstSeconds = 300
 // consume serves what it can of demand units and returns the served part.
 func (c *capacity) consume(demand float64) float64 {
 	if c.onDemand {
-		return math.Min(demand, c.prov)
+		return min(demand, c.prov)
 	}
 	if demand <= c.prov {
-		c.bank = math.Min(c.bank+c.prov-demand, burstSeconds*c.prov)
+		c.bank = min(c.bank+c.prov-demand, burstSeconds*c.prov)
 		return demand
 	}
-	use := math.Min(demand-c.prov, c.bank)
+	use := min(demand-c.prov, c.bank)
 	c.bank -= use
 	return c.prov + use
 }
@@ -133,16 +133,18 @@ type chunk struct {
 }
 
 // queue is an SQS queue: FIFO chunks by send second, so the age of the
-// oldest message is exact to the second. It grows by doubling, which
-// happens only while a backlog reaches a new maximum.
+// oldest message is exact to the second. The ring's size is a power of
+// two; it grows by doubling, which happens only while a backlog reaches a
+// new maximum.
 type queue struct {
 	buf   []chunk
+	mask  int
 	head  int
 	size  int
 	depth float64
 }
 
-func newQueue() *queue { return &queue{buf: make([]chunk, 4096)} }
+func newQueue() *queue { return &queue{buf: make([]chunk, 4096), mask: 4095} }
 
 func (q *queue) push(t int64, n float64) {
 	if n <= 0 {
@@ -150,7 +152,7 @@ func (q *queue) push(t int64, n float64) {
 	}
 	q.depth += n
 	if q.size > 0 {
-		last := &q.buf[(q.head+q.size-1)%len(q.buf)]
+		last := &q.buf[(q.head+q.size-1)&q.mask]
 		if last.t == t {
 			last.n += n
 			return
@@ -159,11 +161,11 @@ func (q *queue) push(t int64, n float64) {
 	if q.size == len(q.buf) {
 		nb := make([]chunk, 2*len(q.buf))
 		for i := 0; i < q.size; i++ {
-			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+			nb[i] = q.buf[(q.head+i)&q.mask]
 		}
-		q.buf, q.head = nb, 0
+		q.buf, q.head, q.mask = nb, 0, len(nb)-1
 	}
-	q.buf[(q.head+q.size)%len(q.buf)] = chunk{t, n}
+	q.buf[(q.head+q.size)&q.mask] = chunk{t, n}
 	q.size++
 }
 
@@ -178,11 +180,11 @@ func (q *queue) pop(n float64) {
 		}
 		n -= h.n
 		q.depth -= h.n
-		q.head = (q.head + 1) % len(q.buf)
+		q.head = (q.head + 1) & q.mask
 		q.size--
 	}
 	if q.size == 0 || q.depth < 1e-9 {
-		q.depth = math.Max(q.depth, 0)
+		q.depth = max(q.depth, 0)
 	}
 }
 
@@ -217,14 +219,14 @@ func latencyAt(base, rho float64) float64 {
 	if rho >= 1 {
 		return base * maxLatencyFactor
 	}
-	return base * math.Min(1/(1-math.Min(rho, 0.95)), maxLatencyFactor)
+	return base * min(1/(1-min(rho, 0.95)), maxLatencyFactor)
 }
 
 // serve returns the failed calls and the latency of n calls in a second
 // with the given share of capacity left.
 func (d *downstream) serve(n, factor float64) (failed, latency float64) {
 	c := d.capacity * factor
-	failed = math.Max(0, n-c)
+	failed = max(0, n-c)
 	d.load += loadSmoothing * (n - d.load)
 	rho := math.Inf(1)
 	if c > 0 {
@@ -233,13 +235,15 @@ func (d *downstream) serve(n, factor float64) (failed, latency float64) {
 	return failed, latencyAt(d.latency, rho)
 }
 
-// poisson draws a Poisson count with mean lam: exact by multiplication for
-// small means, the normal approximation above 30.
+// poisson draws a Poisson count with mean lam: by multiplication for
+// small means, by Hörmann's transformed rejection (PTRS) up to 1000, and
+// by the normal approximation above, where it is indistinguishable. Each
+// is O(1) in the mean, so a busy second costs what a quiet one does.
 func poisson(r *rand.Rand, lam float64) float64 {
-	if lam <= 0 {
+	switch {
+	case lam <= 0:
 		return 0
-	}
-	if lam < 30 {
+	case lam < 10:
 		l := math.Exp(-lam)
 		k, p := 0.0, 1.0
 		for {
@@ -249,8 +253,36 @@ func poisson(r *rand.Rand, lam float64) float64 {
 			}
 			k++
 		}
+	case lam < 1000:
+		return ptrs(r, lam)
 	}
-	return math.Max(0, math.Round(lam+math.Sqrt(lam)*r.NormFloat64()))
+	return max(0, math.Round(lam+math.Sqrt(lam)*r.NormFloat64()))
+}
+
+// ptrs is W. Hörmann, "The transformed rejection method for generating
+// Poisson random variables" (1993), for lam ≥ 10.
+func ptrs(r *rand.Rand, lam float64) float64 {
+	slam, loglam := math.Sqrt(lam), math.Log(lam)
+	b := 0.931 + 2.53*slam
+	a := -0.059 + 0.02483*b
+	invAlpha := 1.1239 + 1.1328/(b-3.4)
+	vr := 0.9277 - 3.6224/(b-2)
+	for {
+		u := r.Float64() - 0.5
+		v := r.Float64()
+		us := 0.5 - math.Abs(u)
+		k := math.Floor((2*a/us+b)*u + lam + 0.43)
+		if us >= 0.07 && v <= vr {
+			return k
+		}
+		if k < 0 || (us < 0.013 && v > us) {
+			continue
+		}
+		lg, _ := math.Lgamma(k + 1)
+		if math.Log(v)+math.Log(invAlpha)-math.Log(a/(us*us)+b) <= -lam+k*loglam-lg {
+			return k
+		}
+	}
 }
 
 // durationClasses turns a distribution into nClasses durations (seconds),
@@ -264,7 +296,7 @@ func durationClasses(d *DurationDist, p *DurationPercentiles) [nClasses]float64 
 			if d.Trace != nil && d.Trace.Scale > 0 {
 				scale = d.Trace.Scale
 			}
-			out[i] = math.Min(p.quantile(q)/1000*scale, 900)
+			out[i] = min(p.quantile(q)/1000*scale, 900)
 			continue
 		}
 		med := d.Median.D().Seconds()
@@ -272,7 +304,7 @@ func durationClasses(d *DurationDist, p *DurationPercentiles) [nClasses]float64 
 		if p99 := d.P99.D().Seconds(); p99 > med && med > 0 {
 			sigma = math.Log(p99/med) / 2.3263478740408408
 		}
-		out[i] = math.Min(med*math.Exp(sigma*normQuantile(q)), 900)
+		out[i] = min(med*math.Exp(sigma*normQuantile(q)), 900)
 	}
 	return out
 }

@@ -40,12 +40,18 @@ type Timeline struct {
 }
 
 func newTimeline(minutes int64) *Timeline {
-	mk := func() []float64 { return make([]float64, 0, minutes) }
-	return &Timeline{
-		Offered: mk(), Served: mk(), APIThrottled: mk(), LambdaThrottled: mk(), TableThrottled: mk(), DownstreamErrors: mk(),
-		APIRate: mk(), LambdaNeed: mk(), LambdaUsed: mk(), LambdaLimit: mk(), TableNeed: mk(), TableUsed: mk(), TableLimit: mk(),
-		QueueDepth: mk(), QueueAge: mk(), DownstreamLoad: mk(), DownstreamCapacity: mk(), DownstreamLatencyMs: mk(), CostUSD: mk(),
+	tl := &Timeline{}
+	for _, c := range tl.columns() {
+		*c = make([]float64, 0, minutes)
 	}
+	return tl
+}
+
+// columns lists every series of the timeline.
+func (tl *Timeline) columns() []*[]float64 {
+	return []*[]float64{&tl.Offered, &tl.Served, &tl.APIThrottled, &tl.LambdaThrottled, &tl.TableThrottled, &tl.DownstreamErrors,
+		&tl.APIRate, &tl.LambdaNeed, &tl.LambdaUsed, &tl.LambdaLimit, &tl.TableNeed, &tl.TableUsed, &tl.TableLimit,
+		&tl.QueueDepth, &tl.QueueAge, &tl.DownstreamLoad, &tl.DownstreamCapacity, &tl.DownstreamLatencyMs, &tl.CostUSD}
 }
 
 // Result is the outcome of one policy on one scenario.

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -313,5 +314,32 @@ traffic: {rate: 1}
 	}
 	if err := act.Apply(t.Context(), tg, 150, 200, now.Add(20*time.Second)); err != nil {
 		t.Errorf("update after 20 s: %v", err)
+	}
+}
+
+// The Poisson sampler has the right mean and variance in each of its
+// regimes.
+func TestPoissonMoments(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, lam := range []float64{0.3, 4, 9.9, 10, 25, 150, 999, 5000} {
+		const n = 200000
+		var s, s2 float64
+		for range n {
+			k := poisson(r, lam)
+			if k < 0 || k != math.Trunc(k) {
+				t.Fatalf("lam %v: drew %v", lam, k)
+			}
+			s += k
+			s2 += k * k
+		}
+		mean := s / n
+		variance := s2/n - mean*mean
+		// Within 5 standard errors.
+		if se := math.Sqrt(lam / n); math.Abs(mean-lam) > 5*se {
+			t.Errorf("lam %v: mean %v", lam, mean)
+		}
+		if math.Abs(variance-lam) > 0.03*lam+0.01 {
+			t.Errorf("lam %v: variance %v", lam, variance)
+		}
 	}
 }

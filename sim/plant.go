@@ -136,7 +136,7 @@ func (p *plant) setKnob(k knob, v float64) {
 		p.api.rate = v
 	case kAPIBurst:
 		p.api.burst = v
-		p.api.tokens = math.Min(p.api.tokens, v)
+		p.api.tokens = min(p.api.tokens, v)
 	case kReserved:
 		p.fn.reserved = v
 	case kESM:
@@ -193,18 +193,18 @@ func (p *plant) step(t int64) {
 	if p.q != nil {
 		p.q.push(t, in)
 		i := t & (ringSize - 1)
-		p.hidden = math.Max(0, p.hidden-p.hiddenRing[i])
+		p.hidden = max(0, p.hidden-p.hiddenRing[i])
 		p.hiddenRing[i] = 0
-		visible = math.Max(0, p.q.depth-p.hidden)
+		visible = max(0, p.q.depth-p.hidden)
 		pollCap := fn.pollers
 		if fn.esmMax > 0 {
-			pollCap = math.Min(pollCap, fn.esmMax)
+			pollCap = min(pollCap, fn.esmMax)
 		}
-		attempts = math.Min(math.Floor(visible+1e-9), fn.room(pollCap, carried, e0))
-		admitted = math.Min(attempts, fn.room(fn.reserved, carried, e0))
+		attempts = min(math.Floor(visible+1e-9), fn.room(pollCap, carried, e0))
+		admitted = min(attempts, fn.room(fn.reserved, carried, e0))
 	} else {
 		attempts = in
-		admitted = math.Min(in, fn.room(fn.reserved, carried, e0))
+		admitted = min(in, fn.room(fn.reserved, carried, e0))
 	}
 	lthr := attempts - admitted
 	conc := fn.start(t, admitted, extra)
@@ -212,11 +212,11 @@ func (p *plant) step(t int64) {
 		switch {
 		case lthr > 0:
 			// Throttled: the poller backs off to what the function takes.
-			fn.pollers = math.Max(pollerStep, conc+pollerStep)
+			fn.pollers = max(pollerStep, conc+pollerStep)
 		case visible-attempts >= 1:
-			fn.pollers = math.Min(fn.pollers+pollerStep, 1250)
+			fn.pollers = min(fn.pollers+pollerStep, 1250)
 		default:
-			fn.pollers = math.Max(pollerStep, math.Min(fn.pollers, conc+pollerStep))
+			fn.pollers = max(pollerStep, min(fn.pollers, conc+pollerStep))
 		}
 	}
 
@@ -231,7 +231,7 @@ func (p *plant) step(t int64) {
 		if tb.wpr > 0 {
 			fw = (dw - sw) / tb.wpr
 		}
-		failedT = math.Min(admitted, math.Max(fr, fw))
+		failedT = min(admitted, max(fr, fw))
 		p.cw.put(mTReadThrottle, t, fr)
 		p.cw.put(mTWriteThrottle, t, fw)
 		p.cw.put(mTThrottledRequests, t, fr+fw)
@@ -265,7 +265,7 @@ func (p *plant) step(t int64) {
 		}
 		age = p.q.age(t)
 		p.cw.put(mQAge, t, age)
-		p.cw.put(mQVisible, t, math.Max(0, p.q.depth-p.hidden))
+		p.cw.put(mQVisible, t, max(0, p.q.depth-p.hidden))
 		p.cw.put(mQSent, t, in)
 		p.cw.put(mQDeleted, t, served)
 	}
@@ -305,14 +305,14 @@ func (p *plant) step(t int64) {
 	a.tThr += failedT
 	a.dErr += failedD
 	a.need += attempts * (fn.mean + extra)
-	a.conc = math.Max(a.conc, conc)
-	a.depth = math.Max(a.depth, p.depthNow())
-	a.age = math.Max(a.age, age)
+	a.conc = max(a.conc, conc)
+	a.depth = max(a.depth, p.depthNow())
+	a.age = max(a.age, age)
 	a.dLoad += calls
 	a.dCap += capNow
 	a.lat += p.latency
-	a.tNeed += math.Max(dr, dw)
-	a.tUsed += math.Max(sr, sw)
+	a.tNeed += max(dr, dw)
+	a.tUsed += max(sr, sw)
 	if (t+1)%60 == 0 {
 		p.flushMinute()
 	}
@@ -329,7 +329,7 @@ func (p *plant) depthNow() float64 {
 func (p *plant) lambdaLimit() float64 {
 	l := p.fn.reserved
 	if p.q != nil && p.fn.esmMax > 0 {
-		l = math.Min(l, p.fn.esmMax)
+		l = min(l, p.fn.esmMax)
 	}
 	return l
 }

@@ -1,0 +1,119 @@
+package sim
+
+import (
+	"context"
+	"os"
+	"testing"
+)
+
+// components counts the modelled components of a plant.
+func (p *plant) components() int {
+	n := 1 // the function
+	for _, has := range []bool{p.api != nil, p.q != nil, p.table != nil, p.down != nil} {
+		if has {
+			n++
+		}
+	}
+	return n
+}
+
+// BenchmarkPlant measures the per-second model alone, in simulated
+// component-seconds per wall second (goal: 20 million on one core).
+func BenchmarkPlant(b *testing.B) {
+	for _, name := range []string{"flash-crowd", "brownout"} {
+		b.Run(name, func(b *testing.B) {
+			sc, err := LoadScenario(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pn, pd, _ := PoliciesFor(sc)
+			s, err := Prepare(sc, pn, pd, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			const hour = 3600
+			p := newPlant(sc, s.curve, nil, hour)
+			// Limits a controller would have set, so that the queue stays
+			// as bounded as in a controlled run.
+			p.fn.reserved = 900
+			if p.table != nil {
+				p.table.write.prov, p.table.read.prov = 2000, 2000
+			}
+			if p.api != nil {
+				p.api.rate, p.api.burst = 2000, 4000
+			}
+			p.tl = newTimeline(hour / 60)
+			cols := p.tl.columns()
+			b.ReportAllocs()
+			t := int64(0)
+			for b.Loop() {
+				for _, c := range cols {
+					*c = (*c)[:0] // reuse the hour's timeline
+				}
+				for range hour {
+					p.step(t % s.DurationS)
+					t++
+				}
+			}
+			b.ReportMetric(float64(p.components())*float64(t)/b.Elapsed().Seconds(), "component-s/s")
+		})
+	}
+}
+
+// BenchmarkRun is the whole simulator, the controller ticking every
+// minute included, in simulated component-seconds per wall second.
+func BenchmarkRun(b *testing.B) {
+	for _, name := range []string{"flash-crowd", "brownout"} {
+		b.Run(name, func(b *testing.B) {
+			sc, err := LoadScenario(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pn, pd, _ := PoliciesFor(sc)
+			s, err := Prepare(sc, pn, pd, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			comps := 0
+			for b.Loop() {
+				r, err := s.Run(context.Background(), PolicyAutotuner, RunOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				comps = 3
+				if r.Timeline != nil && sc.Topology.Downstream != nil {
+					comps = 4
+				}
+			}
+			b.ReportMetric(float64(comps)*float64(s.DurationS)*float64(b.N)/b.Elapsed().Seconds(), "component-s/s")
+		})
+	}
+}
+
+// BenchmarkNASA28Days replays the NASA July trace in real time (28 days)
+// on topology (b) with the autotuner ticking every minute (goal < 3 s).
+func BenchmarkNASA28Days(b *testing.B) {
+	if _, err := os.Stat(realTraces); err != nil {
+		b.Skip("no ../shared/traces here")
+	}
+	sc, err := LoadScenario("nasa-diurnal")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc.Traffic.Trace.Compress = 1
+	sc.Name = "nasa-28d"
+	pn, pd, _ := PoliciesFor(sc)
+	s, err := Prepare(sc, pn, pd, realTraces)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if s.DurationS < 27*24*3600 {
+		b.Fatalf("replay lasts %ds, want 28 days", s.DurationS)
+	}
+	for b.Loop() {
+		if _, err := s.Run(context.Background(), PolicyAutotuner, RunOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(s.DurationS)/86400, "sim-days")
+}
