@@ -202,6 +202,7 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 
 	// A datapoint is counted once, however often we tick.
 	fresh := newest.After(mem.LastSample) || in.Alarm
+	prevSample := mem.LastSample
 	if newest.After(mem.LastSample) {
 		mem.LastSample = newest
 	}
@@ -230,10 +231,17 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	terms.Above, terms.Below = mem.Above, mem.Below
 
 	// PID on the normalized error, output a relative change.
+	// The integral and the derivative advance per datapoint, so their
+	// time step is the spacing of datapoints, not of ticks: ticking every
+	// 10 s on 1-minute metrics must not shrink the integral six-fold.
 	dt := 1.0
-	if !mem.LastEval.IsZero() {
-		dt = math.Min(math.Max(in.Now.Sub(mem.LastEval).Minutes(), 0), 10)
+	switch {
+	case !prevSample.IsZero() && newest.After(prevSample):
+		dt = newest.Sub(prevSample).Minutes()
+	case !mem.LastEval.IsZero():
+		dt = in.Now.Sub(mem.LastEval).Minutes() // datapoints without a period start
 	}
+	dt = math.Min(math.Max(dt, 0), 10)
 	mem.LastEval = in.Now
 	required := demand * base
 	if fresh && !terms.InBand && !mem.Saturated && in.Constraints.Blocked == "" {

@@ -261,3 +261,22 @@ func TestAutotunerUpOnlyBacklog(t *testing.T) {
 		{at: 2 * time.Minute, sig: sig("busy", 26.25), want: 38, why: ReasonBelowBand},
 	})
 }
+
+// The integral advances once per datapoint, by the datapoints' spacing:
+// ticking every 10 s on 1-minute metrics integrates as much as ticking
+// every minute.
+func TestAutotunerIntegralPerDatapoint(t *testing.T) {
+	p := DefaultAutotuner()
+	p.Setpoints = []Setpoint{{Signal: "age", Target: 60}}
+	p.PID = PID{Kp: 0.1, Ki: 0.1, IntegralLimit: 10}
+	e := &Engine{Rec: &Autotuner{P: p}, Guards: Guards{Resolution: 1}}
+	mem, cur := NewMemory(), 100.0
+	for s := 0; s < 180; s += 10 {
+		now := t0.Add(time.Duration(s) * time.Second)
+		d, m := e.Decide(Input{Now: now, Current: cur, Min: 1, Max: 1e9, Signals: Signals{"age": Reading(120, now.Add(-readingDelay).Truncate(time.Minute))}}, mem)
+		cur, mem = d.Final, m
+	}
+	if mem.Integral != 3 {
+		t.Fatalf("integral after 3 datapoints of error 1 = %v, want 3", mem.Integral)
+	}
+}
