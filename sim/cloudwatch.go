@@ -154,8 +154,8 @@ func (s *store) window(m metric, from, to int64) stats {
 	for t := from; t < to; t++ {
 		x := v[t&s.mask]
 		st.sum += x
-		st.min = math.Min(st.min, x)
-		st.max = math.Max(st.max, x)
+		st.min = min(st.min, x)
+		st.max = max(st.max, x)
 		st.n++
 	}
 	return st

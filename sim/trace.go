@@ -143,7 +143,7 @@ rows:
 		if vi >= len(rec) {
 			return nil, fmt.Errorf("line %d: has %d fields, no %q", line, len(rec), spec.Column)
 		}
-		v, err := parseCount(rec[vi])
+		v, err := parseSample(rec[vi])
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %s: %w", line, spec.Column, err)
 		}
@@ -183,7 +183,7 @@ func wideRow(cr *csv.Reader, header []string, spec *TraceSpec) ([]float64, error
 			if i >= len(rec) {
 				return nil, fmt.Errorf("line %d: has %d fields, want %d", line, len(rec), len(header))
 			}
-			v, err := parseCount(rec[i])
+			v, err := parseSample(rec[i])
 			if err != nil {
 				return nil, fmt.Errorf("line %d: %s: %w", line, header[i], err)
 			}
@@ -191,6 +191,16 @@ func wideRow(cr *csv.Reader, header []string, spec *TraceSpec) ([]float64, error
 		}
 		return out, nil
 	}
+}
+
+// parseSample reads a trace cell. An empty cell is 0: CloudWatch emits no
+// datapoint for a minute without requests, and `autotuner record` leaves
+// such minutes empty.
+func parseSample(s string) (float64, error) {
+	if strings.TrimSpace(s) == "" {
+		return 0, nil
+	}
+	return parseCount(s)
 }
 
 func parseCount(s string) (float64, error) {
