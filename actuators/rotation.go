@@ -13,6 +13,11 @@ import (
 // the per-tick budget.
 const DefaultReadTime = 5 * time.Second
 
+// MaxReadsPerTick caps one tick's drift checks per plane and account
+// however fast the plane: AWS asks callers to cache control-plane reads
+// (DynamoDB's best practices), and a limit rarely drifts within minutes.
+const MaxReadsPerTick = 500
+
 // PlaneOf is the control plane whose quota reading a kind's value spends.
 func PlaneOf(k config.Kind) awsclient.Plane {
 	switch k {
@@ -28,8 +33,8 @@ func PlaneOf(k config.Kind) awsclient.Plane {
 
 // CheckEvery is the controller's drift-check rotation for targets: every
 // target's value is read at least every CheckEvery ticks, and the reads
-// of one tick take at most readTime of any plane's rate. Targets of one
-// DynamoDB table share a read.
+// of one tick take at most readTime of any plane's rate, and at most
+// MaxReadsPerTick calls. Targets of one DynamoDB table share a read.
 func CheckEvery(targets []*config.Target, rates map[awsclient.Plane]awsclient.Rate, readTime time.Duration) int {
 	type scope struct {
 		region, role string
@@ -54,7 +59,7 @@ func CheckEvery(targets []*config.Target, rates map[awsclient.Plane]awsclient.Ra
 		if !ok || r.PerSecond <= 0 {
 			continue
 		}
-		per := max(1, math.Floor(r.PerSecond*readTime.Seconds()))
+		per := max(1, min(MaxReadsPerTick, math.Floor(r.PerSecond*readTime.Seconds())))
 		every = max(every, int(math.Ceil(float64(n)/per)))
 	}
 	return every

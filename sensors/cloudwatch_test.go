@@ -29,10 +29,13 @@ func parse(t testing.TB, yaml string) *config.File {
 
 // fleet writes a policies file of n Lambda targets with three signals each,
 // all distinct metrics.
-func fleet(n int) string {
+func fleet(n int) string { return fleetFrom(0, n) }
+
+// fleetFrom numbers the targets from start.
+func fleetFrom(start, n int) string {
 	var b strings.Builder
 	b.WriteString("version: 1\ndefaults: {region: us-east-1, metric_delay: 2m}\ntargets:\n")
-	for i := range n {
+	for i := start; i < start+n; i++ {
 		fmt.Fprintf(&b, `  - name: fn%d
     kind: lambda-reserved-concurrency
     function: fn%d

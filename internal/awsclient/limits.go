@@ -32,14 +32,14 @@ type Rate struct {
 
 // DefaultRates stay at or under the documented quotas (AWS-FACTS.md), with
 // small bursts so that a burst can never exceed the quota within a second.
-// DynamoDB's control plane allows 2,500 rps; a fifth of it reads 1,000
-// tables in two seconds and leaves room for other tools.
+// DynamoDB's control plane allows 2,500 rps; 40% of it describes 1,000
+// tables in a second and leaves the rest to other tools.
 var DefaultRates = map[Plane]Rate{
 	PlaneLambda:          {PerSecond: 14, Burst: 1},
 	PlaneLambdaGet:       {PerSecond: 90, Burst: 5},
 	PlaneAPIGateway:      {PerSecond: 9, Burst: 20},
 	PlaneUsagePlanUpdate: {PerSecond: 1.0 / 20, Burst: 1},
-	PlaneDynamoDB:        {PerSecond: 500, Burst: 50},
+	PlaneDynamoDB:        {PerSecond: 1000, Burst: 100},
 	PlaneCloudWatch:      {PerSecond: 40, Burst: 10},
 	PlaneSQS:             {PerSecond: 200, Burst: 20},
 	PlaneAutoScaling:     {PerSecond: 10, Burst: 5},
