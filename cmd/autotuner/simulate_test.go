@@ -129,3 +129,17 @@ func TestSimulateUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSimulateNoArgs is `autotuner simulate` as a new user runs it,
+// report included (goal: under 10 s wall).
+func BenchmarkSimulateNoArgs(b *testing.B) {
+	dir := b.TempDir()
+	for b.Loop() {
+		e, _, errb := simEnv(false)
+		if code := run(context.Background(), e, []string{"simulate", "--out", dir}); code != exitOK {
+			b.Fatalf("exit %d: %s", code, errb)
+		}
+	}
+}
+
+func simLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
