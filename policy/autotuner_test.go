@@ -280,3 +280,21 @@ func TestAutotunerIntegralPerDatapoint(t *testing.T) {
 		t.Fatalf("integral after 3 datapoints of error 1 = %v, want 3", mem.Integral)
 	}
 }
+
+// With the default gains and guards (after 5, stabilization 10m, down
+// step 20%), a limit left idle comes down 13 minutes after the first
+// below-band datapoint: 5 datapoints to act, then the holds recorded while
+// counting must leave the 10-minute window. docs/policies.md says so.
+func TestAutotunerDefaultsDecreaseTiming(t *testing.T) {
+	s := newScript(tuner(0.9, 0.05, lambdaGuards()), 1, 1000, 100)
+	var steps []step
+	for m := range 13 {
+		why := ReasonBelowBand
+		if m < 4 {
+			why = ReasonDebounceDn
+		}
+		steps = append(steps, step{at: time.Duration(m) * time.Minute, sig: sig("busy", 35, "throttles", 0), want: 100, why: why})
+	}
+	steps = append(steps, step{at: 13 * time.Minute, sig: sig("busy", 35, "throttles", 0), want: 80, action: Down, guards: "max_step_down"})
+	s.run(t, steps)
+}
