@@ -1,0 +1,159 @@
+package lambdamode
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/autotuner/autotuner/config"
+)
+
+// S3API and SSMAPI are the SDK calls a policies source needs.
+type (
+	S3API interface {
+		GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	}
+	SSMAPI interface {
+		GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	}
+)
+
+var (
+	_ S3API  = (*s3.Client)(nil)
+	_ SSMAPI = (*ssm.Client)(nil)
+)
+
+// maxPolicies matches the policies loader's own limit.
+const maxPolicies = 4 << 20
+
+// Location says where the policies file lives: "s3://bucket/key",
+// "ssm:/parameter/name", or a path (relative paths are taken from the
+// deployment package's root).
+type Location struct {
+	Kind   string // file, s3, ssm
+	Path   string // file
+	Bucket string // s3
+	Key    string // s3, or the SSM parameter name
+}
+
+// ParseLocation reads a location as AUTOTUNER_POLICIES gives it.
+func ParseLocation(s, taskRoot string) (Location, error) {
+	switch {
+	case strings.HasPrefix(s, "s3://"):
+		b, k, ok := strings.Cut(strings.TrimPrefix(s, "s3://"), "/")
+		if !ok || b == "" || k == "" {
+			return Location{}, fmt.Errorf("policies location %q: want s3://bucket/key", s)
+		}
+		return Location{Kind: "s3", Bucket: b, Key: k}, nil
+	case strings.HasPrefix(s, "ssm:"):
+		name := strings.TrimPrefix(s, "ssm:")
+		if name == "" {
+			return Location{}, fmt.Errorf("policies location %q: want ssm:/parameter/name", s)
+		}
+		return Location{Kind: "ssm", Key: name}, nil
+	case s == "":
+		s = "policies.yaml"
+	}
+	if !strings.HasPrefix(s, "/") && taskRoot != "" {
+		s = taskRoot + "/" + s
+	}
+	return Location{Kind: "file", Path: s}, nil
+}
+
+func (l Location) String() string {
+	switch l.Kind {
+	case "s3":
+		return "s3://" + l.Bucket + "/" + l.Key
+	case "ssm":
+		return "ssm:" + l.Key
+	}
+	return l.Path
+}
+
+// Policies loads and caches the policies file. A file from the deployment
+// package is read once; one from S3 or SSM is read again after Refresh, so
+// an update takes effect without a deployment. When a refresh fails or the
+// new file is invalid, the last good file stays in force and the problem
+// is reported once per refresh.
+type Policies struct {
+	Loc     Location
+	S3      S3API
+	SSM     SSMAPI
+	Refresh time.Duration // 0 means 1 minute; file sources never refresh
+	Now     func() time.Time
+
+	mu      sync.Mutex
+	f       *config.File
+	fetched time.Time
+}
+
+// Get returns the policies in force; stale reports a refresh problem that
+// left the previous file in place.
+func (p *Policies) Get(ctx context.Context) (f *config.File, stale error, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if p.Now != nil {
+		now = p.Now()
+	}
+	refresh := p.Refresh
+	if refresh <= 0 {
+		refresh = time.Minute
+	}
+	if p.f != nil && (p.Loc.Kind == "file" || now.Sub(p.fetched) < refresh) {
+		return p.f, nil, nil
+	}
+	nf, err := p.load(ctx)
+	if err != nil {
+		if p.f != nil {
+			p.fetched = now // do not hammer a failing source
+			return p.f, err, nil
+		}
+		return nil, nil, err
+	}
+	p.f, p.fetched = nf, now
+	return nf, nil, nil
+}
+
+func (p *Policies) load(ctx context.Context) (*config.File, error) {
+	var data []byte
+	switch p.Loc.Kind {
+	case "file":
+		return config.Load(p.Loc.Path)
+	case "s3":
+		if p.S3 == nil {
+			return nil, fmt.Errorf("policies %s: no S3 client", p.Loc)
+		}
+		out, err := p.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(p.Loc.Bucket), Key: aws.String(p.Loc.Key)})
+		if err != nil {
+			return nil, fmt.Errorf("policies %s: %w", p.Loc, err)
+		}
+		defer out.Body.Close()
+		data, err = io.ReadAll(io.LimitReader(out.Body, maxPolicies+1))
+		if err != nil {
+			return nil, fmt.Errorf("policies %s: %w", p.Loc, err)
+		}
+	case "ssm":
+		if p.SSM == nil {
+			return nil, fmt.Errorf("policies %s: no SSM client", p.Loc)
+		}
+		out, err := p.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(p.Loc.Key), WithDecryption: aws.Bool(true)})
+		if err != nil {
+			return nil, fmt.Errorf("policies %s: %w", p.Loc, err)
+		}
+		if out.Parameter == nil || out.Parameter.Value == nil {
+			return nil, fmt.Errorf("policies %s: the parameter has no value", p.Loc)
+		}
+		data = []byte(*out.Parameter.Value)
+	default:
+		return nil, fmt.Errorf("policies: unknown location kind %q", p.Loc.Kind)
+	}
+	return config.Parse(p.Loc.String(), data)
+}
