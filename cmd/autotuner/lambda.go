@@ -166,7 +166,7 @@ func newLambdaHandler(ctx context.Context, e *env, statePath string, local bool)
 			prevClose()
 		}
 		prevClose = be.close
-		return &controller.Controller{Config: f, Sensor: be.sensor, Actuators: be.actuators, Store: store, Gate: gate, Audit: audit, Logger: e.logger, DryRun: dry}, nil
+		return &controller.Controller{Config: f, Sensor: be.sensor, Actuators: be.actuators, Store: store, Gate: gate, Audit: audit, Logger: e.logger, DryRun: dry, CheckEvery: be.checkEvery}, nil
 	}
 	// A file from the deployment package is read now, so a broken one
 	// fails the init phase and every error shows in the log at once.

@@ -95,7 +95,7 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return nil, nil, err
 		}
-		c := &controller.Controller{Config: f, Sensor: be.sensor, Actuators: be.actuators, Store: st.store, Audit: audit, Logger: e.logger}
+		c := &controller.Controller{Config: f, Sensor: be.sensor, Actuators: be.actuators, Store: st.store, Audit: audit, Logger: e.logger, CheckEvery: be.checkEvery}
 		if st.lease != nil {
 			c.Gate = st.lease
 		}

@@ -72,7 +72,8 @@ type Actuator struct {
 	Values   map[string]float64 // by target name; Initial when absent
 	Initial  float64
 	Applies  []Apply
-	Quota    policy.DecreaseQuota // reported as the constraint of every target
+	Quota    policy.DecreaseQuota            // reported as the constraint of every target...
+	Quotas   map[string]policy.DecreaseQuota // ...unless this names the target
 	ApplyErr error
 }
 
@@ -92,7 +93,11 @@ func (a *Actuator) Current(_ context.Context, t *config.Target, _ time.Time) (co
 	if !ok {
 		v = a.Initial
 	}
-	return controller.State{Value: v, Constraints: policy.Constraints{Decreases: a.Quota}}, nil
+	q, ok := a.Quotas[t.Name]
+	if !ok {
+		q = a.Quota
+	}
+	return controller.State{Value: v, Constraints: policy.Constraints{Decreases: q}}, nil
 }
 
 func (a *Actuator) Apply(_ context.Context, t *config.Target, from, to float64, now time.Time) error {

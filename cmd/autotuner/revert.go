@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/autotuner/autotuner/config"
+	"github.com/autotuner/autotuner/controller"
+)
+
+func init() {
+	register(command{name: "revert", summary: "put every target back to its value before autotuner first touched it", run: runRevert})
+}
+
+func runRevert(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "revert", "[-c policies.yaml] [--targets a,b] [--dry-run]")
+	cfgPath := configFlag(fs)
+	only := fs.String("targets", "", "comma-separated target names (default: all)")
+	dry := fs.Bool("dry-run", false, "say what would be reverted; change nothing")
+	sf := &stateOpts{
+		path:     fs.String("state", "autotuner-state.json", "state file"),
+		table:    fs.String("state-table", "", "read state from this DynamoDB table instead of the file"),
+		lease:    new(string),
+		leaseTTL: new(time.Duration),
+		owner:    new(string),
+		auditTTL: new(time.Duration),
+	}
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	f, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitUsage
+	}
+	targets := f.Targets
+	if *only != "" {
+		targets = nil
+		for _, n := range strings.Split(*only, ",") {
+			t := f.Target(n)
+			if t == nil {
+				fmt.Fprintf(e.stderr, "autotuner revert: no target named %q in %s\n", n, f.Path)
+				return exitUsage
+			}
+			if !slices.Contains(targets, t) {
+				targets = append(targets, t)
+			}
+		}
+	}
+	// The file store's lock also keeps revert from racing a running
+	// daemon: stop the daemon (or disable the schedule) first.
+	st, err := sf.open(ctx, f.Defaults.Region)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "autotuner revert: %v\n", err)
+		return exitFailure
+	}
+	defer st.close()
+	be, err := newBackend(ctx, e, f)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "autotuner revert: %v\n", err)
+		return exitFailure
+	}
+	if be.close != nil {
+		defer be.close()
+	}
+	r := reverter{store: st.store, actuators: be.actuators, now: daemonClock.Now(), dry: *dry, w: e}
+	for _, t := range targets {
+		r.revert(ctx, t)
+	}
+	if cm, ok := st.store.(controller.Committer); ok && !*dry {
+		if err := cm.Commit(ctx); err != nil {
+			fmt.Fprintf(e.stderr, "autotuner revert: saving state: %v\n", err)
+			r.failed++
+		}
+	}
+	switch {
+	case r.failed > 0:
+		fmt.Fprintf(e.stdout, "%d target(s) could not be reverted; see above\n", r.failed)
+		return exitFailure
+	case r.waiting > 0:
+		fmt.Fprintf(e.stdout, "%d target(s) must wait for the service; run revert again at or after %s\n", r.waiting, r.earliest.UTC().Format(time.RFC3339))
+		return exitFailure
+	}
+	return exitOK
+}
+
+type reverter struct {
+	store     controller.Store
+	actuators map[config.Kind]controller.Actuator
+	now       time.Time
+	dry       bool
+	w         *env
+
+	failed, waiting int
+	earliest        time.Time
+}
+
+func (r *reverter) say(t *config.Target, format string, args ...any) {
+	fmt.Fprintf(r.w.stdout, "%s (%s): %s\n", t.Name, t.Identity(), fmt.Sprintf(format, args...))
+}
+
+func (r *reverter) fail(t *config.Target, stage string, err error) {
+	r.failed++
+	r.say(t, "%s failed (%s): %v", stage, controller.Classify(err), err)
+}
+
+func (r *reverter) wait(t *config.Target, until time.Time, why string) {
+	r.waiting++
+	if r.earliest.IsZero() || until.Before(r.earliest) {
+		r.earliest = until
+	}
+	r.say(t, "%s; revert it at or after %s", why, until.UTC().Format(time.RFC3339))
+}
+
+func (r *reverter) revert(ctx context.Context, t *config.Target) {
+	mem, err := r.store.Load(ctx, t.Name)
+	if err != nil {
+		r.fail(t, "loading state", err)
+		return
+	}
+	if !mem.Actuation.HaveOriginal {
+		r.say(t, "autotuner never read or changed it; nothing to revert")
+		return
+	}
+	orig := mem.Actuation.Original
+	act := r.actuators[t.Kind]
+	if act == nil {
+		r.fail(t, "reading", fmt.Errorf("no actuator for kind %s", t.Kind))
+		return
+	}
+	cur, err := act.Current(ctx, t, r.now)
+	if err != nil {
+		r.fail(t, "reading", err)
+		return
+	}
+	if cur.Value == orig {
+		r.say(t, "already at its original value %v (recorded %s)", orig, mem.Actuation.OriginalAt.UTC().Format(time.RFC3339))
+		return
+	}
+	c := cur.Constraints
+	if c.Blocked != "" {
+		r.failed++
+		r.say(t, "cannot change now: %s; run revert again later", c.Blocked)
+		return
+	}
+	if !c.NotBefore.IsZero() && r.now.Before(c.NotBefore) {
+		r.wait(t, c.NotBefore, "the service allows the next change only later")
+		return
+	}
+	if orig < cur.Value && c.Decreases.Enforced {
+		if ok, when := c.Decreases.Allowed(r.now); !ok {
+			r.wait(t, when, fmt.Sprintf("going back from %v to %v is a DynamoDB decrease, and the table's decrease quota is spent for now (%d today)", cur.Value, orig, c.Decreases.Today))
+			return
+		}
+	}
+	note := ""
+	if t.Kind == config.LambdaReservedConcurrency {
+		note = " (if the function had no reservation before autotuner, remove it instead: aws lambda delete-function-concurrency)"
+	}
+	if r.dry {
+		r.say(t, "would set %v → %v, its value before autotuner first touched it at %s%s", cur.Value, orig, mem.Actuation.OriginalAt.UTC().Format(time.RFC3339), note)
+		return
+	}
+	if err := act.Apply(ctx, t, cur.Value, orig, r.now); err != nil {
+		r.fail(t, "applying", err)
+		return
+	}
+	mem.Actuation.LastSet, mem.Actuation.HaveLastSet, mem.Actuation.LastSetAt = orig, true, r.now
+	if err := r.store.Save(ctx, t.Name, mem); err != nil {
+		r.say(t, "reverted, but saving state failed: %v", err)
+	}
+	r.say(t, "reverted %v → %v%s", cur.Value, orig, note)
+}

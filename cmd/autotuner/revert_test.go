@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/autotuner/autotuner/daemon/daemontest"
+	"github.com/autotuner/autotuner/policy"
+	"github.com/autotuner/autotuner/state"
+)
+
+const revertPolicies = `version: 1
+defaults: {region: us-east-1}
+targets:
+  - name: consumer
+    kind: lambda-reserved-concurrency
+    function: consumer
+    min: 5
+    max: 400
+    signals:
+      busy: {namespace: AWS/Lambda, metric: ConcurrentExecutions, stat: Maximum}
+    policy:
+      autotuner:
+        utilization: {signal: busy, target: 70%}
+  - name: table
+    kind: dynamodb-provisioned
+    table: orders
+    capacity: write
+    min: 5
+    max: 4000
+    signals:
+      consumed: {namespace: AWS/DynamoDB, metric: ConsumedWriteCapacityUnits, stat: Sum, per_second: true}
+    policy:
+      autotuner:
+        utilization: {signal: consumed, target: 70%}
+  - name: untouched
+    kind: lambda-reserved-concurrency
+    function: untouched
+    min: 5
+    max: 400
+    signals:
+      busy: {namespace: AWS/Lambda, metric: ConcurrentExecutions, stat: Maximum}
+    policy: {static: {}}
+`
+
+func TestRevert(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "p.yaml")
+	statePath := filepath.Join(dir, "s.json")
+	os.WriteFile(cfg, []byte(revertPolicies), 0o644)
+	now := time.Date(2026, 11, 25, 15, 30, 0, 0, time.UTC)
+	clock := daemontest.NewClock(now)
+	prev := daemonClock
+	daemonClock = clock
+	t.Cleanup(func() { daemonClock = prev })
+
+	// autotuner raised the function from 10 to 40 and the table's writes
+	// from 100 to 400; the table's free decreases are spent, the last one
+	// ten minutes ago.
+	act := &daemontest.Actuator{Values: map[string]float64{"consumer": 40, "table": 400, "untouched": 7}}
+	act.Quotas = map[string]policy.DecreaseQuota{"table": {Enforced: true, Today: 4, Last: now.Add(-10 * time.Minute)}}
+	fakeBackend(t, &daemontest.Sensor{}, act)
+	st, err := state.OpenFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := func(v float64) policy.Memory {
+		m := policy.NewMemory()
+		m.Actuation = policy.Actuation{Original: v, HaveOriginal: true, OriginalAt: now.Add(-24 * time.Hour), LastSet: 99, HaveLastSet: true}
+		return m
+	}
+	st.Save(context.Background(), "consumer", orig(10))
+	st.Save(context.Background(), "table", orig(100))
+	if err := st.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	revert := func(args ...string) (int, string) {
+		var out bytes.Buffer
+		e := &env{stdout: &out, stderr: &out, getenv: func(string) string { return "" }, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		code := run(context.Background(), e, append([]string{"revert", "-c", cfg, "--state", statePath}, args...))
+		return code, out.String()
+	}
+
+	code, out := revert("--dry-run")
+	for _, want := range []string{
+		"consumer (function consumer): would set 40 → 10",
+		"table (table orders write): going back from 400 to 100 is a DynamoDB decrease",
+		"revert it at or after 2026-11-25T16:20:00Z",
+		"untouched (function untouched): autotuner never read or changed it",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	if code != exitFailure || len(act.Changes()) != 0 {
+		t.Errorf("dry run: exit %d, changes %v", code, act.Changes())
+	}
+
+	code, out = revert()
+	if code != exitFailure || !strings.Contains(out, "consumer (function consumer): reverted 40 → 10") || !strings.Contains(out, "1 target(s) must wait") {
+		t.Errorf("revert: exit %d:\n%s", code, out)
+	}
+	if act.Value("consumer") != 10 || act.Value("table") != 400 {
+		t.Errorf("values after revert: consumer %v (want 10), table %v (want 400, waiting)", act.Value("consumer"), act.Value("table"))
+	}
+	snap, _ := state.ReadSnapshot(statePath)
+	if m := snap["consumer"].Actuation; m.LastSet != 10 || !m.LastSetAt.Equal(now) {
+		t.Errorf("state after revert: %+v", m)
+	}
+
+	// An hour after the last decrease the quota allows one more.
+	clock.Advance(time.Hour)
+	code, out = revert()
+	if code != exitOK || act.Value("table") != 100 || !strings.Contains(out, "consumer (function consumer): already at its original value 10") {
+		t.Errorf("second revert: exit %d, table %v:\n%s", code, act.Value("table"), out)
+	}
+}
