@@ -122,10 +122,19 @@ func (c *Controller) Tick(ctx context.Context, now time.Time, opt TickOptions) (
 		wg.Wait()
 	}
 
+	var commitErr error
 	if !opt.Plan {
 		if cm, ok := c.Store.(Committer); ok {
 			if err := cm.Commit(ctx); err != nil {
-				return res, fmt.Errorf("saving state: %w", err)
+				// The changes are applied but not remembered: every
+				// record says so, and is still written, for the audit
+				// matters most exactly then.
+				commitErr = fmt.Errorf("saving state: %w", err)
+				for _, r := range res.Records {
+					if r.Error == "" && r.Mode != ModeNotLeader {
+						r.Stage, r.Error, r.ErrorClass = "save", commitErr.Error(), Classify(err)
+					}
+				}
 			}
 		}
 	}
@@ -139,7 +148,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time, opt TickOptions) (
 			}
 		}
 	}
-	return res, nil
+	return res, commitErr
 }
 
 func (c *Controller) select_(only []string) ([]*config.Target, error) {

@@ -360,3 +360,27 @@ func TestAuditRecordGolden(t *testing.T) {
 		t.Errorf("audit record (-golden +got):\n%s", diff)
 	}
 }
+
+// failingCommit is a store whose batched write fails.
+type failingCommit struct{ *store }
+
+func (failingCommit) Commit(context.Context) error { return errors.New("disk full") }
+
+func TestCommitFailureIsAuditedAndReported(t *testing.T) {
+	f := policies(t, lambdaTarget("a", ""))
+	r := newRig(t, f, map[string]float64{"a": 100}, steady(91))
+	r.c.Store = failingCommit{r.st}
+	var buf bytes.Buffer
+	r.c.Audit = controller.NewJSONLines(&buf)
+	res, err := r.c.Tick(context.Background(), t0, controller.TickOptions{})
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("err = %v, want the commit error", err)
+	}
+	rec := record(t, res, "a")
+	if !rec.Applied || rec.Stage != "save" || !strings.Contains(rec.Error, "disk full") {
+		t.Fatalf("record %+v: want applied, with a save error", rec)
+	}
+	if !strings.Contains(buf.String(), `"applied":true`) {
+		t.Fatalf("no audit record written: %q", buf.String())
+	}
+}
