@@ -235,51 +235,70 @@ func (d *downstream) serve(n, factor float64) (failed, latency float64) {
 	return failed, latencyAt(d.latency, rho)
 }
 
-// poisson draws a Poisson count with mean lam: by multiplication for
-// small means, by Hörmann's transformed rejection (PTRS) up to 1000, and
-// by the normal approximation above, where it is indistinguishable. Each
-// is O(1) in the mean, so a busy second costs what a quiet one does.
-func poisson(r *rand.Rand, lam float64) float64 {
+// poissonGen draws Poisson counts: by multiplication for small means, by
+// Hörmann's transformed rejection (PTRS) up to 1000, and by the normal
+// approximation above, where it is indistinguishable. Each is O(1) in the
+// mean, so a busy second costs what a quiet one does. PTRS's constants
+// depend on the mean only; they are kept while the mean stays the same,
+// as it does through every flat stretch of a scenario.
+type poissonGen struct {
+	r                                        *rand.Rand
+	lam                                      float64
+	expNeg                                   float64 // e^−lam, for multiplication
+	slam, loglam, b, a, invAlpha, vr, logInv float64
+}
+
+func (g *poissonGen) draw(lam float64) float64 {
 	switch {
 	case lam <= 0:
 		return 0
 	case lam < 10:
-		l := math.Exp(-lam)
+		if lam != g.lam {
+			g.lam, g.expNeg = lam, math.Exp(-lam)
+		}
 		k, p := 0.0, 1.0
 		for {
-			p *= r.Float64()
-			if p <= l {
+			p *= g.r.Float64()
+			if p <= g.expNeg {
 				return k
 			}
 			k++
 		}
 	case lam < 1000:
-		return ptrs(r, lam)
+		if lam != g.lam {
+			g.setPTRS(lam)
+		}
+		return g.ptrs()
 	}
-	return max(0, math.Round(lam+math.Sqrt(lam)*r.NormFloat64()))
+	return max(0, math.Round(lam+math.Sqrt(lam)*g.r.NormFloat64()))
+}
+
+func (g *poissonGen) setPTRS(lam float64) {
+	g.lam = lam
+	g.slam, g.loglam = math.Sqrt(lam), math.Log(lam)
+	g.b = 0.931 + 2.53*g.slam
+	g.a = -0.059 + 0.02483*g.b
+	g.invAlpha = 1.1239 + 1.1328/(g.b-3.4)
+	g.vr = 0.9277 - 3.6224/(g.b-2)
+	g.logInv = math.Log(g.invAlpha)
 }
 
 // ptrs is W. Hörmann, "The transformed rejection method for generating
 // Poisson random variables" (1993), for lam ≥ 10.
-func ptrs(r *rand.Rand, lam float64) float64 {
-	slam, loglam := math.Sqrt(lam), math.Log(lam)
-	b := 0.931 + 2.53*slam
-	a := -0.059 + 0.02483*b
-	invAlpha := 1.1239 + 1.1328/(b-3.4)
-	vr := 0.9277 - 3.6224/(b-2)
+func (g *poissonGen) ptrs() float64 {
 	for {
-		u := r.Float64() - 0.5
-		v := r.Float64()
+		u := g.r.Float64() - 0.5
+		v := g.r.Float64()
 		us := 0.5 - math.Abs(u)
-		k := math.Floor((2*a/us+b)*u + lam + 0.43)
-		if us >= 0.07 && v <= vr {
+		k := math.Floor((2*g.a/us+g.b)*u + g.lam + 0.43)
+		if us >= 0.07 && v <= g.vr {
 			return k
 		}
 		if k < 0 || (us < 0.013 && v > us) {
 			continue
 		}
 		lg, _ := math.Lgamma(k + 1)
-		if math.Log(v)+math.Log(invAlpha)-math.Log(a/(us*us)+b) <= -lam+k*loglam-lg {
+		if math.Log(v)+g.logInv-math.Log(g.a/(us*us)+g.b) <= -g.lam+k*g.loglam-lg {
 			return k
 		}
 	}

@@ -46,7 +46,7 @@ type change struct {
 type plant struct {
 	sc    *Scenario
 	curve *curve
-	rng   *rand.Rand
+	arr   poissonGen
 
 	api   *tokenBucket
 	q     *queue
@@ -77,7 +77,7 @@ type tableState struct {
 
 func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64) *plant {
 	tp := &sc.Topology
-	p := &plant{sc: sc, curve: cur, rng: rand.New(rand.NewPCG(sc.Seed, 0x61727269766c73)), pending: make([]change, 0, 16)}
+	p := &plant{sc: sc, curve: cur, arr: poissonGen{r: rand.New(rand.NewPCG(sc.Seed, 0x61727269766c73))}, pending: make([]change, 0, 16)}
 	if a := tp.API; a != nil {
 		p.api = &tokenBucket{rate: a.Rate, burst: a.Burst, tokens: a.Burst}
 	}
@@ -171,7 +171,7 @@ func (p *plant) applyDue(t int64) {
 func (p *plant) step(t int64) {
 	p.applyDue(t)
 	rate := p.curve.rate(t)
-	arr := poisson(p.rng, rate)
+	arr := p.arr.draw(rate)
 	k := &p.k
 	k.offered += arr
 	in := arr
