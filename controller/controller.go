@@ -272,8 +272,10 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 		rec.Current, rec.Constraints = st.Value, st.Constraints
 		return t.Engine.Decide(in, m)
 	}
+	// Decide never changes the entries of the memory it is given, so
+	// before stays as it was for a second decision; that one may reuse
+	// the window's spare capacity because the first result is dropped.
 	before := mem
-	before.Window = slices.Clone(mem.Window)
 	dec, next := decide(mem)
 	if dec.Changed() && !read {
 		// Never change a limit on a remembered value: read the truth and
