@@ -42,7 +42,10 @@ type CloudWatch struct {
 	Lookback int
 	// Parallelism bounds concurrent calls; 0 means 4.
 	Parallelism int
-	Logger      *slog.Logger
+	// Region is the region of targets that name none, so that their
+	// queries share calls with those that name it.
+	Region string
+	Logger *slog.Logger
 
 	mu    sync.Mutex
 	stats Stats
@@ -84,7 +87,7 @@ func (c *CloudWatch) Read(ctx context.Context, targets []*config.Target, now tim
 	if lookback <= 0 {
 		lookback = DefaultLookback
 	}
-	p := NewPlan(targets, now, lookback)
+	p := newPlan(targets, now, lookback, c.Region)
 	c.mu.Lock()
 	c.stats.Queries = p.Queries
 	c.mu.Unlock()
@@ -103,8 +106,7 @@ func (c *CloudWatch) Read(ctx context.Context, targets []*config.Target, now tim
 	for _, b := range p.Batches {
 		jobs = append(jobs, func(ctx context.Context, into map[string]policy.Signals) error { return c.readBatch(ctx, b, into) })
 	}
-	for i := range p.sqs {
-		r := &p.sqs[i]
+	for _, r := range p.sqs {
 		jobs = append(jobs, func(ctx context.Context, into map[string]policy.Signals) error { return c.readQueue(ctx, r, now, into) })
 	}
 	if len(jobs) == 0 {

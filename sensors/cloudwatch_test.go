@@ -314,3 +314,67 @@ func TestJSONProtocolSwitch(t *testing.T) {
 		t.Errorf("busy = %+v, want 2", r)
 	}
 }
+
+// TestExpressionsTravelWithTheirInputs packs 200 targets whose expressions
+// read two metrics each and one metric they all share: every call must
+// hold the inputs of its expressions, no call more than 500 queries, and
+// each result served once.
+func TestExpressionsTravelWithTheirInputs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\ndefaults: {region: us-east-1}\ntargets:\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, `  - name: t%[1]d
+    kind: lambda-reserved-concurrency
+    function: f%[1]d
+    min: 1
+    max: 10
+    signals:
+      a: {namespace: N, metric: A, dimensions: {F: f%[1]d}, stat: Sum}
+      b: {namespace: N, metric: B, dimensions: {F: f%[1]d}, stat: Sum}
+      shared: {namespace: N, metric: Account, stat: Sum}
+      ratio: {expression: "(a + b) / shared"}
+    policy:
+      autotuner:
+        utilization: {signal: ratio, target: 70%%}
+`, i)
+	}
+	f := parse(t, b.String())
+	p := NewPlan(f.Targets, now, DefaultLookback)
+	if p.Queries != 200*3+1 {
+		t.Errorf("distinct queries = %d, want %d", p.Queries, 200*3+1)
+	}
+	served := map[string]int{}
+	for i, bt := range p.Batches {
+		if len(bt.queries) > MaxQueries {
+			t.Errorf("call %d has %d queries", i, len(bt.queries))
+		}
+		in := map[string]bool{}
+		for _, q := range bt.queries {
+			if in[*q.Id] {
+				t.Errorf("call %d repeats ID %s", i, *q.Id)
+			}
+			in[*q.Id] = true
+		}
+		for _, q := range bt.queries {
+			if q.Expression == nil {
+				continue
+			}
+			for _, w := range strings.FieldsFunc(*q.Expression, func(r rune) bool { return strings.ContainsRune("()+/ ", r) }) {
+				if !in[w] {
+					t.Errorf("call %d: expression %q reads %s, which is not in the call", i, *q.Expression, w)
+				}
+			}
+		}
+		for id := range bt.fan {
+			served[id]++
+		}
+	}
+	for id, n := range served {
+		if n != 1 {
+			t.Errorf("%s served by %d calls", id, n)
+		}
+	}
+	if len(p.Batches) != 2 {
+		t.Errorf("calls = %d, want 2", len(p.Batches))
+	}
+}

@@ -51,7 +51,7 @@ type Plan struct {
 	Queries int
 	// Refs counts the target signals the queries serve.
 	Refs int
-	sqs  []sqsRead
+	sqs  []*sqsRead
 }
 
 // sqsRead is one GetQueueAttributes call and the signals it serves.
@@ -72,6 +72,12 @@ type node struct {
 // NewPlan gathers the queries of targets at now. It is pure: the same
 // targets and time give the same plan, IDs included.
 func NewPlan(targets []*config.Target, now time.Time, lookback int) *Plan {
+	return newPlan(targets, now, lookback, "")
+}
+
+// newPlan is NewPlan with the region that targets naming none use, so that
+// they share calls with targets naming it.
+func newPlan(targets []*config.Target, now time.Time, lookback int, defRegion string) *Plan {
 	if lookback < 0 {
 		lookback = 0
 	}
@@ -85,16 +91,20 @@ func NewPlan(targets []*config.Target, now time.Time, lookback int) *Plan {
 	var order []class
 	sqsByKey := map[string]*sqsRead{}
 	for _, t := range targets {
+		region := t.Region
+		if region == "" {
+			region = defRegion
+		}
 		local := map[string]string{} // signal name → query ID, for expressions
 		var exprs []*config.Signal
 		for _, s := range t.SignalList {
 			if s.Source == config.SourceSQS {
-				k := t.Region + "\x00" + t.RoleARN + "\x00" + s.QueueURL
+				k := region + "\x00" + t.RoleARN + "\x00" + s.QueueURL
 				r := sqsByKey[k]
 				if r == nil {
-					r = &sqsRead{region: t.Region, role: t.RoleARN, url: s.QueueURL}
+					r = &sqsRead{region: region, role: t.RoleARN, url: s.QueueURL}
 					sqsByKey[k] = r
-					p.sqs = append(p.sqs, *r)
+					p.sqs = append(p.sqs, r)
 				}
 				if !contains(r.attrs, s.Attribute) {
 					r.attrs = append(r.attrs, s.Attribute)
@@ -103,7 +113,7 @@ func NewPlan(targets []*config.Target, now time.Time, lookback int) *Plan {
 				p.Refs++
 				continue
 			}
-			c := class{region: t.Region, role: t.RoleARN, period: period(s), delay: s.Delay}
+			c := class{region: region, role: t.RoleARN, period: period(s), delay: s.Delay}
 			cn := classes[c]
 			if cn == nil {
 				cn = &classNodes{byKey: map[string]*node{}, ids: map[string]string{}}
@@ -137,7 +147,7 @@ func NewPlan(targets []*config.Target, now time.Time, lookback int) *Plan {
 		// Expressions come after the target's metrics so that they can
 		// name them; a signal name in an expression becomes its query ID.
 		for _, s := range exprs {
-			c := class{region: t.Region, role: t.RoleARN, period: period(s), delay: s.Delay}
+			c := class{region: region, role: t.RoleARN, period: period(s), delay: s.Delay}
 			cn := classes[c]
 			expr, needs := rewriteExpression(s.Expression, local)
 			key := "expr\x00" + strconv.FormatInt(int64(c.period), 10) + "\x00" + expr
@@ -158,10 +168,6 @@ func NewPlan(targets []*config.Target, now time.Time, lookback int) *Plan {
 			p.Refs++
 		}
 	}
-	for i := range p.sqs {
-		k := p.sqs[i].region + "\x00" + p.sqs[i].role + "\x00" + p.sqs[i].url
-		p.sqs[i] = *sqsByKey[k]
-	}
 	for _, c := range order {
 		cn := classes[c]
 		p.Queries += len(cn.nodes)
@@ -179,7 +185,8 @@ func NewPlan(targets []*config.Target, now time.Time, lookback int) *Plan {
 func pack(c class, start, end time.Time, nodes []*node) []*batch {
 	var out []*batch
 	var cur *batch
-	where := map[string]*batch{}
+	has := map[string]bool{}    // IDs in the current call
+	served := map[string]bool{} // IDs whose results some call returns
 	byID := map[string]*node{}
 	for _, n := range nodes {
 		byID[n.id] = n
@@ -188,49 +195,59 @@ func pack(c class, start, end time.Time, nodes []*node) []*batch {
 		if cur == nil || len(cur.queries)+room > MaxQueries {
 			cur = &batch{class: c, start: start, end: end, fan: map[string][]ref{}}
 			out = append(out, cur)
+			has = map[string]bool{}
 		}
 	}
-	add := func(n *node, data bool) {
+	add := func(n *node) {
 		q := n.q
-		if !data {
-			q.ReturnData = aws.Bool(false)
+		if served[n.id] {
+			q.ReturnData = aws.Bool(false) // an input repeated for this call
 		} else {
 			cur.fan[n.id] = n.refs
-			where[n.id] = cur
+			served[n.id] = true
 		}
 		cur.queries = append(cur.queries, q)
+		has[n.id] = true
+	}
+	// closure lists an expression's inputs, inputs of inputs first, then
+	// the expression itself.
+	var closure func(n *node, seen map[string]bool, out []*node) []*node
+	closure = func(n *node, seen map[string]bool, out []*node) []*node {
+		if seen[n.id] {
+			return out
+		}
+		seen[n.id] = true
+		for _, id := range n.needs {
+			if dep := byID[id]; dep != nil {
+				out = closure(dep, seen, out)
+			}
+		}
+		return append(out, n)
 	}
 	for _, n := range nodes {
 		if len(n.needs) == 0 {
 			continue
 		}
-		room := 1
-		for _, id := range n.needs {
-			if where[id] != cur || cur == nil {
+		group := closure(n, map[string]bool{}, nil)
+		room := 0
+		for _, g := range group {
+			if !has[g.id] {
 				room++
 			}
 		}
 		open(room)
-		for _, id := range n.needs {
-			dep := byID[id]
-			switch b, placed := where[id]; {
-			case dep == nil || b == cur:
-			case placed:
-				add(dep, false)
-			default:
-				add(dep, true)
+		for _, g := range group {
+			if !has[g.id] {
+				add(g)
 			}
-		}
-		if where[n.id] == nil {
-			add(n, true)
 		}
 	}
 	for _, n := range nodes {
-		if where[n.id] != nil {
+		if served[n.id] {
 			continue
 		}
 		open(1)
-		add(n, true)
+		add(n)
 	}
 	return out
 }

@@ -26,7 +26,7 @@ func awsBackend(ctx context.Context, e *env, f *config.File) (*backend, error) {
 		return nil, err
 	}
 	return &backend{
-		sensor:     &sensors.CloudWatch{Clients: sensors.FromFactory(fac), Logger: e.logger},
+		sensor:     &sensors.CloudWatch{Clients: sensors.FromFactory(fac), Region: fac.Region(), Logger: e.logger},
 		actuators:  actuators.All(fac.For),
 		checkEvery: actuators.CheckEvery(f.Targets, fac.Rates(), actuators.DefaultReadTime),
 	}, nil
