@@ -116,3 +116,42 @@ func TestPlanAndOnceSpeakAWSProtocols(t *testing.T) {
 		t.Errorf("once wrote no state: %v", err)
 	}
 }
+
+// TestOnceRecordsTheErrorClass: a refused change is audited with its
+// class, the target holds, and once exits 1. (The retry on the next tick
+// is tested with a scripted clock in package actuators.)
+func TestOnceRecordsTheErrorClass(t *testing.T) {
+	fake := exampleFake(t)
+	dir := t.TempDir()
+	statePath, auditPath := filepath.Join(dir, "state.json"), filepath.Join(dir, "audit.jsonl")
+	cfg := filepath.Join("..", "..", "policies.example.yaml")
+	conflict := awsfake.APIError{Status: 409, Code: "ResourceConflictException", Message: "The operation cannot be performed at this time. An update is in progress for resource"}
+	fake.Fail("PutFunctionConcurrency", conflict)
+
+	var out, errb bytes.Buffer
+	args := []string{"once", "-c", cfg, "--state", statePath, "--audit", auditPath, "--targets", "orders-consumer"}
+	if code := run(context.Background(), testEnv(&out, &errb), args); code != exitFailure {
+		t.Fatalf("once exit %d, want %d for a failed change\n%s%s", code, exitFailure, out.String(), errb.String())
+	}
+	b, err := os.ReadFile(auditPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Target     string
+		Applied    bool
+		Final      float64
+		Stage      string
+		ErrorClass string `json:"error_class"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(b), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Applied || rec.Final != 50 || rec.Stage != "apply" || rec.ErrorClass != "conflict" {
+		t.Errorf("audit = %+v, want a held target with a conflict at apply", rec)
+	}
+	if r := fake.Lambda.Reserved("orders-consumer"); r == nil || *r != 50 {
+		t.Errorf("reservation = %v, want 50 untouched", r)
+	}
+
+}
