@@ -47,16 +47,38 @@ type lambdaFn struct {
 	mean     float64 // mean duration, seconds
 	level    float64 // occupancy in the current second from earlier starts
 	ring     [ringSize]float64
+
+	// The classes' whole seconds and fractions with the extra latency
+	// last seen, recomputed only when it changes.
+	extra    float64
+	prepared bool
+	whole    [nClasses]int64
+	frac     [nClasses]float64
+	first    float64 // concurrency one invocation occupies in its first second
+}
+
+// prepare splits the durations, plus extra latency, into whole seconds
+// and fractions.
+func (f *lambdaFn) prepare(extra float64) {
+	if f.prepared && extra == f.extra {
+		return
+	}
+	f.extra, f.prepared = extra, true
+	s := 0.0
+	for i, base := range f.classes {
+		d := min(base+extra, ringSize-2)
+		q := int64(d)
+		f.whole[i], f.frac[i] = q, d-float64(q)
+		s += min(d, 1)
+	}
+	f.first = s / nClasses
 }
 
 // e0 is the concurrency one invocation started now occupies in its first
 // second, given the extra latency added to every duration.
 func (f *lambdaFn) e0(extra float64) float64 {
-	s := 0.0
-	for _, d := range f.classes {
-		s += min(d+extra, 1)
-	}
-	return s / nClasses
+	f.prepare(extra)
+	return f.first
 }
 
 // carry moves the clock to second t and returns the concurrency that
@@ -82,21 +104,21 @@ func (f *lambdaFn) room(limit, carried, e0 float64) float64 {
 // start begins n invocations in second t and returns the concurrency of
 // this second.
 func (f *lambdaFn) start(t int64, n, extra float64) float64 {
-	if n > 0 {
-		w := n / nClasses
-		for _, base := range f.classes {
-			d := min(base+extra, ringSize-2)
-			q := int64(d)
-			r := d - float64(q)
-			if q == 0 {
-				f.level += w * r
-				f.ring[(t+1)&(ringSize-1)] -= w * r
-				continue
-			}
-			f.level += w
-			f.ring[(t+q)&(ringSize-1)] -= w * (1 - r)
-			f.ring[(t+q+1)&(ringSize-1)] -= w * r
+	if n <= 0 {
+		return f.level
+	}
+	f.prepare(extra)
+	w := n / nClasses
+	for i := range f.whole {
+		q, r := f.whole[i], f.frac[i]
+		if q == 0 {
+			f.level += w * r
+			f.ring[(t+1)&(ringSize-1)] -= w * r
+			continue
 		}
+		f.level += w
+		f.ring[(t+q)&(ringSize-1)] -= w * (1 - r)
+		f.ring[(t+q+1)&(ringSize-1)] -= w * r
 	}
 	return f.level
 }

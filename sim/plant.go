@@ -185,7 +185,7 @@ func (p *plant) step(t int64) {
 	fn := &p.fn
 	extra := 0.0
 	if p.down != nil {
-		extra = p.latency
+		extra = math.Round(p.latency*1000) / 1000 // to the millisecond, so the split durations are reused
 	}
 	e0 := fn.e0(extra)
 	carried := fn.carry(t)
