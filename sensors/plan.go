@@ -66,7 +66,41 @@ type node struct {
 	id    string
 	q     types.MetricDataQuery
 	refs  []ref
-	needs []string // IDs an expression reads
+	needs []string       // IDs an expression reads
+	sig   *config.Signal // the first signal asking, to tell hash collisions apart
+}
+
+// interner shares the pointers the SDK's query shapes want, so that 30,000
+// queries naming "AWS/Lambda" hold one string, not 30,000 copies.
+type interner struct {
+	strs    map[string]*string
+	periods map[int32]*int32
+	yes, no *bool
+}
+
+func newInterner() *interner {
+	return &interner{strs: map[string]*string{}, periods: map[int32]*int32{}, yes: aws.Bool(true), no: aws.Bool(false)}
+}
+
+func (in *interner) str(s string) *string {
+	if p, ok := in.strs[s]; ok {
+		return p
+	}
+	p := new(string) // not &s: that would move every s to the heap, found or not
+	*p = s
+	in.strs[s] = p
+	return p
+}
+
+func (in *interner) period(d time.Duration) *int32 {
+	v := int32(d / time.Second)
+	if p, ok := in.periods[v]; ok {
+		return p
+	}
+	p := new(int32)
+	*p = v
+	in.periods[v] = p
+	return p
 }
 
 // NewPlan gathers the queries of targets at now. It is pure: the same
@@ -82,10 +116,13 @@ func newPlan(targets []*config.Target, now time.Time, lookback int, defRegion st
 		lookback = 0
 	}
 	p := &Plan{}
+	in := newInterner()
 	type classNodes struct {
-		nodes []*node
-		byKey map[string]*node
-		ids   map[string]string // id → key, to detect hash collisions
+		nodes  []*node
+		byHash map[uint64]*node   // metric hash → its node
+		clash  map[uint64][]*node // further nodes of a hash: collisions, rare
+		byKey  map[string]*node   // expressions
+		ids    map[string]string  // id → key, to keep IDs unique
 	}
 	classes := map[class]*classNodes{}
 	var order []class
@@ -95,7 +132,7 @@ func newPlan(targets []*config.Target, now time.Time, lookback int, defRegion st
 		if region == "" {
 			region = defRegion
 		}
-		local := map[string]string{} // signal name → query ID, for expressions
+		var local map[string]string // signal name → query ID, for expressions
 		var exprs []*config.Signal
 		for _, s := range t.SignalList {
 			if s.Source == config.SourceSQS {
@@ -116,7 +153,7 @@ func newPlan(targets []*config.Target, now time.Time, lookback int, defRegion st
 			c := class{region: region, role: t.RoleARN, period: period(s), delay: s.Delay}
 			cn := classes[c]
 			if cn == nil {
-				cn = &classNodes{byKey: map[string]*node{}, ids: map[string]string{}}
+				cn = &classNodes{byHash: map[uint64]*node{}, clash: map[uint64][]*node{}, byKey: map[string]*node{}, ids: map[string]string{}}
 				classes[c] = cn
 				order = append(order, c)
 			}
@@ -124,24 +161,49 @@ func newPlan(targets []*config.Target, now time.Time, lookback int, defRegion st
 				exprs = append(exprs, s)
 				continue
 			}
-			key := metricKey(s)
-			n := cn.byKey[key]
+			h := metricHash(s)
+			n := cn.byHash[h]
+			if n != nil && !sameMetric(n.sig, s) {
+				n = nil
+				for _, cand := range cn.clash[h] {
+					if sameMetric(cand.sig, s) {
+						n = cand
+						break
+					}
+				}
+			}
 			if n == nil {
-				n = &node{id: uniqueID(cn.ids, "m", key)}
+				var buf [16]byte
+				id := string(strconv.AppendUint(append(buf[:0], 'm'), h, 36))
+				if _, taken := cn.ids[id]; taken {
+					id = uniqueID(cn.ids, "m", metricKey(s)) // a true collision: rare, so the slow path
+				} else {
+					cn.ids[id] = ""
+				}
+				n = &node{id: id, sig: s}
 				n.q = types.MetricDataQuery{
-					Id:         aws.String(n.id),
-					ReturnData: aws.Bool(true),
+					Id:         in.str(id),
+					ReturnData: in.yes,
 					MetricStat: &types.MetricStat{
-						Metric: &types.Metric{Namespace: aws.String(s.Namespace), MetricName: aws.String(s.Metric), Dimensions: dimensions(s.Dimensions)},
-						Period: aws.Int32(int32(c.period / time.Second)),
-						Stat:   aws.String(s.Stat),
+						Metric: &types.Metric{Namespace: in.str(s.Namespace), MetricName: in.str(s.Metric), Dimensions: dimensions(in, s.Dimensions)},
+						Period: in.period(c.period),
+						Stat:   in.str(s.Stat),
 					},
 				}
-				cn.byKey[key] = n
+				if cn.byHash[h] == nil {
+					cn.byHash[h] = n
+				} else {
+					cn.clash[h] = append(cn.clash[h], n)
+				}
 				cn.nodes = append(cn.nodes, n)
 			}
 			n.refs = append(n.refs, ref{target: t.Name, sig: s})
-			local[s.Name] = n.id
+			if len(t.SignalList) > 1 {
+				if local == nil {
+					local = make(map[string]string, len(t.SignalList))
+				}
+				local[s.Name] = n.id
+			}
 			p.Refs++
 		}
 		// Expressions come after the target's metrics so that they can
@@ -155,15 +217,18 @@ func newPlan(targets []*config.Target, now time.Time, lookback int, defRegion st
 			if n == nil {
 				n = &node{id: uniqueID(cn.ids, "e", key), needs: needs}
 				n.q = types.MetricDataQuery{
-					Id:         aws.String(n.id),
-					Expression: aws.String(expr),
-					Period:     aws.Int32(int32(c.period / time.Second)),
-					ReturnData: aws.Bool(true),
+					Id:         in.str(n.id),
+					Expression: in.str(expr),
+					Period:     in.period(c.period),
+					ReturnData: in.yes,
 				}
 				cn.byKey[key] = n
 				cn.nodes = append(cn.nodes, n)
 			}
 			n.refs = append(n.refs, ref{target: t.Name, sig: s})
+			if local == nil {
+				local = map[string]string{}
+			}
 			local[s.Name] = n.id
 			p.Refs++
 		}
@@ -173,7 +238,7 @@ func newPlan(targets []*config.Target, now time.Time, lookback int, defRegion st
 		p.Queries += len(cn.nodes)
 		end := now.Add(-c.delay).Truncate(c.period)
 		start := end.Add(-time.Duration(lookback+1) * c.period)
-		p.Batches = append(p.Batches, pack(c, start, end, cn.nodes)...)
+		p.Batches = append(p.Batches, pack(c, start, end, cn.nodes, in)...)
 	}
 	return p
 }
@@ -182,7 +247,7 @@ func newPlan(targets []*config.Target, now time.Time, lookback int, defRegion st
 // inputs, since GetMetricData resolves IDs within one call; an input
 // already sent in an earlier call is repeated with ReturnData false, the
 // only case where a metric is asked for twice.
-func pack(c class, start, end time.Time, nodes []*node) []*batch {
+func pack(c class, start, end time.Time, nodes []*node, in *interner) []*batch {
 	var out []*batch
 	var cur *batch
 	has := map[string]bool{}    // IDs in the current call
@@ -201,7 +266,7 @@ func pack(c class, start, end time.Time, nodes []*node) []*batch {
 	add := func(n *node) {
 		q := n.q
 		if served[n.id] {
-			q.ReturnData = aws.Bool(false) // an input repeated for this call
+			q.ReturnData = in.no // an input repeated for this call
 		} else {
 			cur.fan[n.id] = n.refs
 			served[n.id] = true
@@ -303,17 +368,68 @@ func uniqueID(ids map[string]string, prefix, key string) string {
 	return id
 }
 
-func dimensions(m map[string]string) []types.Dimension {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
+func dimensions(in *interner, m map[string]string) []types.Dimension {
+	out := make([]types.Dimension, 0, len(m))
+	for k, v := range m {
+		out = append(out, types.Dimension{Name: in.str(k), Value: in.str(v)})
 	}
-	sort.Strings(names)
-	out := make([]types.Dimension, 0, len(names))
-	for _, k := range names {
-		out = append(out, types.Dimension{Name: aws.String(k), Value: aws.String(m[k])})
+	// Insertion sort: a handful of dimensions, and no closure to allocate.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && *out[j].Name < *out[j-1].Name; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
 	}
 	return out
+}
+
+// metricHash is FNV-1a over what makes a metric query distinct, dimension
+// order aside, computed without building a key string.
+func metricHash(s *config.Signal) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	add := func(v string) {
+		for i := 0; i < len(v); i++ {
+			h = (h ^ uint64(v[i])) * prime
+		}
+		h = (h ^ 0) * prime
+	}
+	add(s.Namespace)
+	add(s.Metric)
+	// Dimensions are a set: combine their hashes order-independently.
+	var dims uint64
+	for k, v := range s.Dimensions {
+		d := uint64(14695981039346656037)
+		for i := 0; i < len(k); i++ {
+			d = (d ^ uint64(k[i])) * prime
+		}
+		d = (d ^ '=') * prime
+		for i := 0; i < len(v); i++ {
+			d = (d ^ uint64(v[i])) * prime
+		}
+		dims += d * (d | 1)
+	}
+	for i := 0; i < 8; i++ {
+		h = (h ^ (dims >> (8 * i) & 0xff)) * prime
+	}
+	add(s.Stat)
+	p := uint64(period(s))
+	for i := 0; i < 8; i++ {
+		h = (h ^ (p >> (8 * i) & 0xff)) * prime
+	}
+	return h
+}
+
+// sameMetric reports whether two signals ask for the same query.
+func sameMetric(a, b *config.Signal) bool {
+	if a.Namespace != b.Namespace || a.Metric != b.Metric || a.Stat != b.Stat || period(a) != period(b) || len(a.Dimensions) != len(b.Dimensions) {
+		return false
+	}
+	for k, v := range a.Dimensions {
+		if w, ok := b.Dimensions[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // rewriteExpression replaces the target's signal names in a metric-math
