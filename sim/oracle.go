@@ -49,6 +49,11 @@ type oracle struct {
 	start    time.Time
 	lookhead int64                             // seconds
 	units    func(thr, capNow float64) float64 // throughput → limit units
+	// drains is set for the function's knobs: they also work off the
+	// queued backlog. The table and the API size for arrivals only, so
+	// that a backlog does not keep a table UPDATING (and its other
+	// capacity waiting) with small increases.
+	drains bool
 }
 
 var _ policy.Recommender = (*oracle)(nil)
@@ -62,7 +67,10 @@ func (o *oracle) Recommend(in *policy.Input, mem *policy.Memory) policy.Proposal
 	mem.LastEval = in.Now
 	now := int64(in.Now.Sub(o.start) / time.Second)
 	first, last := now/60, (now+o.lookhead)/60
-	backlog := o.p.visibleNow() / drainTime
+	backlog := 0.0
+	if o.drains {
+		backlog = o.p.visibleNow() / drainTime
+	}
 	need, any := 0.0, false
 	for m := max(first, 0); m <= last && m < int64(len(o.pl.rate)); m++ {
 		thr := math.Min(o.pl.rate[m]+backlog, oracleUtil*o.pl.capf[m])
@@ -100,7 +108,7 @@ func (s *Setup) oracleUnits(k knob) func(thr, capNow float64) float64 {
 		if k == kRead {
 			per = tp.Table.ReadsPerRequest
 		}
-		return func(thr, _ float64) float64 { return math.Max(1, math.Ceil(thr*per*1.05)) }
+		return func(thr, _ float64) float64 { return math.Max(1, math.Ceil(thr*per*1.2)) } // the bank absorbs noise; 20% drains a backlog
 	}
 	return func(float64, float64) float64 { return 0 }
 }

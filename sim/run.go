@@ -203,7 +203,7 @@ func (s *Setup) choose(f *config.File, name string, p *plant, act *Actuator, n *
 			case kReserved, kESM:
 				delay = s.Scenario.Actuation.Lambda.Seconds()
 			}
-			o := &oracle{pl: pl, p: p, start: s.Scenario.Start, lookhead: int64(f.Defaults.Interval/time.Second) + delay + 60, units: s.oracleUnits(k)}
+			o := &oracle{pl: pl, p: p, start: s.Scenario.Start, lookhead: int64(f.Defaults.Interval/time.Second) + delay + 60, units: s.oracleUnits(k), drains: k == kReserved || k == kESM}
 			t.Engine = &policy.Engine{Rec: o, Guards: policy.Guards{Resolution: t.Resolution(), AllowZero: t.AllowZero}}
 		}
 		return nil
