@@ -225,6 +225,13 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 	p := policy.DefaultAutotuner()
 	o := pc.d.obj(n, path)
 	up, down := DefaultUp, DefaultDown
+	if pc.t.Kind == DynamoDBProvisioned {
+		// DynamoDB rations decreases (4 a day, then one an hour): a
+		// decrease capped to a fraction wastes a scarce slot, so by
+		// default a decrease goes all the way to what the stabilization
+		// window allows. An explicit down.max_step still applies.
+		down.Step = policy.Step{}
+	}
 	if u := o.get("utilization"); u != nil {
 		uo := pc.d.obj(u, o.at("utilization"))
 		sp := policy.Setpoint{PerLimit: true, Target: 0.7}

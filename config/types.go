@@ -188,7 +188,40 @@ func (s *Signal) Apply(r policy.Signal, period time.Time) policy.Signal {
 	if r.Present() || s.Missing != MissingZero {
 		return r
 	}
-	return policy.Reading(0, period)
+	z := policy.Reading(0, period)
+	z.Filled = true
+	return z
+}
+
+// Complete checks every filled zero of a target against the rest of its
+// readings. An empty period of a sparse counter is only a quiet period if
+// that period has been published at all: a late period looks the same.
+// So a filled zero stands only when another signal of the target in the
+// same CloudWatch namespace has a real datapoint for that period or a
+// later one; when the target has such companions and none has, the zero
+// goes back to missing. A counter without companions keeps its zero, as
+// its `missing: zero` asks.
+func (t *Target) Complete(sig policy.Signals) {
+	for _, s := range t.SignalList {
+		r, ok := sig[s.Name]
+		if !ok || !r.Filled {
+			continue
+		}
+		companions, seen := 0, false
+		for _, c := range t.SignalList {
+			if c == s || c.Source != SourceCloudWatch || c.Expression != "" || c.Namespace != s.Namespace {
+				continue
+			}
+			companions++
+			if cr := sig[c.Name]; cr.Present() && !cr.Filled && !cr.At.Before(r.At) {
+				seen = true
+				break
+			}
+		}
+		if companions > 0 && !seen {
+			sig[s.Name] = policy.Signal{At: r.At}
+		}
+	}
 }
 
 // Window is the newest complete period of s that may be read at now: it

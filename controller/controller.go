@@ -263,6 +263,9 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 		st = State{Value: mem.Actuation.LastSet}
 	}
 
+	// A sparse counter's filled zero stands only if its period was
+	// published: checked here, once, for every sensor alike.
+	t.Complete(sig)
 	in := policy.Input{Now: now, Min: t.Min, Max: t.Max, Signals: sig, Alarm: opt.Alarm[t.Name]}
 	decide := func(m policy.Memory) (policy.Decision, policy.Memory) {
 		if read {

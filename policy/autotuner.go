@@ -186,11 +186,13 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	}
 
 	terms := Terms{Missing: missing, Throttle: throttled, Driver: driver}
-	prop := Proposal{Value: cur, Terms: terms}
+	prop := Proposal{Value: cur, Terms: terms, Window: WindowNone}
 
 	if driver == "" {
+		// A gap is no information: it neither counts towards a decrease
+		// nor breaks the run of below-band datapoints before it; the
+		// decision holds, so nothing is ever lowered on missing data.
 		mem.LastEval = in.Now
-		mem.Below = 0 // a gap breaks a run of below-band evaluations
 		code := ReasonMissing
 		if missing == "" {
 			code = ReasonNoSignals
@@ -222,8 +224,8 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			mem.Above = 0
 		case e < -p.Band:
 			// Below the band but a signal is missing: never count
-			// towards a decrease, and break the run.
-			mem.Above, mem.Below = 0, 0
+			// towards a decrease; the run waits for complete data.
+			mem.Above = 0
 		default:
 			mem.Above, mem.Below = 0, 0
 		}
@@ -244,6 +246,12 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	dt = math.Min(math.Max(dt, 0), 10)
 	mem.LastEval = in.Now
 	required := demand * base
+	if fresh && missing == "" {
+		// The stabilization window follows what the data asks for, not
+		// the held value of a debounce, so a quiet period can release
+		// capacity once the window has seen only low recommendations.
+		prop.Window, prop.WindowValue = WindowRecommend, required
+	}
 	if fresh && !terms.InBand && !mem.Saturated && in.Constraints.Blocked == "" {
 		mem.Integral += e * dt
 	}

@@ -35,7 +35,7 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	p.Reason.Value, p.Reason.Param = clampFinite(p.Reason.Value), clampFinite(p.Reason.Param)
 	d.Proposed, d.Reason, d.Terms = p.Value, p.Reason, p.Terms
 
-	c := chain{in: &in, mem: &mem, g: &e.Guards, d: &d, v: p.Value}
+	c := chain{in: &in, mem: &mem, g: &e.Guards, d: &d, v: p.Value, window: p.Window, windowValue: sanitize(p.WindowValue, p.Value)}
 	c.effectiveBounds()
 	c.bounds("bounds")
 	c.stabilization()

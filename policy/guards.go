@@ -72,6 +72,9 @@ type chain struct {
 	hi   float64
 	sat  bool // a guard limited the output: freeze the integrator
 	hold bool // a guard held the value at current
+
+	window      WindowMode // what the stabilization window records
+	windowValue float64
 }
 
 func (c *chain) set(guard, rule string, to, param float64, until time.Time, signal string) {
@@ -158,7 +161,15 @@ func (c *chain) stabilization() {
 	if w <= 0 {
 		return
 	}
-	win := pushWindow(c.mem.Window, c.in.Now, w, c.v)
+	win := c.mem.Window
+	switch c.window {
+	case WindowProposal:
+		win = pushWindow(win, c.in.Now, w, c.v)
+	case WindowRecommend:
+		win = pushWindow(win, c.in.Now, w, c.windowValue)
+	case WindowNone:
+		win = expireWindow(win, c.in.Now, w)
+	}
 	c.mem.Window = win
 	if c.v >= c.in.Current {
 		return
@@ -181,6 +192,12 @@ func (c *chain) stabilization() {
 // append does. So Decide stays free of allocations in the steady state and
 // the Memory it was given keeps its meaning.
 func pushWindow(w []Recommendation, now time.Time, span time.Duration, v float64) []Recommendation {
+	return append(expireWindow(w, now, span), Recommendation{At: now, Value: v})
+}
+
+// expireWindow drops the entries older than span, without writing over
+// any entry the caller's slice can see.
+func expireWindow(w []Recommendation, now time.Time, span time.Duration) []Recommendation {
 	k := 0
 	for k < len(w) && now.Sub(w[k].At) >= span {
 		k++
@@ -201,7 +218,7 @@ func pushWindow(w []Recommendation, now time.Time, span time.Duration, v float64
 			break
 		}
 	}
-	return append(w, Recommendation{At: now, Value: v})
+	return w
 }
 
 // steps caps the change. A cap never forbids one quantum of the knob:

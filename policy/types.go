@@ -12,6 +12,9 @@ type Signal struct {
 	Value float64   `json:"value"`
 	At    time.Time `json:"at,omitzero"` // start of the period the value describes
 	Valid bool      `json:"valid"`
+	// Filled marks a 0 that no datapoint backs: a sparse counter's
+	// missing-data rule read an empty period as zero.
+	Filled bool `json:"filled,omitempty"`
 }
 
 // Present reports whether s carries a usable number. NaN and ±Inf, which a
@@ -88,7 +91,23 @@ type Proposal struct {
 	Value  float64
 	Terms  Terms
 	Reason Reason
+	// Window says what the scale-down stabilization window records for
+	// this evaluation. By default it records Value; a policy with its own
+	// debounce records what the data alone asks for (WindowValue), so a
+	// held proposal does not pin the window at the current limit, and
+	// records nothing when it had no new datapoint.
+	Window      WindowMode
+	WindowValue float64
 }
+
+// WindowMode chooses what the stabilization window records.
+type WindowMode uint8
+
+const (
+	WindowProposal  WindowMode = iota // record the proposal (the default)
+	WindowRecommend                   // record WindowValue
+	WindowNone                        // record nothing: no new information
+)
 
 // Recommender is one policy's raw decision rule. It reads the input and
 // its own memory and proposes a value; guards come afterwards.

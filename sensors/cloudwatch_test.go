@@ -125,7 +125,7 @@ func TestReadOverCBOR(t *testing.T) {
 	}
 	want := map[string]policy.Signals{
 		"orders": {
-			"throttles":  policy.Reading(0, latest), // sparse counter, nothing in the newest period: 0
+			"throttles":  {Value: 0, At: latest, Valid: true, Filled: true}, // sparse counter, nothing in the newest period: a filled 0
 			"busy":       policy.Reading(40, latest.Add(-time.Minute)),
 			"table_pain": policy.Reading(3, latest),
 			"ratio":      {}, // the fake does not evaluate math: missing, not zero
