@@ -132,11 +132,17 @@ func pick(t *config.Target, pt *types.ProvisionedThroughputDescription) (this, o
 
 func (d *DynamoDBProvisioned) check(ctx context.Context, c *awsclient.Clients, t *config.Target, now time.Time) (*tableSnap, *types.ProvisionedThroughputDescription, error) {
 	res := t.Identity()
-	if found, err := d.autoscaled(ctx, c, t, now); err != nil {
-		return nil, nil, err
-	} else if found != "" && !t.CoexistWithAutoscaling {
-		return nil, nil, awsclient.Refuse(awsclient.ClassRefused, "DescribeScalableTargets", res,
-			"Application Auto Scaling manages %s; both would change the capacity and spend the same decrease budget. Deregister the scalable target, or set coexist_with_autoscaling: true", found)
+	// With coexist_with_autoscaling there is nothing to check: the target
+	// runs whatever Application Auto Scaling does.
+	if !t.CoexistWithAutoscaling {
+		found, err := d.autoscaled(ctx, c, t, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		if found != "" {
+			return nil, nil, awsclient.Refuse(awsclient.ClassRefused, "DescribeScalableTargets", res,
+				"Application Auto Scaling manages %s; both would change the capacity and spend the same decrease budget. Deregister the scalable target, or set coexist_with_autoscaling: true", found)
+		}
 	}
 	s, err := d.tables.describe(ctx, c, t.Table, now)
 	if err != nil {

@@ -146,7 +146,7 @@ func buildIAMPolicy(f *config.File, region, account string) *iamPolicy {
 		case config.DynamoDBProvisioned, config.DynamoDBOnDemandMax:
 			rw("DynamoDBCapacity", []string{"dynamodb:DescribeTable"}, []string{"dynamodb:UpdateTable"},
 				fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", part, reg, acct, t.Table))
-			if t.Kind == config.DynamoDBProvisioned {
+			if t.Kind == config.DynamoDBProvisioned && !t.CoexistWithAutoscaling {
 				add("DetectAutoScaling", []string{"application-autoscaling:DescribeScalableTargets"}, "*")
 			}
 		}
