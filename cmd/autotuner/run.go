@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -40,13 +41,8 @@ const defaultListen = "127.0.0.1:9107"
 
 func runDaemon(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "run", "[-c policies.yaml] [flags]")
-	cfgPath := configFlag(fs)
-	listen := fs.String("listen", defaultListen, `address for /healthz, /readyz and /metrics ("off" to disable)`)
-	dry := fs.Bool("dry-run", false, "decide and remember, apply nothing, for every target")
-	tickTimeout := fs.Duration("tick-timeout", 5*time.Minute, "longest a tick may run before it is cancelled")
-	grace := fs.Duration("shutdown-grace", 0, "on SIGTERM, how long to wait for the tick in flight (default: --tick-timeout)")
-	auditPath := fs.String("audit", "", "append audit records (JSON lines) to this file")
-	sf := stateFlags(fs)
+	rf := newRunFlags(fs)
+	cfgPath, listen, dry, tickTimeout, grace, auditPath, sf := rf.cfgPath, rf.listen, rf.dry, rf.tickTimeout, rf.grace, rf.auditPath, rf.state
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -151,6 +147,26 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// runFlags are the daemon's flags.
+type runFlags struct {
+	cfgPath, listen, auditPath *string
+	dry                        *bool
+	tickTimeout, grace         *time.Duration
+	state                      *stateOpts
+}
+
+func newRunFlags(fs *flag.FlagSet) *runFlags {
+	return &runFlags{
+		cfgPath:     configFlag(fs),
+		listen:      fs.String("listen", defaultListen, `address for /healthz, /readyz and /metrics ("off" to disable)`),
+		dry:         fs.Bool("dry-run", false, "decide and remember, apply nothing, for every target"),
+		tickTimeout: fs.Duration("tick-timeout", 5*time.Minute, "longest a tick may run before it is cancelled"),
+		grace:       fs.Duration("shutdown-grace", 0, "on SIGTERM, how long to wait for the tick in flight (default: --tick-timeout)"),
+		auditPath:   fs.String("audit", "", "append audit records (JSON lines) to this file"),
+		state:       stateFlags(fs),
+	}
 }
 
 // teeAudit writes every record to each sink that is set.
