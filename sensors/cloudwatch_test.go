@@ -378,3 +378,22 @@ func TestExpressionsTravelWithTheirInputs(t *testing.T) {
 		t.Errorf("calls = %d, want 2", len(p.Batches))
 	}
 }
+
+func TestQueryProtocolSwitch(t *testing.T) {
+	fake := awsfake.Start(t)
+	fake.CloudWatch.PageSize = 4
+	f := parse(t, fleet(2))
+	fake.CloudWatch.Value = func(q awsfake.MetricDataQuery, ts time.Time) (float64, bool) { return 2.5, true }
+	s := newSensor(t, awsclient.Options{CloudWatchProtocol: "query"})
+	got, err := s.Read(context.Background(), f.Targets, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := fake.Calls("GetMetricData")
+	if len(c) != 2 || c[0].Path != "/" || !strings.Contains(string(c[0].Body), "Action=GetMetricData") {
+		t.Fatalf("calls = %d %+v, want two awsQuery pages", len(c), c)
+	}
+	if r := got["fn1"]["busy"]; r.Value != 2.5 {
+		t.Errorf("busy = %+v, want 2.5", r)
+	}
+}

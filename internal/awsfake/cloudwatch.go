@@ -2,6 +2,9 @@ package awsfake
 
 import (
 	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -130,7 +133,20 @@ func (c *CloudWatch) serve(op string, r *request) response {
 	}
 	var in GetMetricDataInput
 	isJSON := r.Header.Get("X-Amz-Target") != ""
-	if isJSON {
+	isQuery := !isJSON && r.PostForm.Get("Action") != ""
+	fail := func(e APIError) response {
+		if isQuery {
+			return encodeError("query", e)
+		}
+		return encodeError("cloudwatch", e)
+	}
+	switch {
+	case isQuery:
+		var err error
+		if in, err = parseQueryInput(r.PostForm); err != nil {
+			return fail(errorf(400, "InvalidParameterValue", "%v", err))
+		}
+	case isJSON:
 		var aux struct {
 			GetMetricDataInput
 			StartTime float64
@@ -141,7 +157,7 @@ func (c *CloudWatch) serve(op string, r *request) response {
 		}
 		in = aux.GetMetricDataInput
 		in.StartTime, in.EndTime = unixTime(aux.StartTime), unixTime(aux.EndTime)
-	} else {
+	default:
 		if ct := r.Header.Get("Content-Type"); ct != "application/cbor" || r.Header.Get("Smithy-Protocol") != "rpc-v2-cbor" {
 			return encodeError("cloudwatch", errorf(400, "SerializationException", "want application/cbor and Smithy-Protocol rpc-v2-cbor, got %q, %q", ct, r.Header.Get("Smithy-Protocol")))
 		}
@@ -153,20 +169,20 @@ func (c *CloudWatch) serve(op string, r *request) response {
 	c.reqs = append(c.reqs, in)
 	c.mu.Unlock()
 	if len(in.MetricDataQueries) > 500 {
-		return encodeError("cloudwatch", errorf(400, "InvalidParameterValue", "The collection MetricDataQueries must not have a size greater than 500."))
+		return fail(errorf(400, "InvalidParameterValue", "The collection MetricDataQueries must not have a size greater than 500."))
 	}
 	seen := map[string]bool{}
 	for _, q := range in.MetricDataQueries {
 		if !validID(q.Id) {
-			return encodeError("cloudwatch", errorf(400, "InvalidParameterValue", "The value %s for parameter MetricDataQueries.member.Id is invalid.", q.Id))
+			return fail(errorf(400, "InvalidParameterValue", "The value %s for parameter MetricDataQueries.member.Id is invalid.", q.Id))
 		}
 		if seen[q.Id] {
-			return encodeError("cloudwatch", errorf(400, "InvalidParameterValue", "The values for parameter id in MetricDataQueries are not unique."))
+			return fail(errorf(400, "InvalidParameterValue", "The values for parameter id in MetricDataQueries are not unique."))
 		}
 		seen[q.Id] = true
 	}
 	if !in.StartTime.Before(in.EndTime) {
-		return encodeError("cloudwatch", errorf(400, "InvalidParameterValue", "The parameter StartTime must be less than the parameter EndTime."))
+		return fail(errorf(400, "InvalidParameterValue", "The parameter StartTime must be less than the parameter EndTime."))
 	}
 	var results []metricDataResult
 	for _, q := range in.MetricDataQueries {
@@ -187,6 +203,9 @@ func (c *CloudWatch) serve(op string, r *request) response {
 		out.NextToken = strconv.Itoa(end)
 	}
 	out.MetricDataResults = results[start:end]
+	if isQuery {
+		return queryResponse(out)
+	}
 	if isJSON {
 		type jres struct {
 			Id         string
@@ -256,4 +275,76 @@ func validID(id string) bool {
 func unixTime(f float64) time.Time {
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
+}
+
+// parseQueryInput reads GetMetricData from the awsQuery form encoding.
+func parseQueryInput(f url.Values) (GetMetricDataInput, error) {
+	var in GetMetricDataInput
+	var err error
+	if in.StartTime, err = time.Parse(time.RFC3339Nano, f.Get("StartTime")); err != nil {
+		return in, fmt.Errorf("StartTime: %w", err)
+	}
+	if in.EndTime, err = time.Parse(time.RFC3339Nano, f.Get("EndTime")); err != nil {
+		return in, fmt.Errorf("EndTime: %w", err)
+	}
+	in.NextToken, in.ScanBy = f.Get("NextToken"), f.Get("ScanBy")
+	for i := 1; i <= 1000; i++ {
+		p := fmt.Sprintf("MetricDataQueries.member.%d.", i)
+		id := f.Get(p + "Id")
+		if id == "" {
+			break
+		}
+		q := MetricDataQuery{Id: id, Expression: f.Get(p + "Expression"), Label: f.Get(p + "Label")}
+		if v := f.Get(p + "ReturnData"); v != "" {
+			b := v == "true"
+			q.ReturnData = &b
+		}
+		q.Period, _ = strconv.Atoi(f.Get(p + "Period"))
+		if stat := f.Get(p + "MetricStat.Stat"); stat != "" {
+			ms := &MetricStat{Stat: stat, Metric: MetricID{Namespace: f.Get(p + "MetricStat.Metric.Namespace"), MetricName: f.Get(p + "MetricStat.Metric.MetricName")}}
+			ms.Period, _ = strconv.Atoi(f.Get(p + "MetricStat.Period"))
+			for j := 1; j <= 30; j++ {
+				dp := fmt.Sprintf("%sMetricStat.Metric.Dimensions.member.%d.", p, j)
+				name := f.Get(dp + "Name")
+				if name == "" {
+					break
+				}
+				ms.Metric.Dimensions = append(ms.Metric.Dimensions, Dimension{Name: name, Value: f.Get(dp + "Value")})
+			}
+			q.MetricStat = ms
+		}
+		in.MetricDataQueries = append(in.MetricDataQueries, q)
+	}
+	return in, nil
+}
+
+// queryResponse renders GetMetricData's answer as awsQuery XML.
+func queryResponse(out getMetricDataOutput) response {
+	type member struct {
+		Id         string   `xml:"Id"`
+		Label      string   `xml:"Label,omitempty"`
+		Timestamps []string `xml:"Timestamps>member"`
+		Values     []string `xml:"Values>member"`
+		StatusCode string   `xml:"StatusCode"`
+	}
+	type doc struct {
+		XMLName   xml.Name `xml:"http://monitoring.amazonaws.com/doc/2010-08-01/ GetMetricDataResponse"`
+		Results   []member `xml:"GetMetricDataResult>MetricDataResults>member"`
+		NextToken string   `xml:"GetMetricDataResult>NextToken,omitempty"`
+		RequestID string   `xml:"ResponseMetadata>RequestId"`
+	}
+	d := doc{NextToken: out.NextToken, RequestID: "awsfake"}
+	for _, r := range out.MetricDataResults {
+		m := member{Id: r.Id, Label: r.Label, StatusCode: r.StatusCode}
+		for i, t := range r.Timestamps {
+			m.Timestamps = append(m.Timestamps, t.UTC().Format(time.RFC3339))
+			m.Values = append(m.Values, num(r.Values[i]))
+		}
+		d.Results = append(d.Results, m)
+	}
+	b, err := xml.Marshal(d)
+	if err != nil {
+		return response{status: 500, body: []byte(err.Error())}
+	}
+	return response{body: b, ctype: "text/xml"}
 }
