@@ -1,0 +1,174 @@
+package sim
+
+import (
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// goalKPIs builds a hand-made result set: the autotuner, target tracking,
+// one other baseline and the oracle.
+func goalKPIs(at, tt, hpa, or KPIs) map[string]KPIs {
+	return map[string]KPIs{PolicyAutotuner: at, "target-tracking": tt, "hpa": hpa, PolicyOracle: or}
+}
+
+func verdicts(gs []Goal) map[string]bool {
+	m := map[string]bool{}
+	for _, g := range gs {
+		m[g.Name] = g.Pass
+	}
+	return m
+}
+
+func TestCheckGoals(t *testing.T) {
+	good := KPIs{Offered: 100000, Throttled: 400, CostUSD: 1.0, OverloadS: 10, Actuations: 12, Reversals: 3}
+	tt := KPIs{Offered: 100000, Throttled: 1000, CostUSD: 1.0, OverloadS: 50, Actuations: 10, Reversals: 4}
+	hpa := KPIs{Offered: 100000, Throttled: 900, CostUSD: 1.2, OverloadS: 10, Actuations: 20, Reversals: 8}
+	or := KPIs{Offered: 100000, Throttled: 0, CostUSD: 0.9, Actuations: 30}
+	allPass := map[string]bool{GoalThrottledVsTT: true, GoalThrottledHalfTT: true, GoalCostVsTT: true, GoalOverload: true, GoalPareto: true,
+		GoalNearOracleThr: true, GoalNearOracleCost: true, GoalReversals: true, GoalActuations: true, GoalNoQuotaViolations: true}
+	with := func(changes map[string]bool) map[string]bool {
+		m := map[string]bool{}
+		for k, v := range allPass {
+			m[k] = v
+		}
+		for k, v := range changes {
+			m[k] = v
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name string
+		in   GoalInput
+		want map[string]bool
+	}{{
+		name: "all met on a half-throttle scenario",
+		in:   GoalInput{Scenario: "flash-crowd", DurationS: 7200, KPIs: goalKPIs(good, tt, hpa, or)},
+		want: allPass,
+	}, {
+		name: "the half-throttle goal applies only to its scenarios",
+		in:   GoalInput{Scenario: "steady", DurationS: 7200, KPIs: goalKPIs(good, tt, hpa, or)},
+		want: with(map[string]bool{GoalThrottledHalfTT: false}),
+	}, {
+		name: "more throttles than target tracking, but within half of nothing",
+		in: GoalInput{Scenario: "spike-train", DurationS: 7200, KPIs: goalKPIs(
+			KPIs{Offered: 100000, Throttled: 1001, CostUSD: 1.0, OverloadS: 10, Actuations: 12, Reversals: 3}, tt, hpa, or)},
+		want: with(map[string]bool{GoalThrottledVsTT: false, GoalThrottledHalfTT: false, GoalNearOracleThr: false}),
+	}, {
+		name: "cost, oracle cost, calm and quota all missed",
+		in: GoalInput{Scenario: "steady", DurationS: 3600, KPIs: goalKPIs(
+			KPIs{Offered: 100000, Throttled: 400, CostUSD: 1.2, OverloadS: 10, Actuations: 16, Reversals: 3, QuotaViolations: 1}, tt, hpa, or)},
+		want: with(map[string]bool{GoalThrottledHalfTT: false, GoalCostVsTT: false, GoalNearOracleCost: false, GoalReversals: false,
+			GoalActuations: false, GoalNoQuotaViolations: false}),
+	}, {
+		name: "exactly 1% above the oracle; overload above the best baseline",
+		in: GoalInput{Scenario: "flash-crowd", DurationS: 7200, KPIs: goalKPIs(
+			KPIs{Offered: 100000, Throttled: 1001 - 1, CostUSD: 1.0, OverloadS: 11, Actuations: 12, Reversals: 3}, tt, hpa, or)},
+		want: with(map[string]bool{GoalThrottledHalfTT: false, GoalNearOracleThr: true, GoalOverload: false}),
+	}, {
+		name: "dominated by a baseline on both axes",
+		in: GoalInput{Scenario: "flash-crowd", DurationS: 7200, KPIs: goalKPIs(good, tt,
+			KPIs{Offered: 100000, Throttled: 300, CostUSD: 0.95, OverloadS: 5, Actuations: 10}, or)},
+		want: with(map[string]bool{GoalOverload: false, GoalPareto: false}),
+	}, {
+		name: "target tracking at zero: only zero passes",
+		in: GoalInput{Scenario: "diurnal", DurationS: 86400, KPIs: goalKPIs(
+			KPIs{Offered: 100000, Throttled: 0, CostUSD: 1.0, Actuations: 12},
+			KPIs{Offered: 100000, Throttled: 0, CostUSD: 1.0, Actuations: 10},
+			KPIs{Offered: 100000, Throttled: 0, CostUSD: 1.0, Actuations: 10}, or)},
+		want: with(map[string]bool{GoalThrottledHalfTT: false}),
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := verdicts(CheckGoals(tc.in))
+			want := tc.want
+			if _, ok := want[GoalThrottledHalfTT]; ok && !isHalfScenario(tc.in.Scenario) {
+				delete(want, GoalThrottledHalfTT)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("verdicts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func isHalfScenario(s string) bool {
+	for _, h := range HalfThrottleScenarios {
+		if h == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestCheckGoalsBackPressure(t *testing.T) {
+	k := goalKPIs(KPIs{Offered: 10}, KPIs{Offered: 10}, KPIs{Offered: 10}, KPIs{Offered: 10})
+	for _, tc := range []struct {
+		name     string
+		onsets   []int64
+		cuts     []int64
+		measured []float64
+		pass     []bool
+	}{
+		{name: "no brownout, no goal"},
+		{name: "cut in time", onsets: []int64{3600}, cuts: []int64{600, 3780}, measured: []float64{180}, pass: []bool{true}},
+		{name: "cut too late", onsets: []int64{3600}, cuts: []int64{3781}, measured: []float64{181}, pass: []bool{false}},
+		{name: "a cut before the onset does not count", onsets: []int64{3600}, cuts: []int64{3599}, measured: []float64{math.Inf(1)}, pass: []bool{false}},
+		{name: "each brownout on its own", onsets: []int64{3600, 7200}, cuts: []int64{3660, 7500}, measured: []float64{60, 300}, pass: []bool{true, false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var measured []float64
+			var pass []bool
+			for _, g := range CheckGoals(GoalInput{Scenario: "brownout", DurationS: 10800, KPIs: k, BrownoutOnsets: tc.onsets, BackPressureCuts: tc.cuts}) {
+				if g.Name == GoalBackPressure {
+					measured = append(measured, g.Measured)
+					pass = append(pass, g.Pass)
+					if g.Threshold != BackPressureDeadlineS {
+						t.Errorf("threshold %v, want %v", g.Threshold, BackPressureDeadlineS)
+					}
+				}
+			}
+			if diff := cmp.Diff(tc.measured, measured); diff != "" {
+				t.Errorf("measured (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.pass, pass); diff != "" {
+				t.Errorf("pass (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCheckGoalsMeasuredValues(t *testing.T) {
+	at := KPIs{Offered: 200000, Throttled: 3000, CostUSD: 1.5, OverloadS: 20, Actuations: 30, Reversals: 12}
+	tt := KPIs{Offered: 200000, Throttled: 2000, CostUSD: 1.0, OverloadS: 40, Actuations: 10}
+	or := KPIs{Offered: 200000, Throttled: 1000, CostUSD: 1.0}
+	got := map[string]float64{}
+	for _, g := range CheckGoals(GoalInput{Scenario: "steady", DurationS: 4 * 3600, KPIs: goalKPIs(at, tt, tt, or)}) {
+		got[g.Name] = g.Measured
+	}
+	want := map[string]float64{
+		GoalThrottledVsTT: 1.5, GoalCostVsTT: 1.5, GoalOverload: 20, GoalPareto: 2, // both baselines are target tracking: cheaper and fewer throttles
+		GoalNearOracleThr: 0.01, GoalNearOracleCost: 1.5, GoalReversals: 3, GoalActuations: 3, GoalNoQuotaViolations: 0,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("measured (-want +got):\n%s", diff)
+	}
+}
+
+func TestCheckGoalsNeedsAutotuner(t *testing.T) {
+	if gs := CheckGoals(GoalInput{KPIs: map[string]KPIs{"target-tracking": {}}}); gs != nil {
+		t.Errorf("goals without an autotuner result: %v", gs)
+	}
+}
+
+func TestParetoNormalisesByTargetTracking(t *testing.T) {
+	tt := KPIs{Offered: 1000, Throttled: 50, CostUSD: 2, OverloadS: 100}
+	if got, want := Pareto(tt, tt, 3600), (ParetoPoint{Throttled: 1, CostOverload: 2}); got != want {
+		t.Errorf("target tracking's own point %+v, want %+v", got, want)
+	}
+	zero := KPIs{Offered: 1000}
+	// Floors: 0.1% of 1000 offered = 1 request; 1% of 3600 s = 36 s.
+	if got, want := Pareto(KPIs{Throttled: 2, CostUSD: 0.0002, OverloadS: 72}, zero, 3600), (ParetoPoint{Throttled: 2, CostOverload: 4}); got != want {
+		t.Errorf("against a zero reference %+v, want %+v", got, want)
+	}
+}

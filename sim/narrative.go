@@ -1,0 +1,206 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/autotuner/autotuner/policy"
+)
+
+// Narrate explains one scenario of the suite in sentences: who threw away
+// the fewest requests and who the most, how fast the autotuner and target
+// tracking first reacted to the scenario's event and why, what the guards
+// did, what it cost, and which goals were missed. Every number comes from
+// the run's KPIs and audit records; the rules only choose what to say.
+func Narrate(r *ScenarioRun) []string {
+	at, tt := r.Result(PolicyAutotuner), r.Result("target-tracking")
+	var out []string
+	say := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+
+	// Ranking on throttled requests, the oracle aside.
+	var ranked []*Result
+	for _, res := range r.Results {
+		if res.Policy != PolicyOracle {
+			ranked = append(ranked, res)
+		}
+	}
+	sort.SliceStable(ranked, func(i, j int) bool { return ranked[i].KPIs.Throttled < ranked[j].KPIs.Throttled })
+	if len(ranked) > 1 {
+		best, worst := ranked[0], ranked[len(ranked)-1]
+		s := fmt.Sprintf("%s throttled the fewest requests (%d, %s of offered) and %s the most (%d, %s)",
+			best.Policy, best.KPIs.Throttled, suitePct(best.KPIs.Throttled, best.KPIs.Offered), worst.Policy, worst.KPIs.Throttled, suitePct(worst.KPIs.Throttled, worst.KPIs.Offered))
+		if or := r.Result(PolicyOracle); or != nil {
+			s += fmt.Sprintf("; the oracle, which sees the future, throttled %d", or.KPIs.Throttled)
+		}
+		say("%s.", s)
+	}
+	if at == nil || tt == nil {
+		return out
+	}
+
+	a, t := at.KPIs.Throttled, tt.KPIs.Throttled
+	switch {
+	case a == t:
+		say("autotuner and target-tracking throttled the same (%d).", a)
+	case a < t && a == 0:
+		say("autotuner throttled nothing; target-tracking throttled %d.", t)
+	case a < t:
+		say("target-tracking throttled %.1f× more than autotuner (%d vs %d).", float64(t)/float64(a), t, a)
+	case t == 0:
+		say("autotuner throttled %d where target-tracking throttled none.", a)
+	default:
+		say("autotuner throttled %.1f× more than target-tracking (%d vs %d).", float64(a)/float64(t), a, t)
+	}
+	layers := func(l Layers) string {
+		var parts []string
+		for _, p := range []struct {
+			n string
+			v int64
+		}{{"API Gateway", l.APIGateway}, {"Lambda", l.Lambda}, {"DynamoDB", l.DynamoDB}} {
+			if p.v > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", p.n, p.v))
+			}
+		}
+		if len(parts) == 0 {
+			return "none"
+		}
+		return strings.Join(parts, ", ")
+	}
+	if a > 0 || t > 0 {
+		say("By layer, autotuner: %s; target-tracking: %s.", layers(at.Layers), layers(tt.Layers))
+	}
+
+	// Reaction to the first event.
+	if len(r.Onsets) > 0 {
+		on := r.Onsets[0]
+		react := func(name string) string {
+			d := r.Digest(name)
+			if d == nil {
+				return ""
+			}
+			for _, c := range d.Changes {
+				if c.At >= on.At && c.Action == policy.Up {
+					return fmt.Sprintf("%s first raised %s %s later (%s → %s, reason %s)", name, c.Target, suiteSince(c.At-on.At), suiteNum(c.From), suiteNum(c.To), strings.ReplaceAll(c.Reason, "_", " "))
+				}
+			}
+			return name + " raised no limit after it"
+		}
+		say("After the %s at %s, %s; %s.", on.What, suiteClock(on.At), react(PolicyAutotuner), react("target-tracking"))
+	}
+
+	// Why target tracking lags: its step is consumed ÷ target, and a
+	// throttled request is never consumed. Said only where it applies:
+	// target tracking throttled more, and its largest step fell short of
+	// the rise the scenario asked for.
+	if d := r.Digest("target-tracking"); d != nil && t > a {
+		var big *Change
+		for i := range d.Changes {
+			c := &d.Changes[i]
+			if c.Action == policy.Up && c.From > 0 && (big == nil || c.To/c.From > big.To/big.From) {
+				big = c
+			}
+		}
+		rise := 0.0
+		for _, on := range r.Onsets {
+			rise = max(rise, on.Factor)
+		}
+		switch {
+		case big != nil && rise > 0 && big.To/big.From < rise:
+			say("target-tracking sizes each step as consumed ÷ target, and a throttled request is never consumed, so its largest single increase was ×%.2f (%s, %s → %s at %s) against a rise of ×%g.",
+				big.To/big.From, big.Target, suiteNum(big.From), suiteNum(big.To), suiteClock(big.At), rise)
+		case big != nil:
+			say("target-tracking's largest single increase was ×%.2f (%s, %s → %s at %s); it waits for %d consecutive datapoints above target before each step.",
+				big.To/big.From, big.Target, suiteNum(big.From), suiteNum(big.To), suiteClock(big.At), policy.DefaultTargetTracking().OutAfter)
+		}
+	}
+
+	// What the autotuner's guards did.
+	if d := r.Digest(PolicyAutotuner); d != nil && len(d.GuardCounts) > 0 {
+		type gc struct {
+			g string
+			n int
+		}
+		var gs []gc
+		for g, n := range d.GuardCounts {
+			if g != policy.GuardRounding && g != policy.GuardBounds {
+				gs = append(gs, gc{g, n})
+			}
+		}
+		sort.Slice(gs, func(i, j int) bool { return gs[i].n > gs[j].n || gs[i].n == gs[j].n && gs[i].g < gs[j].g })
+		if len(gs) > 3 {
+			gs = gs[:3]
+		}
+		var parts []string
+		for _, g := range gs {
+			parts = append(parts, fmt.Sprintf("%s %d×", strings.ReplaceAll(g.g, "_", " "), g.n))
+		}
+		if len(parts) > 0 {
+			say("Of autotuner's %d decisions, the guards that changed them most were %s.", d.Decisions, strings.Join(parts, ", "))
+		}
+		if n := len(d.BackPressureCuts); n > 0 {
+			c := d.BackPressureCuts[0]
+			times := fmt.Sprintf("%d times", n)
+			if n == 1 {
+				times = "once"
+			}
+			say("Back-pressure cut a limit %s, first %s at %s (%s → %s).", times, c.Target, suiteClock(c.At), suiteNum(c.From), suiteNum(c.To))
+		}
+	}
+
+	// Cost and overload.
+	cheap := ranked[0]
+	for _, res := range ranked {
+		if res.KPIs.CostUSD < cheap.KPIs.CostUSD {
+			cheap = res
+		}
+	}
+	say("Capacity cost: autotuner $%.2f, %.2f× target-tracking's $%.2f; the cheapest baseline was %s at $%.2f.",
+		at.KPIs.CostUSD, suiteRatio(at.KPIs.CostUSD, tt.KPIs.CostUSD), tt.KPIs.CostUSD, cheap.Policy, cheap.KPIs.CostUSD)
+	over := ranked[0]
+	anyOver := false
+	for _, res := range ranked {
+		if res.KPIs.OverloadS > 0 {
+			anyOver = true
+		}
+		if res.Policy != PolicyAutotuner && (over.Policy == PolicyAutotuner || res.KPIs.OverloadS < over.KPIs.OverloadS) {
+			over = res
+		}
+	}
+	if anyOver {
+		say("Downstream overload: autotuner %d s, target-tracking %d s, least among the baselines %s with %d s.",
+			at.KPIs.OverloadS, tt.KPIs.OverloadS, over.Policy, over.KPIs.OverloadS)
+	}
+	say("autotuner made %d changes with %d reversals; target-tracking %d with %d.", at.KPIs.Actuations, at.KPIs.Reversals, tt.KPIs.Actuations, tt.KPIs.Reversals)
+
+	var missed []string
+	for _, g := range r.Goals {
+		if !g.Pass {
+			missed = append(missed, fmt.Sprintf("%s (%s)", g.Name, g.Detail))
+		}
+	}
+	if len(missed) == 0 {
+		say("All %d goals are met.", len(r.Goals))
+	} else {
+		say("Missed %d of %d goals: %s.", len(missed), len(r.Goals), strings.Join(missed, "; "))
+	}
+	return out
+}
+
+func suitePct(a, b int64) string {
+	if b == 0 {
+		return "0%"
+	}
+	return fmt.Sprintf("%.2f%%", 100*float64(a)/float64(b))
+}
+
+func suiteSince(s int64) string { return (time.Duration(s) * time.Second).String() }
+
+func suiteNum(v float64) string {
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}

@@ -1,0 +1,151 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// guardedGoals are the goals the default policy meets today on the short,
+// synthetic scenarios (no trace files needed), with the suite's seed. The
+// regression test fails if one of them is lost. Issue 6 wants every goal
+// met everywhere; a goal joins this table when the policy meets it, and
+// never leaves it. The goals missed today are listed in docs/bakeoff.md.
+var guardedGoals = map[string][]string{
+	"steady":      {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals},
+	"diurnal":     {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals},
+	"flash-crowd": {GoalThrottledVsTT, GoalNoQuotaViolations},
+	"spike-train": {GoalThrottledVsTT, GoalNoQuotaViolations},
+	"brownout":    {GoalNoQuotaViolations, GoalBackPressure},
+}
+
+// suiteSeed is the seed of the bake-off (make bakeoff).
+const suiteSeed = 1
+
+func runShortSuite(t *testing.T) []*ScenarioRun {
+	t.Helper()
+	var names []string
+	for _, n := range BuiltinScenarios() {
+		if _, ok := guardedGoals[n]; ok {
+			names = append(names, n)
+		}
+	}
+	if len(names) != len(guardedGoals) {
+		t.Fatalf("guardedGoals names a scenario that is not built in: have %v, built in %v", guardedGoals, BuiltinScenarios())
+	}
+	runs, err := RunSuite(context.Background(), SuiteOptions{Scenarios: names, Seed: suiteSeed, TracesDir: "testdata"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs
+}
+
+func TestSuiteRegression(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs five scenarios under eight policies (a few seconds)")
+	}
+	for _, r := range runShortSuite(t) {
+		name := r.Setup.Scenario.Name
+		t.Run(name, func(t *testing.T) {
+			if len(r.Results) != len(SuitePolicies) {
+				t.Fatalf("%d results, want %d", len(r.Results), len(SuitePolicies))
+			}
+			for _, res := range r.Results {
+				if res.KPIs.Offered == 0 {
+					t.Errorf("%s: nothing offered", res.Policy)
+				}
+			}
+			got := map[string]Goal{}
+			for _, g := range r.Goals {
+				got[g.Name] = g
+			}
+			for _, want := range guardedGoals[name] {
+				g, ok := got[want]
+				switch {
+				case !ok:
+					t.Errorf("goal %q was not checked", want)
+				case !g.Pass:
+					t.Errorf("goal %q lost: measured %v, threshold %v (%s)", want, g.Measured, g.Threshold, g.Detail)
+				}
+			}
+			if len(r.Story) == 0 {
+				t.Error("no narrative")
+			}
+		})
+	}
+}
+
+// TestSuiteDeterministic: the same seed gives the same numbers, the same
+// story and the same chart, whatever the interleaving of the runs.
+func TestSuiteDeterministic(t *testing.T) {
+	run := func(workers int) *ScenarioRun {
+		runs, err := RunSuite(context.Background(), SuiteOptions{Scenarios: []string{"flash-crowd"}, Seed: 7, Workers: workers,
+			Override: func(sc *Scenario) { sc.Duration = Duration(90 * 60 * 1e9) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return runs[0]
+	}
+	a, b := run(1), run(2)
+	if a.Setup.DurationS != 90*60 {
+		t.Fatalf("override ignored: %d s", a.Setup.DurationS)
+	}
+	for i := range a.Results {
+		if a.Results[i].KPIs != b.Results[i].KPIs {
+			t.Errorf("%s: %+v then %+v", a.Results[i].Policy, a.Results[i].KPIs, b.Results[i].KPIs)
+		}
+	}
+	if sa, sb := strings.Join(a.Story, " "), strings.Join(b.Story, " "); sa != sb {
+		t.Errorf("narrative differs:\n%s\n%s", sa, sb)
+	}
+	var pa, pb bytes.Buffer
+	if err := a.WriteChartPNG(&pa); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WriteChartPNG(&pb); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(pa.Bytes(), pb.Bytes()) || !bytes.HasPrefix(pa.Bytes(), []byte("\x89PNG")) {
+		t.Errorf("charts differ or are not PNG (%d and %d bytes)", pa.Len(), pb.Len())
+	}
+}
+
+// TestSuiteDigest: the audit digest sees the brownout's back-pressure cut
+// and the narrative quotes the run's own numbers.
+func TestSuiteDigest(t *testing.T) {
+	runs, err := RunSuite(context.Background(), SuiteOptions{Scenarios: []string{"brownout"}, Seed: suiteSeed,
+		Policies: []string{PolicyAutotuner, "target-tracking", PolicyOracle}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runs[0]
+	d := r.Digest(PolicyAutotuner)
+	if d == nil || len(d.Changes) != r.Result(PolicyAutotuner).KPIs.Actuations {
+		t.Fatalf("digest changes %d, actuations %d", len(d.Changes), r.Result(PolicyAutotuner).KPIs.Actuations)
+	}
+	if len(d.BackPressureCuts) == 0 {
+		t.Fatal("no back-pressure cut in brownout")
+	}
+	for _, c := range d.BackPressureCuts {
+		if c.To >= c.From || c.Action != "down" {
+			t.Errorf("a cut that does not lower: %+v", c)
+		}
+	}
+	story := strings.Join(r.Story, " ")
+	at, tt := r.Result(PolicyAutotuner).KPIs, r.Result("target-tracking").KPIs
+	for _, want := range []string{itoa(at.Throttled), itoa(tt.Throttled), "surge ×3", "Back-pressure cut"} {
+		if !strings.Contains(story, want) {
+			t.Errorf("narrative lacks %q:\n%s", want, story)
+		}
+	}
+	// Policies not run are absent from the goals, not failed.
+	for _, g := range r.Goals {
+		if g.Name == GoalOverload && !strings.Contains(g.Detail, "target-tracking") {
+			t.Errorf("overload compared with %s; only target-tracking ran", g.Detail)
+		}
+	}
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
