@@ -155,3 +155,21 @@ func TestOnceRecordsTheErrorClass(t *testing.T) {
 	}
 
 }
+
+func TestCloudWatchProtocolFromEnvironment(t *testing.T) {
+	fake := exampleFake(t)
+	t.Setenv("AUTOTUNER_CLOUDWATCH_PROTOCOL", "json")
+	var out, errb bytes.Buffer
+	cfg := filepath.Join("..", "..", "policies.example.yaml")
+	if code := run(context.Background(), testEnv(&out, &errb), []string{"plan", "-c", cfg, "--state", filepath.Join(t.TempDir(), "s.json")}); code != exitOK {
+		t.Fatalf("plan exit %d: %s", code, errb.String())
+	}
+	calls := fake.Calls("GetMetricData")
+	if len(calls) != 1 || calls[0].Header.Get("X-Amz-Target") != "GraniteServiceVersion20100801.GetMetricData" {
+		t.Errorf("GetMetricData calls = %d, want one in AWS JSON 1.0", len(calls))
+	}
+	t.Setenv("AUTOTUNER_CLOUDWATCH_PROTOCOL", "yaml")
+	if code := run(context.Background(), testEnv(&out, &errb), []string{"plan", "-c", cfg}); code != exitFailure || !strings.Contains(errb.String(), "must be cbor, json or query") {
+		t.Errorf("an unknown protocol: exit %d, stderr %q", code, errb.String())
+	}
+}
