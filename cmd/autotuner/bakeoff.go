@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -37,14 +36,17 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	if len(names) == 0 {
 		names = sim.BuiltinScenarios()
 	}
+	var total int64
+	for _, n := range names {
+		sc, err := sim.LoadScenario(n)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
+			return exitUsage
+		}
+		total += sc.Duration.Seconds() * int64(len(sim.SuitePolicies)) // a whole-trace scenario counts 0: the bar ends early
+	}
 	var bar *progressBar
 	if e.isTerminal {
-		var total int64
-		for _, n := range names {
-			if sc, err := sim.LoadScenario(n); err == nil && sc.Duration > 0 {
-				total += sc.Duration.Seconds() * int64(len(sim.SuitePolicies))
-			}
-		}
 		bar = &progressBar{w: e.stderr, total: total, label: "bake-off"}
 		opt.Progress = bar.add
 	}
@@ -53,9 +55,6 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	bar.done()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
-		if errors.Is(err, sim.ErrNoTraces) {
-			return exitFailure
-		}
 		return exitFailure
 	}
 

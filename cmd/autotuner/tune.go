@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -86,9 +85,6 @@ func runTune(ctx context.Context, e *env, args []string) int {
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "autotuner tune: %v\n", err)
-		if errors.Is(err, sim.ErrNoTraces) {
-			return exitFailure
-		}
 		return exitFailure
 	}
 	writeTuneReport(e.stdout, sc, pname, res)
