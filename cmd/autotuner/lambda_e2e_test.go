@@ -21,7 +21,8 @@ import (
 	"github.com/autotuner/autotuner/state"
 )
 
-// buildBootstrap compiles this command as a Lambda bootstrap.
+// buildBootstrap compiles this command as a Lambda bootstrap, the way
+// deploy/sam/Makefile does (for the host's architecture).
 func buildBootstrap(t testing.TB) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
@@ -29,7 +30,7 @@ func buildBootstrap(t testing.TB) string {
 		t.Skip("no go toolchain on PATH to build the bootstrap")
 	}
 	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command(goBin, "build", "-o", out, ".")
+	cmd := exec.Command(goBin, "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", out, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
