@@ -248,8 +248,8 @@ func AuditSortKey(t time.Time) string {
 }
 
 // CreateTableInput describes the state table: on-demand billing, string
-// keys pk and sk. Deployments create it from deploy/; tests and
-// `autotuner run --create-table` use this.
+// keys pk and sk. Deployments create it from deploy/sam/template.yaml;
+// tests use this, and a test checks the two agree.
 func CreateTableInput(table string) *dynamodb.CreateTableInput {
 	return &dynamodb.CreateTableInput{
 		TableName:   aws.String(table),
