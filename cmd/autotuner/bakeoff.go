@@ -108,8 +108,8 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 // baselines and the oracle, and how many goals are met.
 func writeHeadline(w io.Writer, runs []*sim.ScenarioRun) {
 	cols := []string{sim.PolicyAutotuner, "target-tracking", "hpa", "threshold", sim.PolicyOracle}
-	fmt.Fprintf(w, "| scenario | throttled: %s | cost: autotuner / target-tracking | goals met |\n", strings.Join(cols, " / "))
-	fmt.Fprintf(w, "|---|---|---|---|\n")
+	fmt.Fprintf(w, "| scenario | topology | throttled: %s | cost: autotuner / target-tracking | goals met |\n", strings.Join(cols, " / "))
+	fmt.Fprintf(w, "|---|---|---|---|---|\n")
 	for _, r := range runs {
 		var thr []string
 		for _, c := range cols {
@@ -129,7 +129,7 @@ func writeHeadline(w io.Writer, runs []*sim.ScenarioRun) {
 				pass++
 			}
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %d / %d |\n", r.Setup.Scenario.Name, strings.Join(thr, " / "), cost, pass, len(r.Goals))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %d / %d |\n", r.Setup.Scenario.Name, topologyShort(r.Setup.Scenario.Topology.Kind), strings.Join(thr, " / "), cost, pass, len(r.Goals))
 	}
 }
 
@@ -197,6 +197,17 @@ func writeBakeoff(w io.Writer, runs []*sim.ScenarioRun, cmdline string, seed uin
 	fmt.Fprintf(w, "- **Back-pressure** looks in the autotuner's audit records for an applied decrease in which a `back_pressure` guard step lowered the value, at most %d s after each brownout fault begins.\n", sim.BackPressureDeadlineS)
 	fmt.Fprintf(w, "- **Pareto** places each policy on two axes normalised by target tracking's values: throttled ÷ TT's throttled, and cost ÷ TT's cost + overload_s ÷ TT's overload_s (so an overload second is priced at TT's cost ÷ TT's overload seconds, and TT sits at (1, 2)). A reference below a floor is raised to it (0.1%% of offered requests, $0.0001, 1%% of the scenario's seconds). The goal fails if a baseline is strictly lower on both axes.\n")
 	fmt.Fprintf(w, "- **Reversals** are the `reversals` KPI summed over the targets of the policies file, divided by the simulated hours.\n")
+}
+
+// topologyShort names a topology as the issue does: (a) or (b).
+func topologyShort(kind string) string {
+	switch kind {
+	case sim.TopologyAPI:
+		return "(a) API GW → Lambda → DynamoDB"
+	case sim.TopologyQueue:
+		return "(b) SQS → Lambda → DynamoDB → API"
+	}
+	return kind
 }
 
 func verdict(g sim.Goal) string {
