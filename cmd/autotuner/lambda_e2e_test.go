@@ -50,6 +50,12 @@ func TestLambdaUnderRuntimeEmulator(t *testing.T) {
 	if _, err := ddb.CreateTable(ctx, state.CreateTableInput("autotuner")); err != nil {
 		t.Fatal(err)
 	}
+	w := dynamodb.NewTableExistsWaiter(ddb, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("autotuner")}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	fake := awsfake.New()
 	defer fake.Close()
 	ten := 10
