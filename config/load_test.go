@@ -35,7 +35,11 @@ func TestLoadExample(t *testing.T) {
 		t.Fatalf("orders-consumer: policy %T, want *policy.Autotuner", c.Engine.Rec)
 	}
 	wantP := policy.AutotunerParams{
-		Setpoints: []policy.Setpoint{{Signal: "busy", Target: 0.7, PerLimit: true}, {Signal: "backlog", Target: 60, UpOnly: true}},
+		Setpoints: []policy.Setpoint{
+			{Signal: "busy", Target: 0.7, PerLimit: true},
+			{Signal: "backlog", Target: 60, UpOnly: true},
+			{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001},
+		},
 		Throttles: &policy.ThrottleSpec{Signal: "throttles", Requests: "invocations", Boost: 0.5},
 		Band:      0.1,
 		PID:       policy.PID{Kp: 0.9, Ki: 0.05, Kd: 0, DFilter: 0.5, IntegralLimit: 0.5},
@@ -48,7 +52,7 @@ func TestLoadExample(t *testing.T) {
 		StepUp: policy.Step{Pct: 1}, StepDown: policy.Step{Pct: 0.2},
 		CooldownUp: time.Minute, CooldownDown: 5 * time.Minute, Stabilization: 10 * time.Minute,
 		Resolution: 1, AlarmBypassesCooldown: true,
-		BackPressure: []policy.BackPressure{{Signal: "table_pain", Warn: 1, Critical: 50, Cut: 0.3}},
+		BackPressure: []policy.BackPressure{{Signal: "payments_latency", Warn: 250, Critical: 600, Cut: 0.3, Memory: 30 * time.Minute}},
 	}
 	if diff := cmp.Diff(wantG, c.Engine.Guards); diff != "" {
 		t.Errorf("orders-consumer guards (-want +got):\n%s", diff)

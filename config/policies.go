@@ -16,7 +16,7 @@ var PolicyNames = []string{"autotuner", "static", "target-tracking", "step-scali
 
 // Default guard settings of the autotuner policy: fast up, slow down.
 var (
-	DefaultUp   = upDown{Step: policy.Step{Pct: 1.0}, Cooldown: time.Minute, After: 1}
+	DefaultUp   = upDown{Step: policy.Step{Pct: 3.0}, Cooldown: time.Minute, After: 1}
 	DefaultDown = upDown{Step: policy.Step{Pct: 0.2}, Cooldown: 5 * time.Minute, After: 5, Stabilization: 10 * time.Minute}
 )
 
@@ -252,6 +252,28 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		bo.done()
 		p.Setpoints = append(p.Setpoints, sp)
 	}
+	if f := o.get("feedforward"); f != nil {
+		// Feed-forward: the demand an upstream arrival rate predicts,
+		// so this limit moves with its upstream instead of minutes
+		// after the traffic has reached it.
+		fo := pc.d.obj(f, o.at("feedforward"))
+		sp := policy.Setpoint{PerLimit: true, UpOnly: true, Target: 0.7, Factor: 1}
+		for _, u := range p.Setpoints {
+			if u.PerLimit && !u.UpOnly {
+				sp.Target = u.Target
+			}
+		}
+		pc.ref(fo, "signal", &sp.Signal, true)
+		if fo.number("per_request", &sp.Factor) {
+			fo.check(sp.Factor > 0, "per_request", "must be > 0, got %v", sp.Factor)
+		}
+		if pc.ref(fo, "duration", &sp.FactorSignal, false) {
+			sp.FactorScale = 0.001 // Lambda reports Duration in milliseconds
+		}
+		pc.fraction(fo, "target", &sp.Target, 0.05, 1)
+		fo.done()
+		p.Setpoints = append(p.Setpoints, sp)
+	}
 	for i, sn := range o.list("setpoints") {
 		so := pc.d.obj(sn, fmt.Sprintf("%s[%d]", o.at("setpoints"), i))
 		var sp policy.Setpoint
@@ -363,9 +385,13 @@ func (pc *policyCtx) guards(items []*yaml.Node, path string) {
 			if o.percent("cut", &bp.Cut) {
 				o.check(bp.Cut > 0 && bp.Cut < 1, "cut", "must be between 0%% and 100%%, got %v%%", bp.Cut*100)
 			}
-		} else if o.has("cut") {
+			bp.Memory = 30 * time.Minute
+			pc.nonNegDuration(o, "memory", &bp.Memory)
+		} else if o.has("cut") || o.has("memory") {
 			o.get("cut")
-			o.check(false, "cut", "needs critical: the cut happens above the critical level")
+			o.get("memory")
+			o.check(!o.has("cut"), "cut", "needs critical: the cut happens above the critical level")
+			o.check(!o.has("memory"), "memory", "needs critical: it remembers the level of the last cut")
 		}
 		o.done()
 		if pc.t.Engine != nil {

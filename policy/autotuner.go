@@ -20,7 +20,21 @@ type Setpoint struct {
 	Target   float64 `json:"target"`
 	PerLimit bool    `json:"per_limit,omitempty"`
 	UpOnly   bool    `json:"up_only,omitempty"`
+	// Factor and FactorSignal turn the signal into the limit's units
+	// before comparing: the signal is multiplied by Factor (when not 0)
+	// and by FactorSignal's value × FactorScale (when named). Feed-forward
+	// uses them: an upstream arrival rate × a function's duration is the
+	// concurrency it will need (Little's law), a rate × write units per
+	// request is the capacity a table will need. When FactorSignal is
+	// missing the setpoint has no opinion.
+	Factor       float64 `json:"factor,omitempty"`
+	FactorSignal string  `json:"factor_signal,omitempty"`
+	FactorScale  float64 `json:"factor_scale,omitempty"`
 }
+
+// FeedForward reports whether the setpoint predicts demand from an
+// upstream measurement rather than measuring this limit's own load.
+func (sp *Setpoint) FeedForward() bool { return sp.Factor != 0 || sp.FactorSignal != "" }
 
 // ThrottleSpec names the throttle counter and, optionally, the count of
 // requests that were served in the same period. With both, the share of
@@ -124,6 +138,16 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			newest = s.At
 		}
 		v := math.Max(s.Value, 0)
+		if sp.Factor != 0 {
+			v *= sp.Factor
+		}
+		if sp.FactorSignal != "" {
+			f := in.Signals[sp.FactorSignal]
+			if !f.Present() {
+				continue // without the duration there is no prediction
+			}
+			v *= math.Max(f.Value, 0) * sp.FactorScale
+		}
 		var ratio float64
 		if sp.PerLimit {
 			ratio = v / (sp.Target * base)
@@ -133,6 +157,13 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		if sp.UpOnly {
 			if ratio <= 1 {
 				continue // a healthy backlog has no opinion about decreases
+			}
+			if !sp.FeedForward() && !s.At.IsZero() && s.At.Before(mem.LastUp) {
+				// A backlog measured before the last increase describes
+				// the old limit; it drains with a lag, so pushing again on
+				// it would double into an overshoot. Wait for a datapoint
+				// taken under the new limit.
+				continue
 			}
 		} else {
 			twoSided++

@@ -33,7 +33,16 @@ type BackPressure struct {
 	Warn     float64 `json:"warn"`
 	Critical float64 `json:"critical"`
 	Cut      float64 `json:"cut"` // 0.3 cuts 30%
+	// Memory is how long the level of the last cut is remembered: until
+	// then increases may reach 90% of it at once, and go beyond only by
+	// Probe of it per evaluation. 0 remembers nothing.
+	Memory time.Duration `json:"memory"`
 }
+
+// Probe is the additive step, as a fraction of the remembered congestion
+// level, by which a limit may rise above 90% of that level while it is
+// remembered.
+const Probe = 0.05
 
 // Guards damp and bound every proposal, whatever policy made it.
 type Guards struct {
@@ -304,6 +313,7 @@ func (c *chain) deadBand() {
 // (missing guard data) vetoes increases too: it is not known to be healthy.
 func (c *chain) backPressure() {
 	cur := c.in.Current
+	c.congestionCeiling()
 	for _, bp := range c.g.BackPressure {
 		s := c.in.Signals[bp.Signal]
 		if !s.Present() {
@@ -328,11 +338,36 @@ func (c *chain) backPressure() {
 				c.set(GuardBackPressure, "multiplicative cut: downstream critical", to, s.Value, time.Time{}, bp.Signal)
 				c.cut = true
 				c.hold = false
+				if bp.Memory > 0 {
+					c.mem.Congestion, c.mem.CongestionAt = cur, c.in.Now
+				}
 			}
 		case s.Value >= bp.Warn && c.v > cur:
 			c.set(GuardBackPressure, "no increase: downstream above warn", cur, s.Value, time.Time{}, bp.Signal)
 			c.hold = true
 		}
+	}
+}
+
+// congestionCeiling keeps an increase below the level at which downstream
+// last had to be protected: up to 90% of it at once, beyond that by Probe
+// of it per evaluation, for as long as the guards remember it.
+func (c *chain) congestionCeiling() {
+	m := c.mem
+	if m.Congestion <= 0 || c.v <= c.in.Current {
+		return
+	}
+	memory := time.Duration(0)
+	for _, bp := range c.g.BackPressure {
+		memory = max(memory, bp.Memory)
+	}
+	if memory <= 0 || c.in.Now.Sub(m.CongestionAt) >= memory {
+		return
+	}
+	limit := math.Max(0.9*m.Congestion, c.in.Current+Probe*m.Congestion)
+	if c.v > limit {
+		c.set(GuardBackPressure, "approach the level that overloaded downstream slowly", math.Max(limit, c.in.Current), m.Congestion, m.CongestionAt.Add(memory), "")
+		c.sat = true
 	}
 }
 

@@ -38,6 +38,13 @@ type Memory struct {
 	// that one throttle datapoint drives at most one increase.
 	LastThrottle time.Time `json:"last_throttle,omitzero"`
 
+	// Congestion is the limit at which a back-pressure guard last had to
+	// cut (downstream critical), and CongestionAt when. For a while
+	// afterwards increases approach that level slowly instead of
+	// doubling into the same overload again (TCP's slow-start threshold).
+	Congestion   float64   `json:"congestion,omitempty"`
+	CongestionAt time.Time `json:"congestion_at,omitzero"`
+
 	// Change history for cooldowns and oscillation accounting.
 	LastUp   time.Time `json:"last_up,omitzero"`
 	LastDown time.Time `json:"last_down,omitzero"`
@@ -100,6 +107,9 @@ func (m Memory) sanitized() Memory {
 	}
 	if !finite(m.DFiltered) {
 		m.DFiltered = 0
+	}
+	if !finite(m.Congestion) || m.Congestion < 0 {
+		m.Congestion = 0
 	}
 	for _, r := range m.Window {
 		if !finite(r.Value) {

@@ -60,20 +60,42 @@ func (s *Sensor) read(t *config.Target, q *config.Signal, now time.Time, nowS in
 	if r.realtime {
 		return policy.Reading(math.Floor(s.p.visibleNow()), now)
 	}
+	// Like the CloudWatch sensor: a sparse counter read as zero when
+	// empty looks only at the newest complete period; any other signal
+	// takes the newest datapoint published within lookback periods, so a
+	// period reported late is seen a tick later, stamped with its own
+	// period, instead of reading as missing.
 	start, end := q.Window(now)
+	lookback := 1
+	if q.Missing != config.MissingZero {
+		lookback = sensorLookback
+	}
+	for k := range lookback {
+		shift := time.Duration(k) * (end.Sub(start))
+		if v, ok := s.readWindow(r, q, start.Add(-shift), end.Add(-shift), nowS); ok {
+			return policy.Reading(v, start.Add(-shift))
+		}
+	}
+	return policy.Signal{}
+}
+
+// sensorLookback matches the CloudWatch sensor's default lookback.
+const sensorLookback = 3
+
+// readWindow is one period's statistic, if CloudWatch has published it.
+func (s *Sensor) readWindow(r resolvedSignal, q *config.Signal, start, end time.Time, nowS int64) (float64, bool) {
 	from := int64(start.Sub(s.start) / time.Second)
 	to := int64(end.Sub(s.start) / time.Second)
 	if from < 0 || to <= from || to > nowS || nowS-from > s.p.cw.horizon() {
-		return policy.Signal{} // before the simulation began, or forgotten
+		return 0, false // before the simulation began, or forgotten
 	}
-	// The newest minute of the window must have been published.
 	lastMin := (to - 1) / 60
-	if nowS < to+s.delay(lastMin, r.m) {
-		return policy.Signal{}
+	if nowS < to+s.delay(lastMin, metrics[r.m].svc) {
+		return 0, false
 	}
 	st := s.p.cw.window(r.m, from, to)
 	if metrics[r.m].sparse && st.sum == 0 {
-		return policy.Signal{}
+		return 0, false
 	}
 	var v float64
 	switch r.stat {
@@ -96,14 +118,16 @@ func (s *Sensor) read(t *config.Target, q *config.Signal, now time.Time, nowS in
 	if q.PerSecond {
 		v /= float64(to - from)
 	}
-	return policy.Reading(v, start)
+	return v, true
 }
 
-// delay is the reporting delay of a metric's minute, in seconds: mostly
-// near DelayMin, now and then up to DelayMax.
-func (s *Sensor) delay(minute int64, m metric) int64 {
+// delay is when a minute of one service's metrics is published: all of a
+// service's metrics for a minute arrive together, as CloudWatch publishes
+// them, so a sparse counter's empty period and its companions' datapoints
+// appear at the same moment.
+func (s *Sensor) delay(minute int64, svc service) int64 {
 	lo, hi := s.cw.DelayMin.D().Seconds(), s.cw.DelayMax.D().Seconds()
-	u := unit(mix64(s.seed ^ uint64(minute)*0x9e3779b97f4a7c15 ^ uint64(m)<<56))
+	u := unit(mix64(s.seed ^ uint64(minute)*0x9e3779b97f4a7c15 ^ uint64(svc)<<56))
 	return int64(lo + (hi-lo)*u*u*u)
 }
 

@@ -38,6 +38,8 @@ func exampleFake(t *testing.T) *awsfake.Server {
 			return 70 * 60, true
 		case "Invocations":
 			return 1000, true
+		case "Latency":
+			return 100, true // the payments API behind the consumer is healthy
 		}
 		return 0, false // sparse counters: nothing happened
 	}

@@ -1,0 +1,74 @@
+package policy
+
+import (
+	"testing"
+	"time"
+)
+
+// engineWith builds the autotuner with busy at 70% of the limit, throttles,
+// and the extra setpoints given.
+func engineWith(g Guards, extra ...Setpoint) *Engine {
+	e := tuner(1, 0, g)
+	a := e.Rec.(*Autotuner)
+	a.P.Setpoints = append(a.P.Setpoints, extra...)
+	return e
+}
+
+// Feed-forward: an upstream rate × a duration (Little's law) asks for the
+// concurrency the traffic will need before it has reached this limit.
+func TestFeedForwardRaisesBeforeTheTrafficArrives(t *testing.T) {
+	ff := Setpoint{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001}
+	s := newScript(engineWith(Guards{StepUp: Step{Pct: 3}, Resolution: 1}, ff), 1, 1000, 10)
+	s.run(t, []step{
+		// 28 req/s × 250 ms = 7 busy: at 70% of 10 the limit is right.
+		{at: 0, sig: sig("busy", 7, "throttles", 0, "arrivals", 28, "duration", 250), want: 10, why: ReasonInBand},
+		// The API now sees 200 req/s; this function still sees the old
+		// load (busy 7), but 200 × 0.25 / 0.7 = 71.4 is what it will need.
+		{at: time.Minute, sig: sig("busy", 7, "throttles", 0, "arrivals", 200, "duration", 250), want: 40, action: Up, why: ReasonAboveBand, guards: "max_step_up",
+			check: func(t *testing.T, d *Decision, m *Memory) {
+				if d.Terms.Driver != "arrivals" {
+					t.Fatalf("driver = %s, want arrivals", d.Terms.Driver)
+				}
+			}},
+		{at: 2 * time.Minute, sig: sig("busy", 10, "throttles", 0, "arrivals", 200, "duration", 250), want: 72, action: Up, why: ReasonAboveBand},
+		// Without the duration there is no prediction: busy alone speaks.
+		{at: 3 * time.Minute, sig: sig("busy", 50, "throttles", 0, "arrivals", 200), want: 72, why: ReasonInBand},
+	})
+}
+
+// A backlog measured before the last increase describes the old limit: it
+// does not push a second time.
+func TestBacklogBeforeTheLastIncreaseIsIgnored(t *testing.T) {
+	backlog := Setpoint{Signal: "age", Target: 60, UpOnly: true}
+	s := newScript(engineWith(Guards{StepUp: Step{Pct: 1}, Resolution: 1}, backlog), 1, 1000, 10)
+	s.run(t, []step{
+		{at: 0, sig: sig("busy", 7, "throttles", 0, "age", 120), want: 20, action: Up, why: ReasonAboveBand},
+		// A new minute, but its period began before the increase at t0.
+		{at: time.Minute, sig: sig("busy", 7, "throttles", 0, "age", 150), stamps: map[string]time.Duration{"age": -time.Minute}, want: 20, action: Hold},
+		// Measured under the new limit and still old: push again.
+		{at: 4 * time.Minute, sig: sig("busy", 14, "throttles", 0, "age", 150), want: 40, action: Up, why: ReasonAboveBand},
+	})
+}
+
+// After a back-pressure cut, increases approach the level that overloaded
+// downstream slowly: 90% of it at once, then 5% of it per evaluation,
+// until the memory expires.
+func TestCongestionMemory(t *testing.T) {
+	g := Guards{StepUp: Step{Pct: 3}, Resolution: 1, BackPressure: []BackPressure{{Signal: "lat", Warn: 250, Critical: 600, Cut: 0.5, Memory: 30 * time.Minute}}}
+	s := newScript(engineWith(g, Setpoint{Signal: "age", Target: 60, UpOnly: true}), 1, 10000, 200)
+	s.run(t, []step{
+		// Downstream critical at 200: cut to 100, remember 200.
+		{at: 0, sig: sig("busy", 140, "throttles", 0, "lat", 900), want: 100, action: Down, guards: "back_pressure",
+			check: func(t *testing.T, d *Decision, m *Memory) {
+				if m.Congestion != 200 {
+					t.Fatalf("congestion = %v, want 200", m.Congestion)
+				}
+			}},
+		// Healthy again, and the backlog asks for ×8: only up to 90% of 200.
+		{at: 5 * time.Minute, sig: sig("busy", 70, "throttles", 0, "lat", 100, "age", 480), want: 180, action: Up, guards: "max_step_up back_pressure"},
+		// Beyond 90%: 5% of 200 per evaluation.
+		{at: 10 * time.Minute, sig: sig("busy", 126, "throttles", 0, "lat", 100, "age", 480), want: 190, action: Up, guards: "max_step_up back_pressure"},
+		// The memory has expired: the usual step applies.
+		{at: 31 * time.Minute, sig: sig("busy", 133, "throttles", 0, "lat", 100, "age", 480), want: 760, action: Up, guards: "max_step_up"},
+	})
+}
