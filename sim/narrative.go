@@ -72,6 +72,18 @@ func Narrate(r *ScenarioRun) []string {
 	if a > 0 || t > 0 {
 		say("By layer, autotuner: %s; target-tracking: %s.", layers(at.Layers), layers(tt.Layers))
 	}
+	// On a queue, the poller retries a throttled message: what a throttle
+	// costs there is latency, not a lost request.
+	if r.Setup.Scenario.Topology.Queue != nil && at.KPIs.Served == at.KPIs.Offered && tt.KPIs.Served == tt.KPIs.Offered && (a > 0 || t > 0) {
+		say("Behind the queue a throttled message is retried, so both served every request; the price of a throttle is queue age: at most %.0f s under autotuner, %.0f s under target-tracking.",
+			at.KPIs.MaxQueueAgeS, tt.KPIs.MaxQueueAgeS)
+	}
+	// Throttling more to protect the downstream is the back-pressure
+	// guard's job; say so when that is the trade that happened.
+	if d := r.Digest(PolicyAutotuner); d != nil && a > t && at.KPIs.OverloadS < tt.KPIs.OverloadS && d.GuardCounts[policy.GuardBackPressure] > 0 {
+		say("autotuner traded throttles for downstream health: back-pressure held or cut its limit in %d decisions, and the downstream was overloaded %d s against target-tracking's %d s.",
+			d.GuardCounts[policy.GuardBackPressure], at.KPIs.OverloadS, tt.KPIs.OverloadS)
+	}
 
 	// Reaction to the first event.
 	if len(r.Onsets) > 0 {

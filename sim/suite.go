@@ -125,7 +125,8 @@ type Onset struct {
 }
 
 // onsets lists the scenario's events: surges, the first spike, brownouts;
-// for a trace, the minute whose offered rate rose the most.
+// for a trace, the minute whose offered rate rose the most. A smooth
+// synthetic curve (steady, diurnal) has no event.
 func onsets(sc *Scenario, tl *Timeline) []Onset {
 	var out []Onset
 	for _, f := range sc.Faults {
@@ -139,7 +140,7 @@ func onsets(sc *Scenario, tl *Timeline) []Onset {
 	if s := sc.Traffic.Spikes; s != nil {
 		out = append(out, Onset{At: s.Start.Seconds(), What: fmt.Sprintf("first spike ×%g", s.Factor), Factor: s.Factor})
 	}
-	if len(out) == 0 && tl != nil && len(tl.Offered) > 1 {
+	if len(out) == 0 && sc.Traffic.Trace != nil && tl != nil && len(tl.Offered) > 1 {
 		best, at := 0.0, -1
 		for m := 1; m < len(tl.Offered); m++ {
 			if d := tl.Offered[m] - tl.Offered[m-1]; d > best {
