@@ -9,9 +9,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/autotuner/autotuner/daemon/daemontest"
+	"github.com/autotuner/autotuner/internal/testenv"
 	"github.com/autotuner/autotuner/lambdamode"
+	"github.com/autotuner/autotuner/state"
 )
 
 func lambdaEnv(vars map[string]string) (*env, *bytes.Buffer, *bytes.Buffer) {
@@ -67,5 +74,40 @@ func TestLambdaChosenFromTheEnvironment(t *testing.T) {
 	e, _, errb = lambdaEnv(map[string]string{"AWS_LAMBDA_RUNTIME_API": "x", envPolicies: "../../testdata/events/scheduled.json", envStateTable: "t", "AWS_REGION": "us-east-1"})
 	if code := run(context.Background(), e, nil); code != exitFailure || !strings.Contains(errb.String(), "scheduled.json:") {
 		t.Errorf("bad policies: exit %d, stderr %s", code, errb.String())
+	}
+}
+
+// With AUTOTUNER_LEASE, a function campaigns right before each change:
+// of two functions sharing the table, only one may apply.
+func TestLambdaCampaignGate(t *testing.T) {
+	url := testenv.Dynalite(t, testenv.DynaliteOptions{})
+	c := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	ctx := context.Background()
+	if _, err := c.CreateTable(ctx, state.CreateTableInput("gate-table")); err != nil {
+		t.Fatal(err)
+	}
+	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("gate-table")}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	clock := daemontest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	gate := func(owner string) campaignGate {
+		return campaignGate{&state.Lease{Client: c, Table: "gate-table", Name: "fn", Owner: owner, TTL: 5 * time.Minute, Now: clock.Now}}
+	}
+	one, two := gate("one"), gate("two")
+	if ok, err := one.MayApply(ctx); !ok || err != nil {
+		t.Fatalf("first function: %v %v", ok, err)
+	}
+	if ok, err := two.MayApply(ctx); ok || err != nil {
+		t.Fatalf("second function may apply too: %v %v", ok, err)
+	}
+	clock.Advance(6 * time.Minute) // the first function's container is gone
+	if ok, err := two.MayApply(ctx); !ok || err != nil {
+		t.Fatalf("after the lease expired: %v %v", ok, err)
+	}
+	if ok, _ := one.MayApply(ctx); ok {
+		t.Error("the old holder may still apply")
 	}
 }
