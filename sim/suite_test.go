@@ -43,9 +43,6 @@ func runShortSuite(t *testing.T) []*ScenarioRun {
 }
 
 func TestSuiteRegression(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs five scenarios under eight policies (a few seconds)")
-	}
 	for _, r := range runShortSuite(t) {
 		name := r.Setup.Scenario.Name
 		t.Run(name, func(t *testing.T) {
@@ -149,3 +146,17 @@ func TestSuiteDigest(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// BenchmarkSuiteShort is the regression test's suite: five synthetic
+// scenarios (37 simulated hours) under eight policies, on every core.
+func BenchmarkSuiteShort(b *testing.B) {
+	var names []string
+	for n := range guardedGoals {
+		names = append(names, n)
+	}
+	for b.Loop() {
+		if _, err := RunSuite(context.Background(), SuiteOptions{Scenarios: names, Seed: suiteSeed}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
