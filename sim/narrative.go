@@ -94,7 +94,7 @@ func Narrate(r *ScenarioRun) []string {
 				return ""
 			}
 			for _, c := range d.Changes {
-				if c.At >= on.At && c.Action == policy.Up {
+				if c.At > on.At && c.Action == policy.Up {
 					return fmt.Sprintf("%s first raised %s %s later (%s → %s, reason %s)", name, c.Target, suiteSince(c.At-on.At), suiteNum(c.From), suiteNum(c.To), strings.ReplaceAll(c.Reason, "_", " "))
 				}
 			}
@@ -103,15 +103,23 @@ func Narrate(r *ScenarioRun) []string {
 		say("After the %s at %s, %s; %s.", on.What, suiteClock(on.At), react(PolicyAutotuner), react("target-tracking"))
 	}
 
-	// Why target tracking lags: its step is consumed ÷ target, and a
-	// throttled request is never consumed. Said only where it applies:
-	// target tracking throttled more, and its largest step fell short of
-	// the rise the scenario asked for.
+	// Why target tracking lags, at the layer where it throttled most: its
+	// step is consumed ÷ target, and a throttled request is never
+	// consumed. Said only where it applies: target tracking throttled
+	// more, and its largest step there fell well short of the rise the
+	// scenario asked for.
 	if d := r.Digest("target-tracking"); d != nil && t > a {
+		layer, prefix, n := "API Gateway", "apigateway", tt.Layers.APIGateway
+		if tt.Layers.Lambda > n {
+			layer, prefix, n = "Lambda", "lambda", tt.Layers.Lambda
+		}
+		if tt.Layers.DynamoDB > n {
+			layer, prefix, n = "DynamoDB", "dynamodb", tt.Layers.DynamoDB
+		}
 		var big *Change
 		for i := range d.Changes {
 			c := &d.Changes[i]
-			if c.Action == policy.Up && c.From > 0 && (big == nil || c.To/c.From > big.To/big.From) {
+			if strings.HasPrefix(c.Kind, prefix) && c.Action == policy.Up && c.From > 0 && (big == nil || c.To/c.From > big.To/big.From) {
 				big = c
 			}
 		}
@@ -120,12 +128,14 @@ func Narrate(r *ScenarioRun) []string {
 			rise = max(rise, on.Factor)
 		}
 		switch {
-		case big != nil && rise > 0 && big.To/big.From < rise:
-			say("target-tracking sizes each step as consumed ÷ target, and a throttled request is never consumed, so its largest single increase was ×%.2f (%s, %s → %s at %s) against a rise of ×%g.",
-				big.To/big.From, big.Target, suiteNum(big.From), suiteNum(big.To), suiteClock(big.At), rise)
-		case big != nil:
-			say("target-tracking's largest single increase was ×%.2f (%s, %s → %s at %s); it waits for %d consecutive datapoints above target before each step.",
-				big.To/big.From, big.Target, suiteNum(big.From), suiteNum(big.To), suiteClock(big.At), policy.DefaultTargetTracking().OutAfter)
+		case big == nil:
+			say("target-tracking throttled most at %s (%d) and never raised a limit there.", layer, n)
+		case rise > 0 && big.To/big.From < rise/2:
+			say("target-tracking throttled most at %s (%d); it sizes each step as consumed ÷ target, and a throttled request is never consumed, so its largest increase there was ×%.2f (%s, %s → %s at %s) against a rise of ×%g.",
+				layer, n, big.To/big.From, big.Target, suiteNum(big.From), suiteNum(big.To), suiteClock(big.At), rise)
+		default:
+			say("target-tracking throttled most at %s (%d); its largest increase there was ×%.2f (%s, %s → %s at %s), and it waits for %d consecutive datapoints above target before each step.",
+				layer, n, big.To/big.From, big.Target, suiteNum(big.From), suiteNum(big.To), suiteClock(big.At), policy.DefaultTargetTracking().OutAfter)
 		}
 	}
 
@@ -154,11 +164,7 @@ func Narrate(r *ScenarioRun) []string {
 		}
 		if n := len(d.BackPressureCuts); n > 0 {
 			c := d.BackPressureCuts[0]
-			times := fmt.Sprintf("%d times", n)
-			if n == 1 {
-				times = "once"
-			}
-			say("Back-pressure cut a limit %s, first %s at %s (%s → %s).", times, c.Target, suiteClock(c.At), suiteNum(c.From), suiteNum(c.To))
+			say("Back-pressure cut a limit %s, first %s at %s (%s → %s).", plural(n, "time"), c.Target, suiteClock(c.At), suiteNum(c.From), suiteNum(c.To))
 		}
 	}
 
@@ -185,7 +191,7 @@ func Narrate(r *ScenarioRun) []string {
 		say("Downstream overload: autotuner %d s, target-tracking %d s, least among the baselines %s with %d s.",
 			at.KPIs.OverloadS, tt.KPIs.OverloadS, over.Policy, over.KPIs.OverloadS)
 	}
-	say("autotuner made %d changes with %d reversals; target-tracking %d with %d.", at.KPIs.Actuations, at.KPIs.Reversals, tt.KPIs.Actuations, tt.KPIs.Reversals)
+	say("autotuner made %s with %s; target-tracking %d with %d.", plural(at.KPIs.Actuations, "change"), plural(at.KPIs.Reversals, "reversal"), tt.KPIs.Actuations, tt.KPIs.Reversals)
 
 	var missed []string
 	for _, g := range r.Goals {
@@ -215,4 +221,11 @@ func suiteNum(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

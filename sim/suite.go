@@ -70,6 +70,7 @@ func (r *ScenarioRun) Digest(policy string) *Digest {
 type Change struct {
 	At     int64 // seconds since the scenario's start
 	Target string
+	Kind   string // the target's kind, e.g. lambda-reserved-concurrency
 	Action policy.Action
 	From   float64
 	To     float64
@@ -109,7 +110,7 @@ func (d *Digest) record(start time.Time, r *controller.Record) {
 	if !r.Applied {
 		return
 	}
-	c := Change{At: int64(r.Time.Sub(start) / time.Second), Target: r.Target, Action: r.Decision.Action,
+	c := Change{At: int64(r.Time.Sub(start) / time.Second), Target: r.Target, Kind: r.Kind, Action: r.Decision.Action,
 		From: r.Current, To: r.Final, Reason: r.Decision.Reason.Code, Guards: guards}
 	d.Changes = append(d.Changes, c)
 	if bpLowered && r.Final < r.Current {
