@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/autotuner/autotuner/controller"
 	"github.com/autotuner/autotuner/sim"
 )
 
@@ -33,6 +35,8 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 	out := fs.String("out", "autotuner-report", "directory for the report; empty writes none")
 	format := fs.String("format", "table", "output: table, json or csv")
 	traces := fs.String("traces", "", "directory of trace CSVs (default: ../shared/traces from here, then from the module root)")
+	auditPath := fs.String("audit", "", "write the audit records of one policy's run (JSON lines, as the daemon writes them) to this file")
+	auditPolicy := fs.String("audit-policy", "autotuner", "the policy whose run --audit records")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -96,6 +100,12 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "autotuner simulate: %v\n", err)
 		return exitFailure
+	}
+	if *auditPath != "" {
+		if err := writeSimAudit(ctx, setup, *auditPolicy, *auditPath); err != nil {
+			fmt.Fprintf(e.stderr, "autotuner simulate: --audit: %v\n", err)
+			return exitFailure
+		}
 	}
 	seen := map[string]bool{}
 	for _, r := range results {
@@ -229,4 +239,26 @@ func (b *progressBar) done() {
 		return
 	}
 	fmt.Fprintf(b.w, "\r%s\r", strings.Repeat(" ", 60))
+}
+
+// writeSimAudit runs one policy again on the same seed, writing every
+// audit record: the simulation is deterministic, so these are the
+// decisions behind the row the table shows, explained guard by guard.
+func writeSimAudit(ctx context.Context, setup *sim.Setup, policyName, path string) error {
+	if !slices.Contains(sim.PolicyNames(), policyName) {
+		return fmt.Errorf("unknown policy %q (one of %s)", policyName, strings.Join(sim.PolicyNames(), ", "))
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	_, runErr := setup.Run(ctx, policyName, sim.RunOptions{Audit: controller.NewJSONLines(w)})
+	if err := w.Flush(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if err := f.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
 }
