@@ -10,25 +10,22 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/autotuner/autotuner/config"
 )
 
-// S3API and SSMAPI are the SDK calls a policies source needs.
+// S3API is the SDK call an S3 policies source needs; ParameterReader
+// reads an SSM parameter (SSMClient).
 type (
 	S3API interface {
 		GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	}
-	SSMAPI interface {
-		GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	ParameterReader interface {
+		GetParameter(ctx context.Context, name string) (string, error)
 	}
 )
 
-var (
-	_ S3API  = (*s3.Client)(nil)
-	_ SSMAPI = (*ssm.Client)(nil)
-)
+var _ S3API = (*s3.Client)(nil)
 
 // maxPolicies matches the policies loader's own limit.
 const maxPolicies = 4 << 20
@@ -85,7 +82,7 @@ func (l Location) String() string {
 type Policies struct {
 	Loc     Location
 	S3      S3API
-	SSM     SSMAPI
+	SSM     ParameterReader
 	Refresh time.Duration // 0 means 1 minute; file sources never refresh
 	Now     func() time.Time
 
@@ -144,14 +141,11 @@ func (p *Policies) load(ctx context.Context) (*config.File, error) {
 		if p.SSM == nil {
 			return nil, fmt.Errorf("policies %s: no SSM client", p.Loc)
 		}
-		out, err := p.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(p.Loc.Key), WithDecryption: aws.Bool(true)})
+		v, err := p.SSM.GetParameter(ctx, p.Loc.Key)
 		if err != nil {
 			return nil, fmt.Errorf("policies %s: %w", p.Loc, err)
 		}
-		if out.Parameter == nil || out.Parameter.Value == nil {
-			return nil, fmt.Errorf("policies %s: the parameter has no value", p.Loc)
-		}
-		data = []byte(*out.Parameter.Value)
+		data = []byte(v)
 	default:
 		return nil, fmt.Errorf("policies: unknown location kind %q", p.Loc.Kind)
 	}

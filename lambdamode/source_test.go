@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/autotuner/autotuner/daemon/daemontest"
@@ -49,15 +47,12 @@ type fakeSSM struct {
 	calls int
 }
 
-func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+func (f *fakeSSM) GetParameter(_ context.Context, name string) (string, error) {
 	f.calls++
 	if f.err != nil {
-		return nil, f.err
+		return "", f.err
 	}
-	if !*in.WithDecryption {
-		return nil, errors.New("a SecureString needs decryption")
-	}
-	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: &f.value}}, nil
+	return f.value, nil
 }
 
 type fakeS3 struct{ body string }

@@ -12,7 +12,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/controller"
@@ -123,7 +122,7 @@ func newLambdaHandler(ctx context.Context, e *env, statePath string, local bool)
 	case "s3":
 		pol.S3 = s3.NewFromConfig(cfg)
 	case "ssm":
-		pol.SSM = ssm.NewFromConfig(cfg)
+		pol.SSM = lambdamode.NewSSMClient(cfg, e.getenv)
 	}
 
 	closeFn := func() {}
