@@ -4,5 +4,9 @@
 //
 // File is the embedded default: one JSON file, written atomically and
 // locked against a second process. Mem is for the simulator and tests.
+// DynamoDB is for the Lambda mode and for replicas: every write is
+// conditional on the version read, so two writers never silently
+// overwrite each other. Lease, on the same table, lets only one replica
+// apply changes.
 // A store never resets corrupt state silently: it reports it.
 package state
