@@ -1,11 +1,13 @@
 package daemon
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 
 	"github.com/autotuner/autotuner/config"
 )
@@ -112,6 +114,63 @@ func FuzzParseSchedule(f *testing.F) {
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		if n := s.Next(now); !n.IsZero() && !n.After(now) {
 			t.Errorf("%q: next %v is not after %v", spec, n, now)
+		}
+	})
+}
+
+// Property: however targets are spread over schedules, each firing names
+// every due target once, the next firing is always in the future, and
+// every target is evaluated at least once per its own period.
+func TestPlanProperty(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		n := rapid.IntRange(1, 12).Draw(rt, "targets")
+		global := rapid.IntRange(1, 600).Draw(rt, "global_s")
+		var b strings.Builder
+		fmt.Fprintf(&b, "version: 1\ndefaults: {schedule: \"@every %ds\"}\ntargets:\n", global)
+		period := map[string]time.Duration{}
+		for i := range n {
+			name := fmt.Sprintf("t%d", i)
+			sched, p := "", time.Duration(global)*time.Second
+			if rapid.Bool().Draw(rt, "own") {
+				s := rapid.IntRange(1, 600).Draw(rt, "own_s")
+				sched, p = fmt.Sprintf(", schedule: \"@every %ds\"", s), time.Duration(s)*time.Second
+			}
+			period[name] = p
+			fmt.Fprintf(&b, "  - {name: %s, kind: lambda-reserved-concurrency, function: %s, min: 1, max: 10%s, signals: {s: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}\n", name, name, sched)
+		}
+		f, err := config.Parse("p.yaml", []byte(b.String()))
+		if err != nil {
+			rt.Fatal(err)
+		}
+		p, err := newPlan(f)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		p.start(now)
+		last := map[string]time.Time{}
+		for name := range period {
+			last[name] = now
+		}
+		for range rapid.IntRange(1, 50).Draw(rt, "firings") {
+			now = p.nextFiring()
+			due := p.due(now)
+			seen := map[string]bool{}
+			for _, name := range due {
+				if seen[name] {
+					rt.Fatalf("%s named twice in one firing", name)
+				}
+				seen[name] = true
+				last[name] = now
+			}
+			if !p.nextFiring().After(now) {
+				rt.Fatalf("next firing %v is not after %v", p.nextFiring(), now)
+			}
+			for name, at := range last {
+				if now.Sub(at) > period[name] {
+					rt.Fatalf("%s not evaluated for %v, its period is %v", name, now.Sub(at), period[name])
+				}
+			}
 		}
 	})
 }
