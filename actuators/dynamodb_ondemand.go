@@ -77,10 +77,11 @@ func (d *DynamoDBOnDemand) Current(ctx context.Context, t *config.Target, now ti
 	if err != nil {
 		return controller.State{}, err
 	}
-	if this <= 0 {
+	unset := this <= 0
+	if unset {
 		this = DefaultTableMax
 	}
-	st := controller.State{Value: float64(this)}
+	st := controller.State{Value: float64(this), Unset: unset}
 	st.Constraints.Floor = 1
 	st.Constraints.Blocked = s.blocked(t)
 	return st, nil

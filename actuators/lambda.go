@@ -110,6 +110,7 @@ func (l *LambdaReserved) Current(ctx context.Context, t *config.Target, now time
 		st.Value = float64(own)
 	} else {
 		st.Value = float64(unreserved)
+		st.Unset = true
 	}
 	st.Constraints.Floor = 1
 	if t.AllowZero {

@@ -55,6 +55,7 @@ func (l *LambdaSQS) Current(ctx context.Context, t *config.Target, now time.Time
 		return controller.State{}, err
 	}
 	st := controller.State{Value: float64(esmValue(out.ScalingConfig))}
+	st.Unset = out.ScalingConfig == nil || out.ScalingConfig.MaximumConcurrency == nil
 	st.Constraints.Floor, st.Constraints.Ceiling = MinESMConcurrency, MaxESMConcurrency
 	if s := aws.ToString(out.State); s != "Enabled" && s != "Disabled" {
 		st.Constraints.Blocked = "event source mapping is " + s

@@ -62,7 +62,7 @@ func TestLambdaReservedFloorAndCalls(t *testing.T) {
 	// "free" has no reservation: its value is the unreserved pool, now 150,
 	// and the floor holds it to 50 — the ledger counts a's change.
 	st, _ = l.Current(ctx, fn("free"), t0)
-	diff(t, "state of free", controller.State{Value: 150, Constraints: policy.Constraints{Floor: 1, Ceiling: 50}}, st)
+	diff(t, "state of free", controller.State{Value: 150, Unset: true, Constraints: policy.Constraints{Floor: 1, Ceiling: 50}}, st)
 	wantClass(t, l.Apply(ctx, fn("free"), 150, 51, t0), controller.ClassInvalid)
 	if err := l.Apply(ctx, fn("free"), 150, 50, t0); err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func TestLambdaSQSMaxConcurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	diff(t, "uncapped mapping", controller.State{Value: 1000, Constraints: policy.Constraints{Floor: 2, Ceiling: 1000}}, st)
+	diff(t, "uncapped mapping", controller.State{Value: 1000, Unset: true, Constraints: policy.Constraints{Floor: 2, Ceiling: 1000}}, st)
 	if err := l.Apply(ctx, tg, 1000, 20, t0); err != nil {
 		t.Fatal(err)
 	}

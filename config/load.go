@@ -101,6 +101,7 @@ func (d *decoder) file_(n *yaml.Node) *File {
 		o.check(false, "targets", "must list at least one target")
 	}
 	names := map[string]int{}
+	resources := map[string]int{}
 	for i, item := range items {
 		path := fmt.Sprintf("targets[%d]", i)
 		t := d.target(item, path, &f.Defaults)
@@ -111,6 +112,14 @@ func (d *decoder) file_(n *yaml.Node) *File {
 			d.errorf(valueOf(item, "name"), path+".name", "duplicate target name %q (also targets[%d])", t.Name, prev)
 		}
 		names[t.Name] = i
+		// Two targets on one knob would fight each other every tick.
+		if key := t.Region + "|" + t.RoleARN + "|" + string(t.Kind) + "|" + t.Identity(); t.Kind != "" {
+			if prev, dup := resources[key]; dup {
+				d.errorf(item, path, "controls the same resource as targets[%d] (%s): two targets on one knob would fight", prev, t.Identity())
+			} else {
+				resources[key] = i
+			}
+		}
 		f.Targets = append(f.Targets, t)
 	}
 	o.done()
@@ -333,6 +342,9 @@ const (
 func (d *decoder) checkBounds(o *obj, t *Target) {
 	o.check(t.Min >= 0, "min", "must be >= 0, got %v", t.Min)
 	o.check(t.Max >= t.Min, "max", "must be >= min (%v), got %v", t.Min, t.Max)
+	if r := t.Resolution(); t.Max < r {
+		o.check(false, "max", "must be at least %v, the smallest value kind %s can take, got %v", r, t.Kind, t.Max)
+	}
 	whole := t.Resolution() == 1
 	if whole {
 		o.check(t.Min == float64(int64(t.Min)), "min", "must be a whole number for kind %s, got %v", t.Kind, t.Min)
@@ -419,6 +431,12 @@ func (d *decoder) signal(n *yaml.Node, path, name string, def *Defaults) *Signal
 		o.check(statRE.MatchString(s.Stat), "stat", "must be Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99, got %q", s.Stat)
 	} else {
 		o.check(false, "stat", "is required (Sum, Average, Maximum, Minimum, SampleCount or pNN)")
+	}
+	if strings.HasPrefix(s.Namespace, "AWS/") && s.Delay < time.Minute {
+		// AWS service metrics are complete only after about 2 minutes:
+		// with less, the period still filling in would be read as final,
+		// and an empty one as a quiet one.
+		o.check(false, "delay", "must be at least 1m for AWS service metrics, which fill in for about 2 minutes; got %s (set here or by defaults.metric_delay)", s.Delay)
 	}
 	o.done()
 	return s

@@ -131,3 +131,25 @@ targets:
 		}
 	}
 }
+
+// Files that are well-formed but unsafe to run are refused: reading AWS
+// metrics before they are complete, two targets fighting over one knob,
+// and bounds below the smallest value the knob can take.
+func TestUnsafeFilesAreRefused(t *testing.T) {
+	_, err := Load("testdata/unsafe.yaml")
+	if err == nil {
+		t.Fatal("unsafe.yaml loaded")
+	}
+	for _, want := range []string{
+		"testdata/unsafe.yaml:10:13: targets[0].signals.busy.delay: must be at least 1m for AWS service metrics",
+		"testdata/unsafe.yaml:12:5: targets[1]: controls the same resource as targets[0] (function f)",
+		"testdata/unsafe.yaml:24:10: targets[2].max: must be at least 0.01",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in\n%v", want, err)
+		}
+	}
+	if n := len(err.(Errors)); n != 3 {
+		t.Errorf("%d errors, want 3:\n%v", n, err)
+	}
+}

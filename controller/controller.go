@@ -37,9 +37,6 @@ type Controller struct {
 	// OnRecord, when set, is called with every record before it is
 	// written; the simulator uses it to account for decisions.
 	OnRecord func(*Record)
-
-	mu    sync.Mutex
-	ticks uint64
 }
 
 // TickOptions narrow or restrain one tick.
@@ -84,10 +81,13 @@ func (c *Controller) Tick(ctx context.Context, now time.Time, opt TickOptions) (
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	tickNo := c.ticks
-	c.ticks++
-	c.mu.Unlock()
+	// The drift-check rotation follows the clock, not a per-process
+	// counter, so a process restarted or rebuilt every tick (the Lambda
+	// mode reloading its policies) still reaches every target in turn.
+	tickNo := uint64(0)
+	if iv := int64(c.Config.Defaults.Interval / time.Second); iv > 0 && now.Unix() > 0 {
+		tickNo = uint64(now.Unix() / iv)
+	}
 
 	res := &Result{At: now, Records: make([]*Record, len(targets))}
 	readings, senseErr := c.sense(ctx, targets, now)
@@ -292,6 +292,7 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 	rec.Final = dec.Final
 	if !next.Actuation.HaveOriginal && read {
 		next.Actuation.Original, next.Actuation.HaveOriginal, next.Actuation.OriginalAt = st.Value, true, now
+		next.Actuation.OriginalUnset = st.Unset
 	}
 	if read {
 		next.Actuation.LastSet, next.Actuation.HaveLastSet = st.Value, true
@@ -316,7 +317,13 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 	if dec.Changed() {
 		switch rec.Mode {
 		case ModeApply:
-			if err := act.Apply(ctx, t, dec.Current, dec.Final, now); err != nil {
+			applyCtx := ctx
+			if bg, ok := c.Gate.(BoundedGate); ok {
+				var cancel context.CancelFunc
+				applyCtx, cancel = context.WithTimeout(ctx, bg.ValidFor())
+				defer cancel()
+			}
+			if err := act.Apply(applyCtx, t, dec.Current, dec.Final, now); err != nil {
 				fail("apply", err)
 				rec.Final = dec.Current
 				next = unwindChange(next, before)

@@ -22,6 +22,12 @@ type Sensor interface {
 type State struct {
 	Value       float64
 	Constraints policy.Constraints
+	// Unset says the knob has no setting at all, and Value is what the
+	// service allows without one: the account's unreserved pool for a
+	// function with no reservation, 1000 for an uncapped event source
+	// mapping, the table maximum for an uncapped on-demand table. Going
+	// back to "no setting" is not the same as setting Value.
+	Unset bool
 }
 
 // Actuator reads and sets one kind of knob.
@@ -54,6 +60,15 @@ type Committer interface {
 // answer from a cached lease, not with a call per question.
 type Gate interface {
 	MayApply(ctx context.Context) (bool, error)
+}
+
+// BoundedGate is a Gate whose permission runs out: ValidFor is how long it
+// still holds. The controller gives each change no longer than that, so a
+// change delayed by rate limits or retries cannot land after the lease is
+// gone.
+type BoundedGate interface {
+	Gate
+	ValidFor() time.Duration
 }
 
 // AuditSink receives one record per target per tick.

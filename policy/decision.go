@@ -75,6 +75,7 @@ const (
 	GuardRounding      = "rounding"
 	GuardService       = "service"
 	GuardNoZero        = "no_zero"
+	GuardMissingData   = "missing_data"
 )
 
 // GuardStep records one guard that changed the value.

@@ -46,6 +46,7 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	c.rounding()
 	c.finalBounds()
 	c.service()
+	c.noDecreaseWithoutData(p.Reason.Code)
 
 	d.Final = c.v
 	switch {

@@ -349,6 +349,19 @@ func (c *chain) backPressure() {
 	}
 }
 
+// noDecreaseWithoutData holds a decrease that only the bounds asked for
+// while the policy had no data: a limit found above max (a function with
+// no reservation reports the account's whole unreserved pool) is brought
+// down once there is data to size it by, never blind. A back-pressure cut
+// is data, and stands.
+func (c *chain) noDecreaseWithoutData(reason string) {
+	if c.v >= c.in.Current || c.cut || (reason != ReasonMissing && reason != ReasonNoSignals) {
+		return
+	}
+	c.set(GuardMissingData, "no decrease on missing data, not even to a bound", c.in.Current, 0, time.Time{}, "")
+	c.hold = true
+}
+
 // congestionCeiling keeps an increase below the level at which downstream
 // last had to be protected: up to 90% of it at once, beyond that by Probe
 // of it per evaluation, for as long as the guards remember it.

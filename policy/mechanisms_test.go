@@ -72,3 +72,14 @@ func TestCongestionMemory(t *testing.T) {
 		{at: 31 * time.Minute, sig: sig("busy", 133, "throttles", 0, "lat", 100, "age", 480), want: 760, action: Up, guards: "max_step_up"},
 	})
 }
+
+// A limit found above max is brought down only once there is data to size
+// it by: a function with no reservation reports the account's unreserved
+// pool, and reserving max of it blind would take it from everyone else.
+func TestNoDecreaseToABoundWithoutData(t *testing.T) {
+	s := newScript(tuner(1, 0, Guards{Resolution: 1}), 1, 400, 1000)
+	s.run(t, []step{
+		{at: 0, want: 1000, action: Hold, why: ReasonMissing, guards: "bounds missing_data"},
+		{at: time.Minute, sig: sig("busy", 200, "throttles", 0), want: 400, action: Down, guards: "bounds"},
+	})
+}

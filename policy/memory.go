@@ -72,7 +72,10 @@ type Actuation struct {
 	LastSetAt    time.Time `json:"last_set_at,omitzero"`
 	Original     float64   `json:"original,omitempty"`
 	HaveOriginal bool      `json:"have_original,omitempty"`
-	OriginalAt   time.Time `json:"original_at,omitzero"`
+	// OriginalUnset: before autotuner the knob had no setting at all
+	// (Original is then only what the service allowed without one).
+	OriginalUnset bool      `json:"original_unset,omitempty"`
+	OriginalAt    time.Time `json:"original_at,omitzero"`
 }
 
 // NewMemory is the memory of a target that has never been evaluated.

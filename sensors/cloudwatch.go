@@ -223,7 +223,11 @@ func (c *CloudWatch) readQueue(ctx context.Context, r *sqsRead, now time.Time, o
 		var sig policy.Signal
 		if v, ok := res.Attributes[ref.sig.Attribute]; ok {
 			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				sig = policy.Reading(f, now)
+				// Stamped at the minute, not the instant: a real-time
+				// reading is new information once a minute, so ticking
+				// faster never counts it (and the datapoints beside it)
+				// twice.
+				sig = policy.Reading(f, now.Truncate(time.Minute))
 			}
 		}
 		m := out[ref.target]

@@ -133,7 +133,7 @@ func TestReadOverCBOR(t *testing.T) {
 		"orders-table": {
 			"consumed":  policy.Reading(10, latest), // 600 per minute = 10/s
 			"throttled": policy.Reading(3, latest),
-			"depth":     policy.Reading(17, now),
+			"depth":     policy.Reading(17, now.Truncate(time.Minute)), // real time, stamped at the minute
 		},
 	}
 	if d := cmp.Diff(want, got); d != "" {

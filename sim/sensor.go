@@ -58,7 +58,7 @@ func (s *Sensor) read(t *config.Target, q *config.Signal, now time.Time, nowS in
 		return policy.Signal{}
 	}
 	if r.realtime {
-		return policy.Reading(math.Floor(s.p.visibleNow()), now)
+		return policy.Reading(math.Floor(s.p.visibleNow()), now.Truncate(time.Minute)) // as the real SQS fast path stamps it
 	}
 	// Like the CloudWatch sensor: a sparse counter read as zero when
 	// empty looks only at the newest complete period; any other signal

@@ -178,6 +178,19 @@ func (l *Lease) MayApply(ctx context.Context) (bool, error) {
 	return l.valid(l.now()), nil
 }
 
+// ValidFor is how much longer the lease lets this replica act, by its own
+// clock: the controller bounds each change by it, so a change still
+// waiting on a rate limiter or a retry when the lease runs out is
+// abandoned instead of landing after a successor has taken over.
+func (l *Lease) ValidFor() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.valid(l.now()) {
+		return 0
+	}
+	return l.expires.Add(-l.margin()).Sub(l.now())
+}
+
 // Token is the fencing token while the lease is valid, else 0. Give it to
 // the store (DynamoDB.Fence) so a former leader's late writes are refused.
 func (l *Lease) Token() int64 {

@@ -126,6 +126,15 @@ func (r *reverter) revert(ctx context.Context, t *config.Target) {
 		return
 	}
 	orig := mem.Actuation.Original
+	if mem.Actuation.OriginalUnset {
+		// Setting the value the service allowed without a setting is not
+		// the same thing: for a function it would reserve the account's
+		// whole unreserved pool and starve every other function.
+		r.failed++
+		r.say(t, "had no setting before autotuner (recorded %s); remove the setting instead of reverting to a number: %s",
+			mem.Actuation.OriginalAt.UTC().Format(time.RFC3339), unsetHint(t))
+		return
+	}
 	act := r.actuators[t.Kind]
 	if act == nil {
 		r.fail(t, "reading", fmt.Errorf("no actuator for kind %s", t.Kind))
@@ -157,9 +166,6 @@ func (r *reverter) revert(ctx context.Context, t *config.Target) {
 		}
 	}
 	note := ""
-	if t.Kind == config.LambdaReservedConcurrency {
-		note = " (if the function had no reservation before autotuner, remove it instead: aws lambda delete-function-concurrency)"
-	}
 	if r.dry {
 		r.say(t, "would set %v → %v, its value before autotuner first touched it at %s%s", cur.Value, orig, mem.Actuation.OriginalAt.UTC().Format(time.RFC3339), note)
 		return
@@ -173,4 +179,18 @@ func (r *reverter) revert(ctx context.Context, t *config.Target) {
 		r.say(t, "reverted, but saving state failed: %v", err)
 	}
 	r.say(t, "reverted %v → %v%s", cur.Value, orig, note)
+}
+
+// unsetHint says how to remove a setting that did not exist before
+// autotuner.
+func unsetHint(t *config.Target) string {
+	switch t.Kind {
+	case config.LambdaReservedConcurrency:
+		return "aws lambda delete-function-concurrency --function-name " + t.Function
+	case config.LambdaSQSMaxConcurrency:
+		return "aws lambda update-event-source-mapping --uuid " + t.EventSourceMapping + " --scaling-config '{}'"
+	case config.DynamoDBOnDemandMax:
+		return "aws dynamodb update-table --table-name " + t.Table + " with MaxReadRequestUnits/MaxWriteRequestUnits -1"
+	}
+	return "remove it by hand"
 }

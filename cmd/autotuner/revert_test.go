@@ -124,3 +124,34 @@ func TestRevert(t *testing.T) {
 		t.Errorf("second revert: exit %d, table %v:\n%s", code, act.Value("table"), out)
 	}
 }
+
+// A function that had no reservation before autotuner is not "reverted"
+// to the number it reported then (the account's unreserved pool): that
+// would reserve nearly everything and starve every other function.
+func TestRevertRefusesToReserveAnUnsetOriginal(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "p.yaml")
+	statePath := filepath.Join(dir, "s.json")
+	os.WriteFile(cfg, []byte(revertPolicies), 0o644)
+	act := &daemontest.Actuator{Values: map[string]float64{"consumer": 40, "table": 400, "untouched": 7}}
+	fakeBackend(t, &daemontest.Sensor{}, act)
+	st, err := state.OpenFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := policy.NewMemory()
+	m.Actuation = policy.Actuation{Original: 900, HaveOriginal: true, OriginalUnset: true, LastSet: 40, HaveLastSet: true}
+	st.Save(context.Background(), "consumer", m)
+	st.Commit(context.Background())
+	st.Close()
+
+	var out bytes.Buffer
+	e := &env{stdout: &out, stderr: &out, getenv: func(string) string { return "" }, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	code := run(context.Background(), e, []string{"revert", "-c", cfg, "--state", statePath})
+	if code != exitFailure || !strings.Contains(out.String(), "had no setting before autotuner") || !strings.Contains(out.String(), "delete-function-concurrency --function-name consumer") {
+		t.Errorf("exit %d:\n%s", code, out.String())
+	}
+	if len(act.Changes()) != 0 {
+		t.Errorf("changes %v, want none", act.Changes())
+	}
+}
