@@ -60,7 +60,10 @@ type Guards struct {
 	AlarmBypassesCooldown bool
 	BackPressure          []BackPressure
 	// DecreaseReserve is how many of the day's free DynamoDB decreases are
-	// kept for back-pressure cuts.
+	// kept for back-pressure cuts within the hour after a decrease, when
+	// only a free one could be spent. An ordinary decrease an hour or more
+	// after the last may still use a free slot; holding the reserve all
+	// day would leave a quiet table unable to come down after 3 decreases.
 	DecreaseReserve int
 	// MinSaving is the smallest decrease, as a fraction of the current
 	// value, that is worth one of DynamoDB's scarce decreases.
