@@ -153,3 +153,25 @@ func TestUnsafeFilesAreRefused(t *testing.T) {
 		t.Errorf("%d errors, want 3:\n%v", n, err)
 	}
 }
+
+// A utilization that reads a missing datapoint as 0 would lower the limit
+// on missing data: missing: zero is for sparse counters only.
+func TestMissingZeroOnATwoSidedSetpointIsRefused(t *testing.T) {
+	src := `version: 1
+targets:
+  - name: api
+    kind: apigateway-usage-plan
+    usage_plan: p
+    min: 10
+    max: 100
+    signals:
+      requests: {namespace: AWS/ApiGateway, metric: Count, stat: Sum, per_second: true, missing: zero}
+    policy:
+      autotuner:
+        utilization: {signal: requests, target: 70%}
+`
+	_, err := Parse("p.yaml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), `p.yaml:12:9: targets[0].policy.autotuner: signal "requests" has missing: zero`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -344,6 +344,13 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 	e.Guards.CooldownUp, e.Guards.CooldownDown = up.Cooldown, down.Cooldown
 	e.Guards.Stabilization = down.Stabilization
 	pc.t.Autotuner = &p
+	for _, sp := range p.Setpoints {
+		if sig := pc.t.Signals[sp.Signal]; sig != nil && !sp.UpOnly && sig.Missing == MissingZero {
+			// A two-sided setpoint reading a late period as 0% would
+			// lower the limit on missing data.
+			pc.d.errorf(o.node, o.path, "signal %q has missing: zero, but it is a two-sided setpoint here: a missing datapoint would read as no load and lower the limit; use missing: hold for a utilization", sp.Signal)
+		}
+	}
 }
 
 func (pc *policyCtx) upDown(o *obj, key string, ud *upDown, isDown bool) {
