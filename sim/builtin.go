@@ -63,6 +63,17 @@ func LoadScenario(nameOrPath string) (*Scenario, error) {
 	return sc, nil
 }
 
+// LoadPolicies returns the policies file at path, or, when path is empty,
+// the one the scenario names or its topology's built-in one: what
+// `--policies` means to every command that simulates.
+func LoadPolicies(sc *Scenario, path string) (name string, data []byte, err error) {
+	if path == "" {
+		return PoliciesFor(sc)
+	}
+	data, err = os.ReadFile(path)
+	return path, data, err
+}
+
 // PoliciesFor returns the policies file a scenario names, or its
 // topology's built-in one.
 func PoliciesFor(sc *Scenario) (name string, data []byte, err error) {

@@ -46,17 +46,24 @@ const maxTraceBytes = 256 << 20
 // ErrNoTraces is returned when a trace scenario cannot find its file.
 var ErrNoTraces = errors.New("trace not found")
 
-// LoadTrace reads spec's file from dir.
-func LoadTrace(dir string, spec *TraceSpec) (*Trace, error) {
-	path := spec.File
+// openTrace opens a trace file, relative to dir unless absolute, saying
+// how to point at the traces when it is not there.
+func openTrace(dir, file string) (*os.File, string, error) {
+	path := file
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(dir, path)
 	}
 	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, path, fmt.Errorf("%w: %s does not exist; point --traces at the directory holding %s (the repository's ../shared/traces)", ErrNoTraces, path, filepath.Base(file))
+	}
+	return f, path, err
+}
+
+// LoadTrace reads spec's file from dir.
+func LoadTrace(dir string, spec *TraceSpec) (*Trace, error) {
+	f, path, err := openTrace(dir, spec.File)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s does not exist; point --traces at the directory holding %s (the repository's ../shared/traces)", ErrNoTraces, path, filepath.Base(spec.File))
-		}
 		return nil, err
 	}
 	defer f.Close()
@@ -225,15 +232,8 @@ type DurationPercentiles struct {
 // LoadDurations reads the row of a durations CSV whose first column starts
 // with row.
 func LoadDurations(dir string, spec *DurationTrace) (*DurationPercentiles, error) {
-	path := spec.File
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(dir, path)
-	}
-	f, err := os.Open(path)
+	f, path, err := openTrace(dir, spec.File)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s does not exist; point --traces at the directory holding %s", ErrNoTraces, path, filepath.Base(spec.File))
-		}
 		return nil, err
 	}
 	defer f.Close()

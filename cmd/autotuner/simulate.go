@@ -69,14 +69,7 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 	if *seed != 0 {
 		sc.Seed = *seed
 	}
-	var pname string
-	var pdata []byte
-	if *policies != "" {
-		pname = *policies
-		pdata, err = os.ReadFile(pname)
-	} else {
-		pname, pdata, err = sim.PoliciesFor(sc)
-	}
+	pname, pdata, err := sim.LoadPolicies(sc, *policies)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "autotuner simulate: %v\n", err)
 		return exitUsage
