@@ -147,6 +147,10 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 	}
 	const report = 3600
 	for t := int64(0); t < s.DurationS; t++ {
+		// A change whose time has come is in force before the controller
+		// looks: a table that reads ACTIVE again shows its new capacity,
+		// as DynamoDB does, instead of the old one for one more second.
+		p.applyDue(t)
 		if t%interval == 0 {
 			if _, err := c.Tick(ctx, sc.Start.Add(time.Duration(t)*time.Second), controller.TickOptions{}); err != nil {
 				return nil, fmt.Errorf("tick at %s: %w", time.Duration(t)*time.Second, err)

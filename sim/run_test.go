@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/controller"
 	"github.com/autotuner/autotuner/policy"
 )
@@ -291,4 +292,39 @@ func (s *Setup) mustTarget(t *testing.T, name string) *configTarget {
 		t.Fatalf("no target %s", name)
 	}
 	return tg
+}
+
+// When a table's UPDATING ends, the controller's next look sees the new
+// capacity, as DynamoDB shows it: the same increase is never sent twice
+// because the tick ran a second before the change took effect.
+func TestATableActiveAgainShowsItsNewCapacity(t *testing.T) {
+	sc, err := LoadScenario("flash-crowd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pn, pd, _ := PoliciesFor(sc)
+	s, err := Prepare(sc, pn, pd, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, recs := run(t, s, PolicyAutotuner)
+	type change struct{ from, to float64 }
+	last := map[string]change{}
+	increases := 0
+	for _, r := range recs {
+		if !r.Applied || r.Kind != string(config.DynamoDBProvisioned) {
+			continue
+		}
+		c := change{r.Decision.Current, r.Decision.Final}
+		if prev, ok := last[r.Target]; ok && prev == c {
+			t.Errorf("%s at %s: %v → %v sent again; the first one had already taken effect", r.Target, r.Time.Format("15:04"), c.from, c.to)
+		}
+		if c.to > c.from {
+			increases++
+		}
+		last[r.Target] = c
+	}
+	if increases == 0 {
+		t.Fatal("the flash crowd raised no table capacity")
+	}
 }
