@@ -241,9 +241,17 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	}
 	e := demand - 1
 	terms.Demand, terms.Error = demand, e
-	above := e > p.Band || throttleDemand > 0
-	below := e < -p.Band && twoSided > 0 && missing == ""
-	terms.InBand = !above && e >= -p.Band
+	// The band widens where the load is a handful of units: a count of N
+	// fluctuates by about √N on its own (Poisson), so at a limit of 10 a
+	// 10% band would chase noise, one unit up and one down. At a limit of
+	// 100 or more the configured band rules.
+	band := p.Band
+	if noise := 1 / math.Sqrt(math.Max(base*a.utilTarget(), 1)); noise > band {
+		band = noise
+	}
+	above := e > band || throttleDemand > 0
+	below := e < -band && twoSided > 0 && missing == ""
+	terms.InBand = !above && e >= -band
 
 	if fresh {
 		switch {
@@ -253,7 +261,7 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		case below:
 			mem.Below++
 			mem.Above = 0
-		case e < -p.Band:
+		case e < -band:
 			// Below the band but a signal is missing: never count
 			// towards a decrease; the run waits for complete data.
 			mem.Above = 0
@@ -349,7 +357,7 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		prop.Reason = Reason{Code: ReasonBelowBand, Signal: driver, Value: driverValue, Param: driverSet}
 	case below:
 		prop.Reason = Reason{Code: ReasonDebounceDn, Signal: driver, Value: driverValue, Param: float64(p.DownAfter)}
-	case e < -p.Band && missing != "":
+	case e < -band && missing != "":
 		prop.Reason = Reason{Code: ReasonMissing, Signal: missing}
 	case !fresh:
 		prop.Reason = Reason{Code: ReasonStale}

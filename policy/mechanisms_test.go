@@ -83,3 +83,20 @@ func TestNoDecreaseToABoundWithoutData(t *testing.T) {
 		{at: time.Minute, sig: sig("busy", 200, "throttles", 0), want: 400, action: Down, guards: "bounds"},
 	})
 }
+
+// A load of a handful of units fluctuates by about √N on its own: at a
+// limit of 10 the band widens so the limit does not chase that noise one
+// unit up and one down, while at 1,000 the configured 10% band rules.
+func TestBandWidensForSmallCounts(t *testing.T) {
+	small := newScript(tuner(1, 0, Guards{Resolution: 1}), 1, 10000, 10)
+	small.run(t, []step{
+		// 8.5 busy of 7 expected is +21%: noise at this size (√7 ≈ 38%).
+		{at: 0, sig: sig("busy", 8.5, "throttles", 0), want: 10, why: ReasonInBand},
+		// A throttle is not noise: it acts whatever the band.
+		{at: time.Minute, sig: sig("busy", 10, "throttles", 4), want: 15, action: Up, why: ReasonThrottled},
+	})
+	large := newScript(tuner(1, 0, Guards{Resolution: 1}), 1, 10000, 1000)
+	large.run(t, []step{
+		{at: 0, sig: sig("busy", 800, "throttles", 0), want: 1143, action: Up, why: ReasonAboveBand},
+	})
+}
