@@ -118,6 +118,11 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		missing     string
 		newest      time.Time
 		throttled   float64
+		// predicted is the demand ratio the upstream arrivals predict
+		// (feed-forward). It never drives a decrease, and no decrease
+		// goes below it: a limit cut upstream (back-pressure) lowers this
+		// target's own load, not the traffic still waiting for it.
+		predicted float64
 	)
 	consider := func(ratio float64, name string, value, set float64) {
 		ratio = math.Min(ratio, maxDemand)
@@ -153,6 +158,9 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			ratio = v / (sp.Target * base)
 		} else {
 			ratio = v / sp.Target
+		}
+		if sp.FeedForward() {
+			predicted = math.Max(predicted, math.Min(ratio, maxDemand))
 		}
 		if sp.UpOnly {
 			if ratio <= 1 {
@@ -289,7 +297,7 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		// The stabilization window follows what the data asks for, not
 		// the held value of a debounce, so a quiet period can release
 		// capacity once the window has seen only low recommendations.
-		prop.Window, prop.WindowValue = WindowRecommend, required
+		prop.Window, prop.WindowValue = WindowRecommend, math.Max(required, predicted*base)
 	}
 	if fresh && !terms.InBand && !mem.Saturated && in.Constraints.Blocked == "" {
 		mem.Integral += e * dt
@@ -353,7 +361,12 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			prop.Reason = Reason{Code: ReasonInBand}
 			return prop
 		}
-		prop.Value = cur * (1 + math.Max(u, -0.99))
+		prop.Value = math.Max(cur*(1+math.Max(u, -0.99)), predicted*base)
+		if prop.Value >= cur {
+			prop.Value = cur
+			prop.Reason = Reason{Code: ReasonInBand, Signal: "feedforward", Value: predicted * base}
+			return prop
+		}
 		prop.Reason = Reason{Code: ReasonBelowBand, Signal: driver, Value: driverValue, Param: driverSet}
 	case below:
 		prop.Reason = Reason{Code: ReasonDebounceDn, Signal: driver, Value: driverValue, Param: float64(p.DownAfter)}

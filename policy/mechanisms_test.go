@@ -100,3 +100,21 @@ func TestBandWidensForSmallCounts(t *testing.T) {
 		{at: 0, sig: sig("busy", 800, "throttles", 0), want: 1143, action: Up, why: ReasonAboveBand},
 	})
 }
+
+// No decrease goes below what the upstream arrivals predict: when this
+// limit's own load falls because something upstream was cut, the traffic
+// is still there, waiting.
+func TestNoDecreaseBelowTheFeedForward(t *testing.T) {
+	ff := Setpoint{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1}
+	s := newScript(engineWith(Guards{StepDown: Step{Pct: 0.9}, Resolution: 1}, ff), 1, 1000, 400)
+	var steps []step
+	for m := range 4 {
+		// Own load 70 of 400 (25%), arrivals 210/s predict 300.
+		steps = append(steps, step{at: time.Duration(m) * time.Minute, sig: sig("busy", 70, "throttles", 0, "arrivals", 210), want: 400})
+	}
+	// Its own load alone would ask for 100; the arrivals hold it at 300.
+	steps = append(steps, step{at: 4 * time.Minute, sig: sig("busy", 70, "throttles", 0, "arrivals", 210), want: 300, action: Down, why: ReasonBelowBand})
+	// Lower still on its own (50 busy), but the arrivals still predict 300: hold.
+	steps = append(steps, step{at: 5 * time.Minute, sig: sig("busy", 50, "throttles", 0, "arrivals", 210), want: 300, action: Hold})
+	s.run(t, steps)
+}
