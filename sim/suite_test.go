@@ -18,7 +18,7 @@ var guardedGoals = map[string][]string{
 	"diurnal":     {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals, GoalCostVsTT, GoalOverload, GoalPareto, GoalNearOracleThr, GoalNearOracleCost, GoalActuations},
 	"flash-crowd": {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalReversals, GoalPareto, GoalNearOracleCost, GoalActuations},
 	"spike-train": {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalOverload, GoalPareto, GoalNearOracleCost, GoalActuations},
-	"brownout":    {GoalNoQuotaViolations, GoalBackPressure, GoalCostVsTT, GoalPareto, GoalNearOracleCost, GoalActuations},
+	"brownout":    {GoalNoQuotaViolations, GoalBackPressure, GoalCostVsTT, GoalPareto, GoalReversals, GoalActuations},
 }
 
 // suiteSeed is the seed of the bake-off (make bakeoff).
