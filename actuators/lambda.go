@@ -123,6 +123,11 @@ func (l *LambdaReserved) Current(ctx context.Context, t *config.Target, now time
 	} else {
 		st.Constraints.Blocked = "the account's unreserved concurrency is at Lambda's floor of 100; nothing is left to reserve"
 	}
+	if out.ReservedConcurrentExecutions != nil && own == 0 && !t.AllowZero {
+		// A reservation of 0 that autotuner may not set was set by a
+		// person: an emergency stop. Raising it back to min would undo it.
+		st.Constraints.Blocked = "the reservation is 0: the function was stopped by hand, and autotuner leaves it stopped (allow_zero lets autotuner manage 0)"
+	}
 	return st, nil
 }
 

@@ -1,6 +1,7 @@
 package actuators
 
 import (
+	"strings"
 	"time"
 
 	"testing"
@@ -91,6 +92,12 @@ func TestLambdaReservedZeroNeedsAllowZero(t *testing.T) {
 	}
 	if r := fake.Lambda.Reserved("a"); r == nil || *r != 0 {
 		t.Errorf("reservation = %v, want 0", r)
+	}
+	// Without allow_zero, a 0 found in place is someone's emergency stop:
+	// the target is blocked, never raised back to min.
+	st, _ = l.Current(ctx, fn("a"), t0.Add(time.Minute))
+	if st.Value != 0 || !strings.Contains(st.Constraints.Blocked, "stopped by hand") {
+		t.Errorf("state of a stopped function = %+v, want 0 and blocked", st)
 	}
 }
 
