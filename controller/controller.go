@@ -49,6 +49,11 @@ type TickOptions struct {
 	Plan bool
 	// DryRun applies nothing in this tick but remembers the decisions.
 	DryRun bool
+	// Standby, with Plan, is a follower's tick: it decides from the
+	// values the leader last set and never reads the service, so N
+	// replicas spend the account's control-plane quota once, not N times.
+	// A target the leader has not touched yet is skipped.
+	Standby bool
 }
 
 // Result is the outcome of one tick.
@@ -255,7 +260,12 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 		return nil
 	}
 	every := uint64(max(c.CheckEvery, 1))
-	if !known || (uint64(idx)+tickNo)%every == 0 {
+	standby := opt.Standby && opt.Plan
+	if standby && !known {
+		rec.Mode = ModeNotLeader
+		return rec // nothing to plan from without a read, and reads are the leader's
+	}
+	if !standby && (!known || (uint64(idx)+tickNo)%every == 0) {
 		if err := doRead(); err != nil {
 			return fail("read", err)
 		}
@@ -280,7 +290,7 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 	// the window's spare capacity because the first result is dropped.
 	before := mem
 	dec, next := decide(mem)
-	if dec.Changed() && !read {
+	if dec.Changed() && !read && !standby {
 		// Never change a limit on a remembered value: read the truth and
 		// decide again from the memory as it was.
 		if err := doRead(); err != nil {

@@ -384,3 +384,29 @@ func TestCommitFailureIsAuditedAndReported(t *testing.T) {
 		t.Fatalf("no audit record written: %q", buf.String())
 	}
 }
+
+// A follower's standby tick plans from what the leader last set and never
+// reads the service: N replicas spend the control-plane quota once.
+func TestStandbyNeverReads(t *testing.T) {
+	f := policies(t, lambdaTarget("a", ""), lambdaTarget("b", ""))
+	r := newRig(t, f, map[string]float64{"a": 100, "b": 100}, steady(91))
+	// The leader has touched a (its memory knows 100), never b.
+	m := policy.NewMemory()
+	m.Actuation.LastSet, m.Actuation.HaveLastSet = 100, true
+	if err := r.st.Save(context.Background(), "a", m); err != nil {
+		t.Fatal(err)
+	}
+	r.st.saves = 0
+	res := r.tick(t, t0, controller.TickOptions{Plan: true, Standby: true})
+	if a := record(t, res, "a"); a.Mode != controller.ModePlan || a.ReadActual || a.Final != 130 {
+		t.Errorf("a: %+v; want a plan to 130 from the remembered 100, unread", a)
+	}
+	if b := record(t, res, "b"); b.Mode != controller.ModeNotLeader || b.ReadActual || b.Decision != nil {
+		t.Errorf("b: %+v; want skipped, unread", b)
+	}
+	r.svc.mu.Lock()
+	defer r.svc.mu.Unlock()
+	if len(r.svc.reads) != 0 || len(r.svc.applies) != 0 || r.st.saves != 0 {
+		t.Errorf("standby read %v, applied %v, saved %d", r.svc.reads, r.svc.applies, r.st.saves)
+	}
+}

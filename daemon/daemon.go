@@ -308,6 +308,7 @@ func (d *Daemon) tick(ctx context.Context, g *generation, only []string) tickDon
 		}
 		d.m.setLeader(ok)
 		opt.Plan = !ok // a follower may plan, never apply or save
+		opt.Standby = !ok // and it leaves the control-plane quota to the leader
 	}
 	res, err := g.ctl.Tick(ctx, start, opt)
 	return tickDone{gen: g, res: res, err: err, dur: d.o.Clock.Now().Sub(start)}

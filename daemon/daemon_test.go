@@ -386,8 +386,11 @@ func TestFollowerOnlyPlans(t *testing.T) {
 	l := &fakeLeader{}
 	h := start(t, opts{leader: l})
 	e := h.tick()
-	if r := e.Result.Records[0]; r.Mode != controller.ModePlan || r.Applied {
-		t.Errorf("follower record mode=%s applied=%v, want plan and nothing applied", r.Mode, r.Applied)
+	// A follower stands by: the leader has not touched this target yet,
+	// so there is nothing to plan from without a read, and reads are the
+	// leader's to spend.
+	if r := e.Result.Records[0]; r.Mode != controller.ModeNotLeader || r.Applied || r.ReadActual {
+		t.Errorf("follower record mode=%s applied=%v read=%v, want not-leader, nothing applied or read", r.Mode, r.Applied, r.ReadActual)
 	}
 	if len(h.act.Changes()) != 0 {
 		t.Errorf("a follower applied %+v", h.act.Changes())
