@@ -307,7 +307,7 @@ func (d *Daemon) tick(ctx context.Context, g *generation, only []string) tickDon
 			d.o.Logger.Warn("lease campaign failed; planning only", "err", err)
 		}
 		d.m.setLeader(ok)
-		opt.Plan = !ok // a follower may plan, never apply or save
+		opt.Plan = !ok    // a follower may plan, never apply or save
 		opt.Standby = !ok // and it leaves the control-plane quota to the leader
 	}
 	res, err := g.ctl.Tick(ctx, start, opt)
