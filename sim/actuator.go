@@ -158,6 +158,13 @@ func (a *Actuator) Apply(_ context.Context, t *config.Target, from, to float64, 
 	if cur != from {
 		return &ServiceError{Service: "sim", Code: "ConflictException", Message: fmt.Sprintf("%s changed from %v to %v since it was read", t.Identity(), from, cur), Class: controller.ClassConflict}
 	}
+	// The product promises never to leave a target's bounds, nor to stop
+	// a function (0) unless allowed. The simulated world checks it with
+	// its own eyes and counts a breach as a violation, like a quota.
+	if t.Max > 0 && (to > t.Max+1e-9 || to < t.Min-1e-9 || (k == kReserved && to == 0 && !t.AllowZero)) {
+		a.Violations++
+		return &ServiceError{Service: "sim", Code: "BoundsViolation", Message: fmt.Sprintf("%s: %v is outside the target's bounds [%v, %v]", t.Identity(), to, t.Min, t.Max), Class: controller.ClassInvalid}
+	}
 	switch k {
 	case kReserved:
 		ceil := p.sc.Topology.Lambda.AccountConcurrency - lambdaUnreservedFloor

@@ -343,3 +343,33 @@ func TestPoissonMoments(t *testing.T) {
 		}
 	}
 }
+
+// The simulated world checks the product's promise to stay within bounds
+// with its own eyes: a change outside them is refused and counted as a
+// violation, as a quota breach is.
+func TestBoundsBreachIsAViolation(t *testing.T) {
+	s := setup(t, `
+duration: 1h
+topology:
+  kind: api-lambda-dynamodb
+  api: {rate: 100}
+  lambda: {name: f, reserved: 10}
+  table: {name: t, write: 100}
+traffic: {rate: 1}
+`, "")
+	p := newPlant(s.Scenario, s.curve, nil, 3600)
+	act := &Actuator{p: p, start: s.Scenario.Start, notes: &notes{}}
+	tg := &config.Target{Name: "f", Kind: config.LambdaReservedConcurrency, Function: "f", Min: 5, Max: 50}
+	now := s.Scenario.Start
+	for _, to := range []float64{51, 4} {
+		if err := act.Apply(t.Context(), tg, 10, to, now); controller.Classify(err) != controller.ClassInvalid {
+			t.Errorf("apply %v outside [5, 50]: %v, want refused", to, err)
+		}
+	}
+	if err := act.Apply(t.Context(), tg, 10, 50, now); err != nil {
+		t.Fatal(err)
+	}
+	if act.Violations != 2 {
+		t.Errorf("violations = %d, want 2", act.Violations)
+	}
+}
