@@ -114,3 +114,36 @@ func decreaseQuota(pt *types.ProvisionedThroughputDescription) policy.DecreaseQu
 	}
 	return q
 }
+
+// readWrite orders a new value n for the target's dimension and the other
+// dimension's unchanged value as (read, write): UpdateTable takes both.
+func readWrite(t *config.Target, n, other int64) (r, w int64) {
+	if t.Capacity == "write" {
+		return other, n
+	}
+	return n, other
+}
+
+// sendUpdate sends an UpdateTable for the table or, with an index, for the
+// GSI: set fills in the throughput on whichever of the two it is given.
+// It spends the call from the DynamoDB budget and marks the table changed
+// this tick, so nothing else touches it while it is UPDATING.
+func sendUpdate(ctx context.Context, c *awsclient.Clients, s *tableSnap, t *config.Target, res string, now time.Time,
+	table func(*dynamodb.UpdateTableInput), index func(*types.UpdateGlobalSecondaryIndexAction)) error {
+	in := &dynamodb.UpdateTableInput{TableName: aws.String(t.Table)}
+	if t.Index == "" {
+		table(in)
+	} else {
+		a := &types.UpdateGlobalSecondaryIndexAction{IndexName: aws.String(t.Index)}
+		index(a)
+		in.GlobalSecondaryIndexUpdates = []types.GlobalSecondaryIndexUpdate{{Update: a}}
+	}
+	if err := spend(c, awsclient.PlaneDynamoDB, 1, now, "UpdateTable", res); err != nil {
+		return err
+	}
+	if _, err := c.DynamoDB.UpdateTable(ctx, in); err != nil {
+		return awsclient.Wrap("UpdateTable", res, err)
+	}
+	s.changed = res
+	return nil
+}

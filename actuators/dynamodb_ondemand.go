@@ -112,23 +112,9 @@ func (d *DynamoDBOnDemand) Apply(ctx context.Context, t *config.Target, from, to
 	if this == n {
 		return nil
 	}
-	r, w := n, other
-	if t.Capacity == "write" {
-		r, w = other, n
-	}
+	r, w := readWrite(t, n, other)
 	od := &types.OnDemandThroughput{MaxReadRequestUnits: aws.Int64(r), MaxWriteRequestUnits: aws.Int64(w)}
-	in := &dynamodb.UpdateTableInput{TableName: aws.String(t.Table)}
-	if t.Index == "" {
-		in.OnDemandThroughput = od
-	} else {
-		in.GlobalSecondaryIndexUpdates = []types.GlobalSecondaryIndexUpdate{{Update: &types.UpdateGlobalSecondaryIndexAction{IndexName: aws.String(t.Index), OnDemandThroughput: od}}}
-	}
-	if err := spend(c, awsclient.PlaneDynamoDB, 1, now, "UpdateTable", res); err != nil {
-		return err
-	}
-	if _, err := c.DynamoDB.UpdateTable(ctx, in); err != nil {
-		return awsclient.Wrap("UpdateTable", res, err)
-	}
-	s.changed = res
-	return nil
+	return sendUpdate(ctx, c, s, t, res, now,
+		func(in *dynamodb.UpdateTableInput) { in.OnDemandThroughput = od },
+		func(a *types.UpdateGlobalSecondaryIndexAction) { a.OnDemandThroughput = od })
 }

@@ -214,23 +214,9 @@ func (d *DynamoDBProvisioned) Apply(ctx context.Context, t *config.Target, from,
 		}
 	}
 	// UpdateTable takes both units: the other one goes unchanged.
-	r, w := n, other
-	if t.Capacity == "write" {
-		r, w = other, n
-	}
+	r, w := readWrite(t, n, other)
 	tp := &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(r), WriteCapacityUnits: aws.Int64(w)}
-	in := &dynamodb.UpdateTableInput{TableName: aws.String(t.Table)}
-	if t.Index == "" {
-		in.ProvisionedThroughput = tp
-	} else {
-		in.GlobalSecondaryIndexUpdates = []types.GlobalSecondaryIndexUpdate{{Update: &types.UpdateGlobalSecondaryIndexAction{IndexName: aws.String(t.Index), ProvisionedThroughput: tp}}}
-	}
-	if err := spend(c, awsclient.PlaneDynamoDB, 1, now, "UpdateTable", res); err != nil {
-		return err
-	}
-	if _, err := c.DynamoDB.UpdateTable(ctx, in); err != nil {
-		return awsclient.Wrap("UpdateTable", res, err)
-	}
-	s.changed = res
-	return nil
+	return sendUpdate(ctx, c, s, t, res, now,
+		func(in *dynamodb.UpdateTableInput) { in.ProvisionedThroughput = tp },
+		func(a *types.UpdateGlobalSecondaryIndexAction) { a.ProvisionedThroughput = tp })
 }
