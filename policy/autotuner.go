@@ -108,6 +108,9 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	p := &a.P
 	cur := in.Current
 	base := math.Max(cur, 1e-9)
+	if in.Constraints.Blocked != "" {
+		mem.LastBlocked = in.Now
+	}
 
 	var (
 		demand      = 0.0
@@ -195,8 +198,12 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			// began under the limit now in force: throttles of a period
 			// that started before the last increase describe a limit
 			// that is gone, and would push it up a second time.
+			// A period that starts at the very tick of an increase, or
+			// while the service still reported the knob locked (a table
+			// stays UPDATING for minutes after a change), ran under the
+			// old limit for at least part of it, so it is not current.
 			unseen := s.At.IsZero() || s.At.After(mem.LastThrottle)
-			current := s.At.IsZero() || !s.At.Before(mem.LastUp)
+			current := s.At.IsZero() || (s.At.After(mem.LastUp) && s.At.After(mem.LastBlocked))
 			if s.At.After(mem.LastThrottle) {
 				mem.LastThrottle = s.At
 			}
@@ -206,10 +213,19 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			if s.Value > 0 && unseen && current {
 				throttleDemand = 1 + math.Max(t.Boost, 2*p.Band)
 				if r := in.Signals[t.Requests]; t.Requests != "" && r.Present() && r.Value > 0 {
-					// Served at the limit, so demand ≈ limit × offered / served.
+					// offered / served is how much more the period needed
+					// than it got. What it got is best read from the
+					// utilization signal of the same period (the capacity
+					// actually used, in the limit's units): that makes the
+					// estimate absolute, so a limit raised since, or a
+					// change still taking effect, is not multiplied a
+					// second time. Without it, served ≈ the current limit.
 					ratio := (r.Value + s.Value) / r.Value
 					if u := a.utilTarget(); u > 0 {
 						ratio /= u
+					}
+					if used, ok := a.usedAt(in, s.At); ok {
+						ratio *= used / base
 					}
 					throttleDemand = math.Max(throttleDemand, ratio)
 				}
@@ -378,6 +394,25 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		prop.Reason = Reason{Code: ReasonInBand, Signal: driver, Value: driverValue, Param: driverSet}
 	}
 	return prop
+}
+
+// usedAt is the utilization signal's value in the limit's units for the
+// period that starts at at: the capacity the target actually used then.
+// It reports false without a utilization setpoint, or when its datapoint
+// is of another period or missing.
+func (a *Autotuner) usedAt(in *Input, at time.Time) (float64, bool) {
+	for i := range a.P.Setpoints {
+		sp := &a.P.Setpoints[i]
+		if !sp.PerLimit || sp.UpOnly || sp.FeedForward() {
+			continue
+		}
+		s := in.Signals[sp.Signal]
+		if !s.Present() || at.IsZero() || !s.At.Equal(at) || s.Value <= 0 {
+			return 0, false
+		}
+		return s.Value, true
+	}
+	return 0, false
 }
 
 // utilTarget is the utilization setpoint, used to add headroom to the

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -73,8 +74,31 @@ func TestAutotunerThrottleAware(t *testing.T) {
 				}
 			}},
 		{at: 2 * time.Minute, sig: sig("busy", 70, "throttles", 5), want: 150, why: ReasonDebounceDn},
-		// This one began at the increase: the new limit is too low too.
-		{at: 3 * time.Minute, sig: sig("busy", 70, "throttles", 5), want: 225, action: Up, why: ReasonThrottled},
+		// This one began at the very tick of the increase, so part of it
+		// ran under the old limit: ignored as well.
+		{at: 3 * time.Minute, sig: sig("busy", 70, "throttles", 5), want: 150, why: ReasonDebounceDn},
+		// This one began after it: the new limit is too low too.
+		{at: 4 * time.Minute, sig: sig("busy", 70, "throttles", 5), want: 225, action: Up, why: ReasonThrottled},
+	})
+}
+
+func TestAutotunerThrottleWhileLockedIsStale(t *testing.T) {
+	// A table stays UPDATING for minutes after an increase: the periods
+	// that began while it was locked ran under the old capacity, and
+	// would push the new one up a second time.
+	s := newScript(tuner(1, 0, Guards{StepUp: Step{Pct: 1}, Resolution: 1}), 1, 1000, 100)
+	locked := Constraints{Blocked: "table is UPDATING"}
+	s.run(t, []step{
+		{at: 0, sig: sig("busy", 70, "throttles", 5), want: 150, action: Up, why: ReasonThrottled},
+		{at: 1 * time.Minute, sig: sig("busy", 100, "throttles", 5), con: locked, want: 150, guards: "-"},
+		{at: 2 * time.Minute, sig: sig("busy", 100, "throttles", 5), con: locked, want: 150},
+		// Unlocked now, but the datapoints of t+0…t+2m began before the
+		// lock was last seen: none of them counts.
+		{at: 3 * time.Minute, sig: sig("busy", 100, "throttles", 5), want: 150, why: ReasonInBand},
+		{at: 4 * time.Minute, sig: sig("busy", 100, "throttles", 5), want: 150, why: ReasonInBand},
+		{at: 5 * time.Minute, sig: sig("busy", 100, "throttles", 5), want: 150, why: ReasonInBand},
+		// Begun after the lock: the new capacity throttles too.
+		{at: 6 * time.Minute, sig: sig("busy", 100, "throttles", 5), want: 225, action: Up, why: ReasonThrottled},
 	})
 }
 
@@ -82,10 +106,16 @@ func TestAutotunerThrottleRatioWithRequests(t *testing.T) {
 	e := tuner(1, 0, Guards{Resolution: 1})
 	e.Rec.(*Autotuner).P.Throttles.Requests = "served"
 	s := newScript(e, 1, 1000, 100)
-	// 95 served and 5 throttled: offered ≈ 100/95 of the limit, and at a
-	// 70% target that asks for 1.5037×, just above the 1.5 boost: 150.37
-	// rounded up to 151.
-	s.run(t, []step{{at: 0, sig: sig("busy", 70, "throttles", 5, "served", 95), want: 151, why: ReasonThrottled}})
+	// 80 served and 20 throttled while 98 of the 100 were busy: the period
+	// needed 98 × 100/80 = 122.5, and at a 70% target that is 175. The
+	// estimate starts from what was used, not from the limit (which
+	// would give 100 × 1.25 / 0.7 = 178.6).
+	s.run(t, []step{{at: 0, sig: sig("busy", 98, "throttles", 20, "served", 80), want: 175, why: ReasonThrottled,
+		check: func(t *testing.T, d *Decision, m *Memory) {
+			if math.Abs(d.Terms.Demand-1.75) > 1e-9 {
+				t.Fatalf("demand = %v, want 1.75", d.Terms.Demand)
+			}
+		}}})
 }
 
 func TestAutotunerThrottleDatapointCountsOnce(t *testing.T) {

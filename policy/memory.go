@@ -37,6 +37,11 @@ type Memory struct {
 	// LastThrottle is the period of the newest throttle datapoint seen, so
 	// that one throttle datapoint drives at most one increase.
 	LastThrottle time.Time `json:"last_throttle,omitzero"`
+	// LastBlocked is the last tick at which the service reported the knob
+	// locked (a DynamoDB table UPDATING): until then a change was still
+	// taking effect, so a period that began before it measured the limit
+	// that was, not the limit that is.
+	LastBlocked time.Time `json:"last_blocked,omitzero"`
 
 	// Congestion is the limit at which a back-pressure guard last had to
 	// cut (downstream critical), and CongestionAt when. For a while
