@@ -1,5 +1,6 @@
-# Common tasks. `make bakeoff` regenerates docs/bakeoff.md, its charts and
-# docs/bakeoff-headline.md from a fresh run; never edit those by hand.
+# Common tasks. `make bakeoff` regenerates docs/bakeoff.md, its charts,
+# docs/bakeoff-headline.md and the README's copy of it from a fresh run;
+# never edit those by hand.
 GO ?= go
 SEED ?= 1
 
@@ -12,4 +13,4 @@ test:
 	$(GO) test ./...
 
 bakeoff: build
-	./autotuner bakeoff --out docs/bakeoff.md --seed $(SEED)
+	./autotuner bakeoff --out docs/bakeoff.md --seed $(SEED) --readme README.md

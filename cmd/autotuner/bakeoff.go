@@ -24,12 +24,26 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	seed := fs.Uint64("seed", 1, "random seed for every scenario and policy")
 	scen := fs.String("scenarios", "", "scenarios to run, comma-separated (default: every built-in one)")
 	traces := fs.String("traces", "", "directory of trace CSVs (default: ../shared/traces from here, then from the module root)")
+	readme := fs.String("readme", "", "also replace the headline table in this file, between the markers "+headlineStart+" and "+headlineEnd)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "autotuner bakeoff: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	// A README without its markers is refused before minutes of work.
+	var readmeText []byte
+	if *readme != "" {
+		b, err := os.ReadFile(*readme)
+		if err == nil {
+			_, err = spliceHeadline(b, "")
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "autotuner bakeoff: --readme: %v\n", err)
+			return exitUsage
+		}
+		readmeText = b
 	}
 	opt := sim.SuiteOptions{Scenarios: splitList(*scen), Seed: *seed, TracesDir: tracesDir(*traces)}
 	names := opt.Scenarios
@@ -83,7 +97,16 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	var head, doc bytes.Buffer
 	writeHeadline(&head, runs)
 	writeBakeoff(&doc, runs, strings.TrimSpace(cmdline), *seed, head.String(), charts)
-	for p, b := range map[string][]byte{*out: doc.Bytes(), headline: head.Bytes()} {
+	files := map[string][]byte{*out: doc.Bytes(), headline: head.Bytes()}
+	if *readme != "" {
+		b, err := spliceHeadline(readmeText, head.String())
+		if err != nil {
+			fmt.Fprintf(e.stderr, "autotuner bakeoff: --readme: %v\n", err)
+			return exitFailure
+		}
+		files[*readme] = b
+	}
+	for p, b := range files {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
 			return exitFailure
@@ -101,6 +124,43 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "%d scenarios × %d policies in %.1fs: %d of %d goals met\nwrote %s, %s and %s/\n",
 		len(runs), len(sim.SuitePolicies), time.Since(started).Seconds(), pass, total, *out, headline, chartDir)
 	return exitOK
+}
+
+// The README carries the headline table between these markers.
+const (
+	headlineStart = "<!-- bakeoff-headline:start -->"
+	headlineEnd   = "<!-- bakeoff-headline:end -->"
+)
+
+// spliceHeadline replaces what lies between the headline markers of doc
+// with table. It fails, naming the line, when a marker is missing,
+// repeated or out of order, so a hand-edited README is never half
+// overwritten.
+func spliceHeadline(doc []byte, table string) ([]byte, error) {
+	s := string(doc)
+	find := func(marker string) (int, error) {
+		i := strings.Index(s, marker)
+		if i < 0 {
+			return 0, fmt.Errorf("no %s marker", marker)
+		}
+		if j := strings.Index(s[i+len(marker):], marker); j >= 0 {
+			return 0, fmt.Errorf("line %d: a second %s marker", strings.Count(s[:i+len(marker)+j], "\n")+1, marker)
+		}
+		return i, nil
+	}
+	start, err := find(headlineStart)
+	if err != nil {
+		return nil, err
+	}
+	end, err := find(headlineEnd)
+	if err != nil {
+		return nil, err
+	}
+	if end < start {
+		return nil, fmt.Errorf("line %d: %s comes before %s", strings.Count(s[:end], "\n")+1, headlineEnd, headlineStart)
+	}
+	from := start + len(headlineStart)
+	return []byte(s[:from] + "\n" + table + s[end:]), nil
 }
 
 // writeHeadline writes the short table the README includes: per scenario,
