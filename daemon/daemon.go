@@ -386,17 +386,19 @@ func (d *Daemon) reload(ctx context.Context) (*generation, bool) {
 	now := d.o.Clock.Now()
 	g, err := d.load(ctx, now)
 	if err != nil {
-		d.m.reloaded(false)
+		// Log first, then count: whoever sees the counter move finds
+		// the reasons already written.
 		problems := Problems(err)
 		d.o.Logger.Error("reload failed; keeping the running configuration", "problems", len(problems))
 		for _, p := range problems {
 			d.o.Logger.Error("reload: " + p)
 		}
+		d.m.reloaded(false)
 		d.emit(Event{Kind: EventReloadFailed, At: now, Err: err})
 		return nil, false
 	}
-	d.m.reloaded(true)
 	d.o.Logger.Info("reloaded the policies file", "path", g.file.Path, "targets", len(g.file.Targets))
+	d.m.reloaded(true)
 	return g, true
 }
 

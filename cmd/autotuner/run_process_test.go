@@ -20,14 +20,50 @@ import (
 )
 
 type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{} // closed and replaced on every write
 }
 
 func (s *syncBuf) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.wrote != nil {
+		close(s.wrote)
+		s.wrote = nil
+	}
 	return s.b.Write(p)
+}
+
+// waitFor blocks until the output holds every one of want, or ctx ends:
+// the child's output reaches the buffer through a copying goroutine, so
+// it can trail what the child has already done.
+func (s *syncBuf) waitFor(ctx context.Context, want ...string) error {
+	for {
+		s.mu.Lock()
+		text := s.b.String()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			s.mu.Unlock()
+			return nil
+		}
+		if s.wrote == nil {
+			s.wrote = make(chan struct{})
+		}
+		wrote := s.wrote
+		s.mu.Unlock()
+		select {
+		case <-wrote:
+		case <-ctx.Done():
+			return fmt.Errorf("log lacks %q: %w", missing, ctx.Err())
+		}
+	}
 }
 
 func (s *syncBuf) String() string {
@@ -87,10 +123,8 @@ func TestRunProcessSignals(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"reload failed; keeping the running configuration", `unknown kind \"nope\"`, "targets[0].min: is required"} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("log lacks %q", want)
-		}
+	if err := logs.waitFor(ctx, "reload failed; keeping the running configuration", `unknown kind \"nope\"`, "targets[0].min: is required"); err != nil {
+		t.Error(err)
 	}
 	if _, err := daemontest.WaitHTTP(ctx, base+"/readyz", 200); err != nil {
 		t.Errorf("not ready after a failed reload: %v", err)
