@@ -189,3 +189,52 @@ func TestDocsMentionEveryKey(t *testing.T) {
 		t.Errorf("docs/policies.md does not mention (as `key`): %s", strings.Join(missing, ", "))
 	}
 }
+
+// The feed-forward's drain needs a backlog to drain, within 1s–1h, and
+// its backlog must name a declared signal.
+func TestFeedForwardBacklogErrors(t *testing.T) {
+	src := `version: 1
+targets:
+  - name: t
+    kind: dynamodb-provisioned
+    table: orders
+    capacity: write
+    min: 5
+    max: 100
+    signals:
+      consumed: {namespace: AWS/DynamoDB, metric: ConsumedWriteCapacityUnits, dimensions: {TableName: orders}, stat: Sum, per_second: true}
+      arrivals: {namespace: AWS/SQS, metric: NumberOfMessagesSent, dimensions: {QueueName: orders}, stat: Sum, per_second: true}
+    policy:
+      autotuner:
+        utilization: {signal: consumed}
+        feedforward: {signal: arrivals, drain: 30s}
+  - name: u
+    kind: dynamodb-provisioned
+    table: other
+    capacity: write
+    min: 5
+    max: 100
+    signals:
+      consumed: {namespace: AWS/DynamoDB, metric: ConsumedWriteCapacityUnits, dimensions: {TableName: other}, stat: Sum, per_second: true}
+      arrivals: {namespace: AWS/SQS, metric: NumberOfMessagesSent, dimensions: {QueueName: other}, stat: Sum, per_second: true}
+      depth:    {source: sqs, queue_url: "https://sqs.us-east-1.amazonaws.com/123456789012/other"}
+    policy:
+      autotuner:
+        utilization: {signal: consumed}
+        feedforward: {signal: arrivals, backlog: depht, drain: 2h}
+`
+	_, err := Parse("p.yaml", []byte(src))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		"p.yaml:15:48: targets[0].policy.autotuner.feedforward.drain: needs backlog: the signal whose depth is drained",
+		"targets[1].policy.autotuner.feedforward.backlog: ",
+		"depht",
+		"targets[1].policy.autotuner.feedforward.drain: must be between 1s and 1h, got 2h0m0s",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+}

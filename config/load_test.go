@@ -73,6 +73,8 @@ func TestLoadExample(t *testing.T) {
 	}
 	if wa := w.Engine.Rec.(*policy.Autotuner); wa.P.Throttles == nil || wa.P.Throttles.Signal != "throttled" || wa.P.Throttles.Requests != "" {
 		t.Errorf("orders-table-writes throttles = %+v", wa.P.Throttles)
+	} else if want := (policy.Setpoint{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, Backlog: "depth", Drain: 60}); !cmp.Equal(wa.P.Setpoints[len(wa.P.Setpoints)-1], want) {
+		t.Errorf("orders-table-writes feed-forward = %+v, want %+v", wa.P.Setpoints[len(wa.P.Setpoints)-1], want)
 	}
 
 	p := f.Target("public-api-plan")

@@ -16,8 +16,10 @@ var PolicyNames = []string{"autotuner", "static", "target-tracking", "step-scali
 
 // Default guard settings of the autotuner policy: fast up, slow down.
 var (
-	DefaultUp   = upDown{Step: policy.Step{Pct: 3.0}, Cooldown: time.Minute, After: 1}
-	DefaultDown = upDown{Step: policy.Step{Pct: 0.2}, Cooldown: 5 * time.Minute, After: 5, Stabilization: 10 * time.Minute}
+	DefaultUp = upDown{Step: policy.Step{Pct: 3.0}, Cooldown: time.Minute, After: 1}
+	// DefaultDrain is how soon feed-forward plans to drain a backlog.
+	DefaultDrain = 60 * time.Second
+	DefaultDown  = upDown{Step: policy.Step{Pct: 0.2}, Cooldown: 5 * time.Minute, After: 5, Stabilization: 10 * time.Minute}
 )
 
 type upDown struct {
@@ -271,6 +273,20 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 			sp.FactorScale = 0.001 // Lambda reports Duration in milliseconds
 		}
 		pc.fraction(fo, "target", &sp.Target, 0.05, 1)
+		// A queue waiting upstream is demand too: draining its depth
+		// within `drain` takes depth ÷ drain more than the inflow. The
+		// real-time SQS depth sees it minutes before any metric.
+		drain := DefaultDrain
+		hasDrain := fo.duration("drain", &drain)
+		if hasDrain {
+			fo.check(drain >= time.Second && drain <= time.Hour, "drain", "must be between 1s and 1h, got %v", drain)
+		}
+		if fo.has("backlog") {
+			pc.ref(fo, "backlog", &sp.Backlog, true)
+			sp.Drain = drain.Seconds()
+		} else {
+			fo.check(!hasDrain, "drain", "needs backlog: the signal whose depth is drained")
+		}
 		fo.done()
 		p.Setpoints = append(p.Setpoints, sp)
 	}

@@ -30,6 +30,13 @@ type Setpoint struct {
 	Factor       float64 `json:"factor,omitempty"`
 	FactorSignal string  `json:"factor_signal,omitempty"`
 	FactorScale  float64 `json:"factor_scale,omitempty"`
+	// Backlog names the depth of a queue waiting upstream (messages, as
+	// SQS's real-time ApproximateNumberOfMessages). Feed-forward adds
+	// depth ÷ Drain (seconds) to the arrival rate: the rate that drains
+	// the queue within Drain on top of the inflow. A missing depth adds
+	// nothing.
+	Backlog string  `json:"backlog,omitempty"`
+	Drain   float64 `json:"drain,omitempty"`
 }
 
 // FeedForward reports whether the setpoint predicts demand from an
@@ -146,6 +153,14 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			newest = s.At
 		}
 		v := math.Max(s.Value, 0)
+		if sp.Backlog != "" && sp.Drain > 0 && a.saturated(in, base) {
+			// The queue is this knob's demand only while this knob is a
+			// bottleneck: a queue held back elsewhere (a consumer cut by
+			// back-pressure) cannot be drained through it any faster.
+			if b := in.Signals[sp.Backlog]; b.Present() {
+				v += math.Max(b.Value, 0) / sp.Drain
+			}
+		}
 		if sp.Factor != 0 {
 			v *= sp.Factor
 		}
@@ -169,7 +184,7 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			if ratio <= 1 {
 				continue // a healthy backlog has no opinion about decreases
 			}
-			if !sp.FeedForward() && !s.At.IsZero() && s.At.Before(mem.LastUp) {
+			if !sp.FeedForward() && !s.At.IsZero() && (!s.At.After(mem.LastUp) || !s.At.After(mem.LastBlocked)) {
 				// A backlog measured before the last increase describes
 				// the old limit; it drains with a lag, so pushing again on
 				// it would double into an overshoot. Wait for a datapoint
@@ -394,6 +409,20 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		prop.Reason = Reason{Code: ReasonInBand, Signal: driver, Value: driverValue, Param: driverSet}
 	}
 	return prop
+}
+
+// saturated reports whether the utilization signal reads within the band
+// of the limit itself: the knob is a bottleneck, not merely busy.
+func (a *Autotuner) saturated(in *Input, base float64) bool {
+	for i := range a.P.Setpoints {
+		sp := &a.P.Setpoints[i]
+		if !sp.PerLimit || sp.UpOnly || sp.FeedForward() {
+			continue
+		}
+		s := in.Signals[sp.Signal]
+		return s.Present() && s.Value >= (1-a.P.Band)*base
+	}
+	return false
 }
 
 // usedAt is the utilization signal's value in the limit's units for the

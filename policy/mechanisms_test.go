@@ -118,3 +118,31 @@ func TestNoDecreaseBelowTheFeedForward(t *testing.T) {
 	steps = append(steps, step{at: 5 * time.Minute, sig: sig("busy", 50, "throttles", 0, "arrivals", 210), want: 300, action: Hold})
 	s.run(t, steps)
 }
+
+// A queue piling up before a saturated limit is demand too: feed-forward
+// adds depth ÷ drain to the arrival rate. A limit that is not the
+// bottleneck does not buy capacity for a queue it cannot drain faster,
+// and a missing depth adds nothing.
+func TestFeedForwardDrainsTheBacklogOfABottleneck(t *testing.T) {
+	ff := Setpoint{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, Backlog: "depth", Drain: 60}
+	s := newScript(engineWith(Guards{StepUp: Step{Pct: 3}, Resolution: 1}, ff), 1, 10000, 100)
+	s.run(t, []step{
+		// At its limit (busy 95 of 100), 70 msg/s arriving and 6,000
+		// queued: 70 + 6000/60 = 170 a second, ÷ 0.7 = 243.
+		{at: 0, sig: sig("busy", 95, "throttles", 0, "arrivals", 70, "depth", 6000), want: 243, action: Up, why: ReasonAboveBand,
+			check: func(t *testing.T, d *Decision, m *Memory) {
+				if d.Terms.Driver != "arrivals" {
+					t.Fatalf("driver = %s, want arrivals", d.Terms.Driver)
+				}
+			}},
+		// Busy 120 of 243 is not a bottleneck: the queue is held back
+		// elsewhere, and the arrivals alone ask for 100: nothing to add.
+		{at: time.Minute, sig: sig("busy", 120, "throttles", 0, "arrivals", 70, "depth", 60000), want: 243, why: ReasonDebounceDn},
+	})
+	s = newScript(engineWith(Guards{StepUp: Step{Pct: 3}, Resolution: 1}, ff), 1, 10000, 100)
+	s.run(t, []step{
+		// No depth reading: the arrivals alone, 70 ÷ 0.7 = 100, in band
+		// with busy 75 of 100 (÷ 0.7 = 107, inside the 10% band).
+		{at: 0, sig: sig("busy", 75, "throttles", 0, "arrivals", 70), want: 100, why: ReasonInBand},
+	})
+}

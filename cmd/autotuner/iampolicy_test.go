@@ -54,6 +54,7 @@ func TestIAMPolicyForExample(t *testing.T) {
 		"cloudwatch:GetMetricData":                        {"*"},
 		"lambda:GetFunctionConcurrency":                   {"arn:aws:lambda:us-east-1:123456789012:function:orders-consumer"},
 		"lambda:PutFunctionConcurrency":                   {"arn:aws:lambda:us-east-1:123456789012:function:orders-consumer"},
+		"sqs:GetQueueAttributes":                          {"arn:aws:sqs:us-east-1:123456789012:orders"},
 		"lambda:GetAccountSettings":                       {"*"},
 		"dynamodb:DescribeTable":                          {"arn:aws:dynamodb:us-east-1:123456789012:table/orders"},
 		"dynamodb:UpdateTable":                            {"arn:aws:dynamodb:us-east-1:123456789012:table/orders"},
