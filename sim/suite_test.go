@@ -3,6 +3,8 @@ package sim
 import (
 	"bytes"
 	"context"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +21,14 @@ var guardedGoals = map[string][]string{
 	"flash-crowd": {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalReversals, GoalPareto, GoalNearOracleCost, GoalActuations},
 	"spike-train": {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalOverload, GoalPareto, GoalNearOracleCost, GoalActuations},
 	"brownout":    {GoalNoQuotaViolations, GoalBackPressure, GoalCostVsTT, GoalPareto, GoalReversals, GoalActuations},
+}
+
+// guardedTraceGoals are likewise the goals met today on the scenarios that
+// replay the real traces of ../shared/traces; they are checked when the
+// traces are there.
+var guardedTraceGoals = map[string][]string{
+	"azure-bursty": {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals, GoalCostVsTT, GoalOverload, GoalPareto, GoalNearOracleCost},
+	"nasa-diurnal": {GoalThrottledVsTT, GoalNoQuotaViolations, GoalCostVsTT, GoalPareto, GoalNearOracleThr, GoalNearOracleCost, GoalActuations},
 }
 
 // suiteSeed is the seed of the bake-off (make bakeoff).
@@ -43,7 +53,29 @@ func runShortSuite(t *testing.T) []*ScenarioRun {
 }
 
 func TestSuiteRegression(t *testing.T) {
-	for _, r := range runShortSuite(t) {
+	checkGuarded(t, runShortSuite(t), guardedGoals)
+}
+
+func TestTraceSuiteRegression(t *testing.T) {
+	if _, err := os.Stat(realTraces); err != nil {
+		t.Skip("no ../shared/traces here")
+	}
+	var names []string
+	for n := range guardedTraceGoals {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	runs, err := RunSuite(context.Background(), SuiteOptions{Scenarios: names, Seed: suiteSeed, TracesDir: realTraces})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGuarded(t, runs, guardedTraceGoals)
+}
+
+// checkGuarded fails for every guarded goal a run no longer meets.
+func checkGuarded(t *testing.T, runs []*ScenarioRun, guarded map[string][]string) {
+	t.Helper()
+	for _, r := range runs {
 		name := r.Setup.Scenario.Name
 		t.Run(name, func(t *testing.T) {
 			if len(r.Results) != len(SuitePolicies) {
@@ -58,7 +90,7 @@ func TestSuiteRegression(t *testing.T) {
 			for _, g := range r.Goals {
 				got[g.Name] = g
 			}
-			for _, want := range guardedGoals[name] {
+			for _, want := range guarded[name] {
 				g, ok := got[want]
 				switch {
 				case !ok:
