@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
@@ -235,6 +236,53 @@ targets:
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+}
+
+// stabilization_max defaults to 1h (or the window itself when that is
+// longer), 0 turns the adaptation off, and it is never below the window.
+func TestStabilizationMax(t *testing.T) {
+	file := func(down string) string {
+		return `version: 1
+targets:
+  - name: f
+    kind: lambda-reserved-concurrency
+    function: f
+    min: 1
+    max: 100
+    signals:
+      busy: {namespace: AWS/Lambda, metric: ConcurrentExecutions, dimensions: {FunctionName: f}, stat: Maximum}
+    policy:
+      autotuner:
+        utilization: {signal: busy}
+        down: ` + down + "\n"
+	}
+	for _, tc := range []struct {
+		down     string
+		win, max time.Duration
+		err      string
+	}{
+		{down: "{after: 5}", win: 10 * time.Minute, max: time.Hour},
+		{down: "{stabilization: 2h}", win: 2 * time.Hour, max: 2 * time.Hour},
+		{down: "{stabilization: 5m, stabilization_max: 30m}", win: 5 * time.Minute, max: 30 * time.Minute},
+		{down: "{stabilization_max: 0s}", win: 10 * time.Minute, max: 0},
+		{down: "{stabilization: 20m, stabilization_max: 15m}", err: "p.yaml:13:55: targets[0].policy.autotuner.down.stabilization_max: must be 0 or at least stabilization (20m0s), got 15m0s"},
+		{down: "{stabilization_max: 48h}", err: "down.stabilization_max: must be at most 24h, got 48h0m0s"},
+	} {
+		f, err := Parse("p.yaml", []byte(file(tc.down)))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: err = %v, want %q", tc.down, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.down, err)
+			continue
+		}
+		if g := f.Targets[0].Engine.Guards; g.Stabilization != tc.win || g.StabilizationMax != tc.max {
+			t.Errorf("%s: window %v max %v, want %v and %v", tc.down, g.Stabilization, g.StabilizationMax, tc.win, tc.max)
 		}
 	}
 }

@@ -19,14 +19,15 @@ var (
 	DefaultUp = upDown{Step: policy.Step{Pct: 3.0}, Cooldown: time.Minute, After: 1}
 	// DefaultDrain is how soon feed-forward plans to drain a backlog.
 	DefaultDrain = 60 * time.Second
-	DefaultDown  = upDown{Step: policy.Step{Pct: 0.2}, Cooldown: 5 * time.Minute, After: 5, Stabilization: 10 * time.Minute}
+	DefaultDown  = upDown{Step: policy.Step{Pct: 0.2}, Cooldown: 5 * time.Minute, After: 5, Stabilization: 10 * time.Minute, StabilizationMax: time.Hour}
 )
 
 type upDown struct {
-	Step          policy.Step
-	Cooldown      time.Duration
-	After         int
-	Stabilization time.Duration
+	Step             policy.Step
+	Cooldown         time.Duration
+	After            int
+	Stabilization    time.Duration
+	StabilizationMax time.Duration
 }
 
 type policyCtx struct {
@@ -359,6 +360,7 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 	e.Guards.StepUp, e.Guards.StepDown = up.Step, down.Step
 	e.Guards.CooldownUp, e.Guards.CooldownDown = up.Cooldown, down.Cooldown
 	e.Guards.Stabilization = down.Stabilization
+	e.Guards.StabilizationMax = down.StabilizationMax
 	pc.t.Autotuner = &p
 	for _, sp := range p.Setpoints {
 		if sig := pc.t.Signals[sp.Signal]; sig != nil && !sp.UpOnly && sig.Missing == MissingZero {
@@ -389,6 +391,12 @@ func (pc *policyCtx) upDown(o *obj, key string, ud *upDown, isDown bool) {
 	pc.count(uo, "after", &ud.After)
 	if isDown {
 		pc.nonNegDuration(uo, "stabilization", &ud.Stabilization)
+		if uo.has("stabilization") && !uo.has("stabilization_max") {
+			ud.StabilizationMax = max(ud.StabilizationMax, ud.Stabilization)
+		}
+		pc.nonNegDuration(uo, "stabilization_max", &ud.StabilizationMax)
+		uo.check(ud.StabilizationMax == 0 || ud.StabilizationMax >= ud.Stabilization, "stabilization_max", "must be 0 or at least stabilization (%v), got %v", ud.Stabilization, ud.StabilizationMax)
+		uo.check(ud.StabilizationMax <= 24*time.Hour, "stabilization_max", "must be at most 24h, got %v", ud.StabilizationMax)
 	}
 	uo.done()
 }

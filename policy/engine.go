@@ -49,6 +49,13 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	c.noDecreaseWithoutData(p.Reason.Code)
 
 	d.Final = c.v
+	if d.Final != in.Current {
+		act := Up
+		if d.Final < in.Current {
+			act = Down
+		}
+		e.Guards.learnFlaps(&mem, in.Now, act) // before LastUp/LastDown move
+	}
 	switch {
 	case d.Final > in.Current:
 		d.Action = Up

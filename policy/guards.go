@@ -49,7 +49,14 @@ type Guards struct {
 	StepUp, StepDown         Step
 	CooldownUp, CooldownDown time.Duration
 	Stabilization            time.Duration
-	DeadBand                 Step // changes smaller than this are ignored
+	// StabilizationMax, when above Stabilization, makes the window adapt
+	// to flapping: a decrease undone by an increase within the window was
+	// premature, so the window doubles (up to StabilizationMax); a
+	// decrease that holds for twice the window halves it back. A load
+	// that bursts every 15 minutes thus stops releasing capacity it will
+	// need again, without holding capacity longer after a one-off peak.
+	StabilizationMax time.Duration
+	DeadBand         Step // changes smaller than this are ignored
 	// Resolution is the quantum of the knob: 1 for concurrency and
 	// capacity units, 0.01 for an API Gateway rate. 0 means continuous.
 	Resolution float64
@@ -169,7 +176,7 @@ func (c *chain) bounds(rule string) {
 // stabilization follows the highest recommendation over the window when
 // scaling down, so that one quiet minute does not release capacity.
 func (c *chain) stabilization() {
-	w := c.g.Stabilization
+	w := c.g.window(c.mem)
 	if w <= 0 {
 		return
 	}
@@ -196,6 +203,43 @@ func (c *chain) stabilization() {
 		high = c.in.Current
 	}
 	c.set(GuardStabilization, "highest recommendation in window (s)", high, w.Seconds(), time.Time{}, "")
+}
+
+// maxFlaps bounds the doublings of the stabilization window.
+const maxFlaps = 6
+
+// window is the stabilization window in force: the configured one,
+// doubled once per premature decrease remembered, up to StabilizationMax.
+func (g *Guards) window(mem *Memory) time.Duration {
+	w := g.Stabilization
+	if w <= 0 || g.StabilizationMax <= w {
+		return w
+	}
+	for range min(max(mem.Flaps, 0), maxFlaps) {
+		w *= 2
+	}
+	return min(w, g.StabilizationMax)
+}
+
+// learnFlaps updates the memory of premature decreases after a decision:
+// an increase within the window after the last decrease undid it, so the
+// window doubles; a decrease made when the last increase is two windows
+// old shows the load has settled, so it halves.
+func (g *Guards) learnFlaps(mem *Memory, now time.Time, action Action) {
+	if g.Stabilization <= 0 || g.StabilizationMax <= g.Stabilization {
+		return
+	}
+	w := g.window(mem)
+	switch action {
+	case Up:
+		if !mem.LastDown.IsZero() && now.Sub(mem.LastDown) < w && w < g.StabilizationMax {
+			mem.Flaps = min(mem.Flaps+1, maxFlaps)
+		}
+	case Down:
+		if mem.Flaps > 0 && (mem.LastUp.IsZero() || now.Sub(mem.LastUp) >= 2*w) {
+			mem.Flaps--
+		}
+	}
 }
 
 // pushWindow drops the entries older than span and appends (now, v). It

@@ -80,6 +80,58 @@ func TestGuardStabilization(t *testing.T) {
 	})
 }
 
+// A decrease undone within the stabilization window was premature: the
+// window doubles, up to StabilizationMax, and halves back once a decrease
+// comes two windows after the last increase.
+func TestGuardStabilizationLearnsFromFlaps(t *testing.T) {
+	g := Guards{Stabilization: 10 * time.Minute, StabilizationMax: 40 * time.Minute, Resolution: 1}
+	flaps := func(n int, window time.Duration) func(*testing.T, *Decision, *Memory) {
+		return func(t *testing.T, d *Decision, m *Memory) {
+			if m.Flaps != n {
+				t.Fatalf("flaps = %d, want %d", m.Flaps, n)
+			}
+			if w := g.window(m); w != window {
+				t.Fatalf("window = %v, want %v", w, window)
+			}
+		}
+	}
+	s := newScript(guarded(g), 1, 1000, 100)
+	s.run(t, []step{
+		{at: 0, propose: 100, want: 100},
+		{at: 10 * time.Minute, propose: 50, want: 50, action: Down, check: flaps(0, 10*time.Minute)},
+		// Undone 2 minutes later: premature, the window doubles.
+		{at: 12 * time.Minute, propose: 100, want: 100, action: Up, check: flaps(1, 20*time.Minute)},
+		// 13 minutes on, the old 10-minute window would let go; 20 holds.
+		{at: 25 * time.Minute, propose: 50, want: 100, guards: "stabilization", check: func(t *testing.T, d *Decision, m *Memory) {
+			if st := d.Steps(); len(st) != 1 || st[0].Param != 1200 {
+				t.Fatalf("steps = %+v, want the stabilization guard with its 1200 s window", st)
+			}
+		}},
+		{at: 33 * time.Minute, propose: 50, want: 50, action: Down, check: flaps(1, 20*time.Minute)},
+		{at: 34 * time.Minute, propose: 100, want: 100, action: Up, check: flaps(2, 40*time.Minute)},
+		{at: 80 * time.Minute, propose: 50, want: 50, action: Down, check: flaps(2, 40*time.Minute)},
+		// At the cap: an early increase cannot grow the window further.
+		{at: 81 * time.Minute, propose: 100, want: 100, action: Up, check: flaps(2, 40*time.Minute)},
+		{at: 122 * time.Minute, propose: 50, want: 50, action: Down, check: flaps(2, 40*time.Minute)},
+		// An increase long after the decrease is no flap.
+		{at: 200 * time.Minute, propose: 100, want: 100, action: Up, check: flaps(2, 40*time.Minute)},
+		// A decrease two windows after the last increase: calm again.
+		{at: 280 * time.Minute, propose: 50, want: 50, action: Down, check: flaps(1, 20*time.Minute)},
+	})
+
+	// Without a StabilizationMax above the window nothing adapts.
+	s = newScript(guarded(Guards{Stabilization: 10 * time.Minute, Resolution: 1}), 1, 1000, 100)
+	s.run(t, []step{
+		{at: 0, propose: 100, want: 100},
+		{at: 10 * time.Minute, propose: 50, want: 50, action: Down},
+		{at: 11 * time.Minute, propose: 100, want: 100, action: Up, check: func(t *testing.T, d *Decision, m *Memory) {
+			if m.Flaps != 0 {
+				t.Fatalf("flaps = %d without adaptation", m.Flaps)
+			}
+		}},
+	})
+}
+
 // Decide must not change the Memory it was given: not its fields, and not
 // the Window entries it can see, even when entries expire.
 func TestDecideLeavesItsInputMemoryAlone(t *testing.T) {

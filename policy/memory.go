@@ -55,6 +55,11 @@ type Memory struct {
 	LastDown time.Time `json:"last_down,omitzero"`
 	LastDir  Action    `json:"last_dir,omitempty"`
 
+	// Flaps counts recent premature decreases (undone within the
+	// stabilization window); each doubles the window, up to the guards'
+	// StabilizationMax.
+	Flaps int `json:"flaps,omitempty"`
+
 	// Window holds recent recommendations for the scale-down
 	// stabilization window.
 	Window []Recommendation `json:"window,omitempty"`
@@ -116,6 +121,7 @@ func (m Memory) sanitized() Memory {
 	if !finite(m.DFiltered) {
 		m.DFiltered = 0
 	}
+	m.Flaps = min(max(m.Flaps, 0), maxFlaps)
 	if !finite(m.Congestion) || m.Congestion < 0 {
 		m.Congestion = 0
 	}
