@@ -50,7 +50,7 @@ func TestLoadExample(t *testing.T) {
 	}
 	wantG := policy.Guards{
 		StepUp: policy.Step{Pct: 1}, StepDown: policy.Step{Pct: 0.2},
-		CooldownUp: time.Minute, CooldownDown: 5 * time.Minute, Stabilization: 10 * time.Minute, StabilizationMax: time.Hour,
+		CooldownUp: time.Minute, CooldownDown: 5 * time.Minute, Stabilization: 10 * time.Minute, StabilizationMax: time.Hour, MinDecrease: 0.1,
 		Resolution: 1, AlarmBypassesCooldown: true,
 		BackPressure: []policy.BackPressure{{Signal: "payments_latency", Warn: 250, Critical: 600, Cut: 0.3, Memory: 30 * time.Minute}},
 	}

@@ -361,6 +361,7 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 	e.Guards.CooldownUp, e.Guards.CooldownDown = up.Cooldown, down.Cooldown
 	e.Guards.Stabilization = down.Stabilization
 	e.Guards.StabilizationMax = down.StabilizationMax
+	e.Guards.MinDecrease = p.Band
 	pc.t.Autotuner = &p
 	for _, sp := range p.Setpoints {
 		if sig := pc.t.Signals[sp.Signal]; sig != nil && !sp.UpOnly && sig.Missing == MissingZero {

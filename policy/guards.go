@@ -57,6 +57,11 @@ type Guards struct {
 	// need again, without holding capacity longer after a one-off peak.
 	StabilizationMax time.Duration
 	DeadBand         Step // changes smaller than this are ignored
+	// MinDecrease holds a decrease smaller than this fraction of the
+	// current value: it would spend an API call, and count as a reversal
+	// when the load turns, for a saving inside the policy's own noise
+	// band. The autotuner policy sets it to its band.
+	MinDecrease float64
 	// Resolution is the quantum of the knob: 1 for concurrency and
 	// capacity units, 0.01 for an API Gateway rate. 0 means continuous.
 	Resolution float64
@@ -351,6 +356,11 @@ func (c *chain) deadBand() {
 	}
 	if math.Abs(c.v-cur) < th {
 		c.set(GuardDeadBand, "change smaller than dead band", cur, th, time.Time{}, "")
+		c.hold = true
+		return
+	}
+	if c.v < cur && c.g.MinDecrease > 0 && cur-c.v < c.g.MinDecrease*cur {
+		c.set(GuardDeadBand, "decrease inside the band", cur, c.g.MinDecrease, time.Time{}, "")
 		c.hold = true
 	}
 }

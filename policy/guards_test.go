@@ -181,6 +181,20 @@ func TestGuardDeadBand(t *testing.T) {
 		{at: 0, propose: 109, want: 100, guards: "dead_band"},
 		{at: time.Minute, propose: 110, want: 110, guards: "-"},
 	})
+	// MinDecrease holds only decreases: the smallest increase still goes
+	// through (a throttle is never noise).
+	s = newScript(guarded(Guards{MinDecrease: 0.1, Stabilization: 10 * time.Minute, Resolution: 0.01}), 1, 1000, 288)
+	s.run(t, []step{
+		{at: 0, propose: 288, want: 288},
+		// The window lets the limit down by 0.3%: not worth a call.
+		{at: 10 * time.Minute, propose: 287.2, want: 288, guards: "dead_band", check: func(t *testing.T, d *Decision, m *Memory) {
+			if st := d.Steps(); st[len(st)-1].Rule != "decrease inside the band" {
+				t.Fatalf("steps = %+v", st)
+			}
+		}},
+		{at: 11 * time.Minute, propose: 288.5, want: 288.5, action: Up, guards: "-"},
+		{at: 30 * time.Minute, propose: 250, want: 250, action: Down, guards: "-"},
+	})
 }
 
 func TestGuardBackPressure(t *testing.T) {

@@ -26,7 +26,7 @@ var guardedGoals = map[string][]string{
 	"steady":      {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals, GoalCostVsTT, GoalOverload, GoalNearOracleThr, GoalNearOracleCost, GoalActuations},
 	"diurnal":     {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals, GoalCostVsTT, GoalOverload, GoalPareto, GoalNearOracleThr, GoalNearOracleCost, GoalActuations},
 	"flash-crowd": {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalReversals, GoalPareto, GoalNearOracleCost, GoalActuations},
-	"spike-train": {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalOverload, GoalPareto, GoalActuations},
+	"spike-train": {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalOverload, GoalPareto, GoalReversals, GoalActuations},
 	"brownout":    {GoalNoQuotaViolations, GoalBackPressure, GoalCostVsTT, GoalPareto, GoalReversals, GoalActuations},
 }
 
