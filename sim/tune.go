@@ -47,6 +47,9 @@ func pctString(v float64) string {
 }
 
 func durString(d time.Duration) string {
+	if d%time.Hour == 0 && d > 0 {
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	}
 	if d%time.Minute == 0 && d > 0 {
 		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
 	}
@@ -76,6 +79,7 @@ var TuneParams = []TuneParam{
 	{Path: []string{"down", "after"}, Grid: []string{"3", "5", "10", "15"}, effective: func(t *config.Target) string { return strconv.Itoa(t.Autotuner.DownAfter) }},
 	{Path: []string{"down", "cooldown"}, Grid: []string{"1m", "5m", "10m", "15m"}, effective: func(t *config.Target) string { return durString(t.Engine.Guards.CooldownDown) }},
 	{Path: []string{"down", "stabilization"}, Grid: []string{"5m", "10m", "15m", "30m"}, effective: func(t *config.Target) string { return durString(t.Engine.Guards.Stabilization) }},
+	{Path: []string{"down", "stabilization_max"}, Grid: []string{"0s", "30m", "1h", "2h"}, effective: func(t *config.Target) string { return durString(t.Engine.Guards.StabilizationMax) }},
 }
 
 func stepString(p float64) string {
