@@ -16,7 +16,8 @@ var _ Policy = (*Engine)(nil)
 
 // Decide runs the recommender, then the guards in this order:
 // bounds, stabilization, step caps, cooldowns, dead band, back-pressure,
-// rounding, bounds again (and the zero rule), service rules.
+// rounding, the smallest decrease, bounds again (and the zero rule),
+// service rules.
 func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	mem = mem.sanitized()
 	mem.Version = MemoryVersion
@@ -44,6 +45,7 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	c.deadBand()
 	c.backPressure()
 	c.rounding()
+	c.minDecrease()
 	c.finalBounds()
 	c.service()
 	c.noDecreaseWithoutData(p.Reason.Code)

@@ -357,9 +357,15 @@ func (c *chain) deadBand() {
 	if math.Abs(c.v-cur) < th {
 		c.set(GuardDeadBand, "change smaller than dead band", cur, th, time.Time{}, "")
 		c.hold = true
-		return
 	}
-	if c.v < cur && c.g.MinDecrease > 0 && cur-c.v < c.g.MinDecrease*cur {
+}
+
+// minDecrease holds a decrease smaller than MinDecrease of the current
+// value, as it stands after rounding. A back-pressure cut is never held:
+// it protects what lies downstream.
+func (c *chain) minDecrease() {
+	cur := c.in.Current
+	if c.v < cur && !c.cut && c.g.MinDecrease > 0 && cur-c.v < c.g.MinDecrease*cur {
 		c.set(GuardDeadBand, "decrease inside the band", cur, c.g.MinDecrease, time.Time{}, "")
 		c.hold = true
 	}

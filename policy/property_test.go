@@ -24,7 +24,7 @@ type world struct {
 }
 
 func drawWorld(t *rapid.T) *world {
-	w := &world{signals: []string{"busy", "throttles", "age", "pain", "served"}}
+	w := &world{signals: []string{"busy", "throttles", "age", "pain", "served", "arrivals", "depth"}}
 	w.res = rapid.SampledFrom([]float64{0, 1, 0.01}).Draw(t, "resolution")
 	q := w.res
 	if q == 0 {
@@ -54,9 +54,11 @@ func drawWorld(t *rapid.T) *world {
 		CooldownUp: dur("cooldown_up"), CooldownDown: dur("cooldown_down"),
 		Stabilization: dur("stabilization"),
 		DeadBand:      Step{Pct: rapid.SampledFrom([]float64{0, 0.02, 0.1}).Draw(t, "dead_band")},
+		MinDecrease:   rapid.SampledFrom([]float64{0, 0.05, 0.1, 0.3}).Draw(t, "min_decrease"),
 		Resolution:    w.res, AllowZero: allowZero,
 		AlarmBypassesCooldown: rapid.Bool().Draw(t, "alarm_bypass"),
 	}
+	g.StabilizationMax = g.Stabilization * time.Duration(rapid.SampledFrom([]int{0, 1, 2, 6}).Draw(t, "stabilization_max_factor"))
 	for i := range rapid.IntRange(0, 2).Draw(t, "guards") {
 		warn := rapid.Float64Range(0, 10).Draw(t, "warn")
 		g.BackPressure = append(g.BackPressure, BackPressure{
@@ -96,6 +98,13 @@ func drawWorld(t *rapid.T) *world {
 			if !up {
 				w.needed = append(w.needed, "age")
 			}
+		}
+		if rapid.Bool().Draw(t, "feedforward") {
+			ff := Setpoint{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: rapid.Float64Range(0.1, 5).Draw(t, "per_request")}
+			if rapid.Bool().Draw(t, "drain") {
+				ff.Backlog, ff.Drain = "depth", rapid.Float64Range(1, 3600).Draw(t, "drain_s")
+			}
+			p.Setpoints = append(p.Setpoints, ff)
 		}
 		if len(p.Setpoints) == 0 || rapid.Bool().Draw(t, "throttle") {
 			p.Throttles = &ThrottleSpec{Signal: "throttles", Boost: rapid.Float64Range(0, 2).Draw(t, "boost")}
@@ -258,6 +267,14 @@ func TestPropertyDecide(t *testing.T) {
 				}
 				if con.Blocked != "" {
 					t.Fatalf("%s\nchange while blocked", where())
+				}
+				if md := w.e.Guards.MinDecrease; md > 0 && cur-d.Final < md*cur-1e-9 && d.Final > w.min {
+					t.Fatalf("%s\na decrease of %v is inside the %v band", where(), cur-d.Final, md)
+				}
+			}
+			if g := w.e.Guards; g.StabilizationMax > g.Stabilization {
+				if win := g.window(&next); win > g.StabilizationMax || win < g.Stabilization {
+					t.Fatalf("%s\nwindow %v outside [%v, %v]", where(), win, g.Stabilization, g.StabilizationMax)
 				}
 			}
 			if d.Final < cur && w.quota {
