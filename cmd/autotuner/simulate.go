@@ -175,15 +175,18 @@ func tracesDir(flagValue string) string {
 
 func writeKPITable(w io.Writer, results []*sim.Result) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "POLICY\tOFFERED\tSERVED\tSERVED%\tTHROTTLED\tOVERLOAD_S\tMAX_AGE_S\tP99_AGE_S\tCOST_USD\tACTUATIONS\tREVERSALS\tQUOTA_VIOL\t")
+	// DOWNSTREAM_ERR: calls the overloaded dependency failed. They are not
+	// throttles, but behind a queue each is a retry a limit could have
+	// spared (on brownout, the price of a limit that does not back off).
+	fmt.Fprintln(tw, "POLICY\tOFFERED\tSERVED\tSERVED%\tTHROTTLED\tDOWNSTREAM_ERR\tOVERLOAD_S\tMAX_AGE_S\tP99_AGE_S\tCOST_USD\tACTUATIONS\tREVERSALS\tQUOTA_VIOL\t")
 	for _, r := range results {
 		k := r.KPIs
 		pct := 0.0
 		if k.Offered > 0 {
 			pct = 100 * float64(k.Served) / float64(k.Offered)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%d\t%d\t%.0f\t%.0f\t%.2f\t%d\t%d\t%d\t\n",
-			r.Policy, k.Offered, k.Served, pct, k.Throttled, k.OverloadS, k.MaxQueueAgeS, k.P99QueueAgeS, k.CostUSD, k.Actuations, k.Reversals, k.QuotaViolations)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%d\t%d\t%d\t%.0f\t%.0f\t%.2f\t%d\t%d\t%d\t\n",
+			r.Policy, k.Offered, k.Served, pct, k.Throttled, r.Layers.Downstream, k.OverloadS, k.MaxQueueAgeS, k.P99QueueAgeS, k.CostUSD, k.Actuations, k.Reversals, k.QuotaViolations)
 	}
 	tw.Flush()
 }
