@@ -234,6 +234,10 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		// default a decrease goes all the way to what the stabilization
 		// window allows. An explicit down.max_step still applies.
 		down.Step = policy.Step{}
+		// Each increase locks the table UPDATING for minutes, so a capped
+		// step cannot be followed up soon: by default an increase goes
+		// all the way to what the data asks for (itself bounded by max).
+		up.Step = policy.Step{}
 	}
 	if u := o.get("utilization"); u != nil {
 		uo := pc.d.obj(u, o.at("utilization"))

@@ -69,7 +69,7 @@ var TuneParams = []TuneParam{
 		}
 		return ""
 	}},
-	{Path: []string{"up", "max_step"}, Grid: []string{"50%", "100%", "200%", "300%", "500%"}, effective: func(t *config.Target) string { return stepString(t.Engine.Guards.StepUp.Pct) }},
+	{Path: []string{"up", "max_step"}, Grid: []string{"50%", "100%", "200%", "300%", "500%"}, DynamoDBGrid: []string{"100%", "300%", "1000%"}, effective: func(t *config.Target) string { return stepString(t.Engine.Guards.StepUp.Pct) }},
 	{Path: []string{"up", "after"}, Grid: []string{"1", "2", "3"}, effective: func(t *config.Target) string { return strconv.Itoa(t.Autotuner.UpAfter) }},
 	{Path: []string{"up", "cooldown"}, Grid: []string{"0s", "1m", "2m", "5m"}, effective: func(t *config.Target) string { return durString(t.Engine.Guards.CooldownUp) }},
 	{Path: []string{"band"}, Grid: []string{"5%", "10%", "15%", "20%", "30%"}, effective: func(t *config.Target) string { return pctString(t.Autotuner.Band) }},
