@@ -238,6 +238,18 @@ targets:
 			t.Errorf("errors lack %q:\n%v", want, err)
 		}
 	}
+	// Without utilization nothing could tell that the limit is the
+	// bottleneck: the backlog would never count.
+	noUtil := strings.Replace(src[:strings.Index(src, "  - name: u")], "        utilization: {signal: consumed}\n", "        throttles: {signal: consumed}\n", 1)
+	noUtil = strings.Replace(noUtil, "feedforward: {signal: arrivals, drain: 30s}", "feedforward: {signal: arrivals, backlog: arrivals}", 1)
+	_, err = Parse("p.yaml", []byte(noUtil))
+	for _, want := range []string{
+		"targets[0].policy.autotuner.feedforward.backlog: needs utilization",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
 }
 
 // stabilization_max defaults to 1h (or the window itself when that is

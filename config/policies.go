@@ -289,6 +289,9 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		if fo.has("backlog") {
 			pc.ref(fo, "backlog", &sp.Backlog, true)
 			sp.Drain = drain.Seconds()
+			// The backlog counts only while this limit is a bottleneck,
+			// which only its utilization can tell.
+			fo.check(o.has("utilization"), "backlog", "needs utilization: the backlog counts only while this limit's own utilization shows it is the bottleneck")
 		} else {
 			fo.check(!hasDrain, "drain", "needs backlog: the signal whose depth is drained")
 		}

@@ -369,5 +369,6 @@ func (c *Controller) noteDrift(rec *Record, m *policy.Memory, actual float64) {
 // but forgets that a change happened, since none did.
 func unwindChange(next, before policy.Memory) policy.Memory {
 	next.LastUp, next.LastDown, next.LastDir = before.LastUp, before.LastDown, before.LastDir
+	next.Flaps, next.LastDownCut = before.Flaps, before.LastDownCut
 	return next
 }

@@ -115,9 +115,7 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	p := &a.P
 	cur := in.Current
 	base := math.Max(cur, 1e-9)
-	if in.Constraints.Blocked != "" {
-		mem.LastBlocked = in.Now
-	}
+	a.observeLock(in, mem)
 
 	var (
 		demand      = 0.0
@@ -289,7 +287,9 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		band = noise
 	}
 	above := e > band || throttleDemand > 0
-	below := e < -band && twoSided > 0 && missing == ""
+	// Never count towards a decrease while the newest throttle datapoint
+	// shows throttling, even one too old to push the limit up again.
+	below := e < -band && twoSided > 0 && missing == "" && throttled == 0
 	terms.InBand = !above && e >= -band
 
 	if fresh {
@@ -300,6 +300,10 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		case below:
 			mem.Below++
 			mem.Above = 0
+		case e < -band && throttled > 0:
+			// Throttling is evidence against a decrease: the run of
+			// below-band datapoints starts again.
+			mem.Above, mem.Below = 0, 0
 		case e < -band:
 			// Below the band but a signal is missing: never count
 			// towards a decrease; the run waits for complete data.
@@ -324,10 +328,13 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	dt = math.Min(math.Max(dt, 0), 10)
 	mem.LastEval = in.Now
 	required := demand * base
-	if fresh && missing == "" {
+	if fresh {
 		// The stabilization window follows what the data asks for, not
 		// the held value of a debounce, so a quiet period can release
 		// capacity once the window has seen only low recommendations.
+		// It records even when some signal is missing: the window only
+		// ever holds capacity up (it takes the highest entry), so a
+		// burst seen while the throttle counter was late still counts.
 		prop.Window, prop.WindowValue = WindowRecommend, math.Max(required, predicted*base)
 	}
 	if fresh && !terms.InBand && !mem.Saturated && in.Constraints.Blocked == "" {
@@ -403,6 +410,8 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		prop.Reason = Reason{Code: ReasonDebounceDn, Signal: driver, Value: driverValue, Param: float64(p.DownAfter)}
 	case e < -band && missing != "":
 		prop.Reason = Reason{Code: ReasonMissing, Signal: missing}
+	case e < -band && throttled > 0:
+		prop.Reason = Reason{Code: ReasonStillThrottled, Signal: p.Throttles.Signal, Value: throttled}
 	case !fresh:
 		prop.Reason = Reason{Code: ReasonStale}
 	default:
@@ -423,6 +432,24 @@ func (a *Autotuner) saturated(in *Input, base float64) bool {
 		return s.Present() && s.Value >= (1-a.P.Band)*base
 	}
 	return false
+}
+
+// observeLock remembers the ticks at which the knob is still locked by our
+// own last increase (a table UPDATING after it): from the increase on,
+// every tick blocked without a break. A block for another reason (a
+// sibling knob changed this tick, an account pool at its floor) says
+// nothing about which limit a period ran under, and is not recorded.
+func (a *Autotuner) observeLock(in *Input, mem *Memory) {
+	if mem.LastBlocked.After(in.Now) {
+		mem.LastBlocked = time.Time{} // a clock that went back
+	}
+	if in.Constraints.Blocked == "" || mem.LastUp.IsZero() || mem.LastUp.After(in.Now) {
+		return
+	}
+	prev := mem.LastEval // the tick before this one
+	if prev.IsZero() || !prev.After(mem.LastUp) || mem.LastBlocked.Equal(prev) {
+		mem.LastBlocked = in.Now
+	}
 }
 
 // usedAt is the utilization signal's value in the limit's units for the

@@ -66,20 +66,61 @@ func TestAutotunerThrottleAware(t *testing.T) {
 		// low whatever the average says. Up by the throttle boost, 50%.
 		{at: 0, sig: sig("busy", 50, "throttles", 5), want: 150, action: Up, why: ReasonThrottled},
 		// The next two throttle datapoints began before that increase
-		// (they describe the old limit of 100): ignored.
-		{at: 1 * time.Minute, sig: sig("busy", 70, "throttles", 5), want: 150, why: ReasonDebounceDn,
+		// (they describe the old limit of 100): they push nothing up, but
+		// throttling still forbids counting towards a decrease.
+		{at: 1 * time.Minute, sig: sig("busy", 70, "throttles", 5), want: 150, why: ReasonStillThrottled,
 			check: func(t *testing.T, d *Decision, m *Memory) {
 				if d.Terms.Driver != "busy" {
 					t.Fatalf("driver = %q, want busy: a stale throttle drove the decision", d.Terms.Driver)
 				}
 			}},
-		{at: 2 * time.Minute, sig: sig("busy", 70, "throttles", 5), want: 150, why: ReasonDebounceDn},
+		{at: 2 * time.Minute, sig: sig("busy", 70, "throttles", 5), want: 150, why: ReasonStillThrottled},
 		// This one began at the very tick of the increase, so part of it
 		// ran under the old limit: ignored as well.
-		{at: 3 * time.Minute, sig: sig("busy", 70, "throttles", 5), want: 150, why: ReasonDebounceDn},
+		{at: 3 * time.Minute, sig: sig("busy", 70, "throttles", 5), want: 150, why: ReasonStillThrottled},
 		// This one began after it: the new limit is too low too.
 		{at: 4 * time.Minute, sig: sig("busy", 70, "throttles", 5), want: 225, action: Up, why: ReasonThrottled},
 	})
+}
+
+// A block that does not follow our own increase (a sibling knob of the
+// table changed this tick, an account pool at its floor) says nothing
+// about the limit a period ran under: throttles still count, and a
+// target that throttles never comes down.
+func TestAutotunerBlockNotOursKeepsThrottlesCurrent(t *testing.T) {
+	e := tuner(1, 0, Guards{StepUp: Step{Pct: 1}, Resolution: 1})
+	s := newScript(e, 1, 1000, 100)
+	ours := Constraints{Blocked: "table is UPDATING"}
+	other := Constraints{Blocked: "read capacity was changed this tick"}
+	never := func(t *testing.T, d *Decision, m *Memory) {
+		if d.Proposed < d.Current || m.Below != 0 {
+			t.Fatalf("proposed %v from %v, below %d: throttling must never count towards a decrease", d.Proposed, d.Current, m.Below)
+		}
+	}
+	steps := []step{
+		{at: 0, sig: sig("busy", 40, "throttles", 50), want: 150, action: Up, why: ReasonThrottled},
+		// Our own increase locks the table for one tick.
+		{at: time.Minute, sig: sig("busy", 40, "throttles", 50), con: ours, want: 150, check: func(t *testing.T, d *Decision, m *Memory) {
+			if !m.LastBlocked.Equal(t0.Add(time.Minute)) {
+				t.Fatalf("last blocked %v, want t+1m", m.LastBlocked)
+			}
+		}},
+		{at: 2 * time.Minute, sig: sig("busy", 40, "throttles", 50), want: 150, check: never},
+	}
+	for m := 3; m < 10; m++ {
+		// Blocked again, but not by us: the lock is not extended, and
+		// from t+5m on the datapoints (begun after t+1m) are current.
+		steps = append(steps, step{at: time.Duration(m) * time.Minute, sig: sig("busy", 40, "throttles", 50), con: other, want: 150,
+			check: func(t *testing.T, d *Decision, m *Memory) {
+				never(t, d, m)
+				if !m.LastBlocked.Equal(t0.Add(time.Minute)) {
+					t.Fatalf("last blocked %v: a block not ours moved it", m.LastBlocked)
+				}
+			}})
+	}
+	// Unblocked: the throttles of the newest period push the limit up.
+	steps = append(steps, step{at: 10 * time.Minute, sig: sig("busy", 40, "throttles", 50), want: 225, action: Up, why: ReasonThrottled})
+	s.run(t, steps)
 }
 
 func TestAutotunerThrottleWhileLockedIsStale(t *testing.T) {

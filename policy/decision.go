@@ -35,7 +35,10 @@ const (
 	ReasonScaleIn    = "scale_in"
 	ReasonBlocked    = "blocked"
 	ReasonCongestion = "congestion"
-	ReasonOracle     = "oracle"
+	// ReasonStillThrottled: below the band, but the newest throttle
+	// datapoint shows throttling, so nothing counts towards a decrease.
+	ReasonStillThrottled = "still_throttled"
+	ReasonOracle         = "oracle"
 )
 
 func (r Reason) String() string {

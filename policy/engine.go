@@ -56,7 +56,7 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 		if d.Final < in.Current {
 			act = Down
 		}
-		e.Guards.learnFlaps(&mem, in.Now, act) // before LastUp/LastDown move
+		e.Guards.learnFlaps(&mem, in.Now, act, c.cut) // before LastUp/LastDown move
 	}
 	switch {
 	case d.Final > in.Current:

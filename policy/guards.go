@@ -52,15 +52,16 @@ type Guards struct {
 	// StabilizationMax, when above Stabilization, makes the window adapt
 	// to flapping: a decrease undone by an increase within the window was
 	// premature, so the window doubles (up to StabilizationMax); a
-	// decrease that holds for twice the window halves it back. A load
+	// decrease that held for two windows or more halves it back. A load
 	// that bursts every 15 minutes thus stops releasing capacity it will
 	// need again, without holding capacity longer after a one-off peak.
 	StabilizationMax time.Duration
 	DeadBand         Step // changes smaller than this are ignored
-	// MinDecrease holds a decrease smaller than this fraction of the
-	// current value: it would spend an API call, and count as a reversal
-	// when the load turns, for a saving inside the policy's own noise
-	// band. The autotuner policy sets it to its band.
+	// MinDecrease holds a decrease that the stabilization window shrank
+	// below this fraction of the current value: it would spend an API
+	// call, and count as a reversal when the load turns, for a saving
+	// inside the policy's own noise band. The autotuner policy sets it to
+	// its band.
 	MinDecrease float64
 	// Resolution is the quantum of the knob: 1 for concurrency and
 	// capacity units, 0.01 for an API Gateway rate. 0 means continuous.
@@ -86,16 +87,18 @@ type Guards struct {
 // bounds, damping and service rules are enforced, so no policy can skip
 // them.
 type chain struct {
-	in   *Input
-	mem  *Memory
-	g    *Guards
-	d    *Decision
-	v    float64
-	cut  bool // a back-pressure cut is in force: it may spend reserved decreases
-	lo   float64
-	hi   float64
-	sat  bool // a guard limited the output: freeze the integrator
-	hold bool // a guard held the value at current
+	in  *Input
+	mem *Memory
+	g   *Guards
+	d   *Decision
+	v   float64
+	cut bool // a back-pressure cut is in force: it may spend reserved decreases
+	// stabilized: the stabilization window raised a decrease.
+	stabilized bool
+	lo         float64
+	hi         float64
+	sat        bool // a guard limited the output: freeze the integrator
+	hold       bool // a guard held the value at current
 
 	window      WindowMode // what the stabilization window records
 	windowValue float64
@@ -207,6 +210,9 @@ func (c *chain) stabilization() {
 	if high > c.in.Current {
 		high = c.in.Current
 	}
+	if high > c.v {
+		c.stabilized = true
+	}
 	c.set(GuardStabilization, "highest recommendation in window (s)", high, w.Seconds(), time.Time{}, "")
 }
 
@@ -226,24 +232,33 @@ func (g *Guards) window(mem *Memory) time.Duration {
 	return min(w, g.StabilizationMax)
 }
 
-// learnFlaps updates the memory of premature decreases after a decision:
-// an increase within the window after the last decrease undid it, so the
-// window doubles; a decrease made when the last increase is two windows
-// old shows the load has settled, so it halves.
-func (g *Guards) learnFlaps(mem *Memory, now time.Time, action Action) {
+// learnFlaps updates the memory of premature decreases after a decision,
+// before LastUp and LastDown move. It judges the last decrease, once: by
+// the first change after it.
+//   - An increase within the window undid it: it was premature, and the
+//     window doubles. (Undoing a back-pressure cut is recovery, not a
+//     flap.)
+//   - A change two windows or more after it shows it held: the window
+//     halves. A window that is holding capacity through recurring bursts
+//     sees its decreases undone, never held, so it keeps its length.
+func (g *Guards) learnFlaps(mem *Memory, now time.Time, action Action, cut bool) {
 	if g.Stabilization <= 0 || g.StabilizationMax <= g.Stabilization {
 		return
 	}
 	w := g.window(mem)
-	switch action {
-	case Up:
-		if !mem.LastDown.IsZero() && now.Sub(mem.LastDown) < w && w < g.StabilizationMax {
+	judged := !mem.LastDown.IsZero() && mem.LastDown.After(mem.LastUp) && now.After(mem.LastDown)
+	since := now.Sub(mem.LastDown)
+	switch {
+	case !judged:
+	case action == Up && since < w && !mem.LastDownCut:
+		if w < g.StabilizationMax {
 			mem.Flaps = min(mem.Flaps+1, maxFlaps)
 		}
-	case Down:
-		if mem.Flaps > 0 && (mem.LastUp.IsZero() || now.Sub(mem.LastUp) >= 2*w) {
-			mem.Flaps--
-		}
+	case since >= 2*w && mem.Flaps > 0:
+		mem.Flaps--
+	}
+	if action == Down {
+		mem.LastDownCut = cut
 	}
 }
 
@@ -360,12 +375,19 @@ func (c *chain) deadBand() {
 	}
 }
 
-// minDecrease holds a decrease smaller than MinDecrease of the current
-// value, as it stands after rounding. A back-pressure cut is never held:
-// it protects what lies downstream.
+// minDecrease holds a decrease that the stabilization window shrank to
+// less than MinDecrease of the current value, as it stands after
+// rounding: the data asked for more, but the window allows only a sliver
+// whose saving lies inside the policy's own band. A step the policy or a
+// step cap made small on purpose is left alone (or a cautious
+// configuration could never come down), and so are a back-pressure cut,
+// which protects what lies downstream, and a way back under max.
 func (c *chain) minDecrease() {
 	cur := c.in.Current
-	if c.v < cur && !c.cut && c.g.MinDecrease > 0 && cur-c.v < c.g.MinDecrease*cur {
+	if c.v >= cur || !c.stabilized || c.cut || cur > c.hi || c.g.MinDecrease <= 0 {
+		return
+	}
+	if cur-c.v < c.g.MinDecrease*cur {
 		c.set(GuardDeadBand, "decrease inside the band", cur, c.g.MinDecrease, time.Time{}, "")
 		c.hold = true
 	}

@@ -81,8 +81,9 @@ func TestGuardStabilization(t *testing.T) {
 }
 
 // A decrease undone within the stabilization window was premature: the
-// window doubles, up to StabilizationMax, and halves back once a decrease
-// comes two windows after the last increase.
+// window doubles, up to StabilizationMax; a decrease that held for two
+// windows halves it back. Each decrease is judged once, by the first
+// change after it.
 func TestGuardStabilizationLearnsFromFlaps(t *testing.T) {
 	g := Guards{Stabilization: 10 * time.Minute, StabilizationMax: 40 * time.Minute, Resolution: 1}
 	flaps := func(n int, window time.Duration) func(*testing.T, *Decision, *Memory) {
@@ -113,10 +114,13 @@ func TestGuardStabilizationLearnsFromFlaps(t *testing.T) {
 		// At the cap: an early increase cannot grow the window further.
 		{at: 81 * time.Minute, propose: 100, want: 100, action: Up, check: flaps(2, 40*time.Minute)},
 		{at: 122 * time.Minute, propose: 50, want: 50, action: Down, check: flaps(2, 40*time.Minute)},
-		// An increase long after the decrease is no flap.
+		// An increase 78 minutes later: neither undone in time nor held
+		// for two windows; the window keeps its length.
 		{at: 200 * time.Minute, propose: 100, want: 100, action: Up, check: flaps(2, 40*time.Minute)},
-		// A decrease two windows after the last increase: calm again.
-		{at: 280 * time.Minute, propose: 50, want: 50, action: Down, check: flaps(1, 20*time.Minute)},
+		{at: 280 * time.Minute, propose: 60, want: 60, action: Down, check: flaps(2, 40*time.Minute)},
+		// The decrease of t+280m held for 90 minutes, two windows and
+		// more: calm again, the window halves.
+		{at: 370 * time.Minute, propose: 50, want: 50, action: Down, check: flaps(1, 20*time.Minute)},
 	})
 
 	// Without a StabilizationMax above the window nothing adapts.
@@ -181,19 +185,53 @@ func TestGuardDeadBand(t *testing.T) {
 		{at: 0, propose: 109, want: 100, guards: "dead_band"},
 		{at: time.Minute, propose: 110, want: 110, guards: "-"},
 	})
-	// MinDecrease holds only decreases: the smallest increase still goes
-	// through (a throttle is never noise).
+	// MinDecrease holds a decrease the stabilization window shrank to a
+	// sliver; a small step asked for on purpose, and any increase, pass.
 	s = newScript(guarded(Guards{MinDecrease: 0.1, Stabilization: 10 * time.Minute, Resolution: 0.01}), 1, 1000, 288)
 	s.run(t, []step{
 		{at: 0, propose: 288, want: 288},
-		// The window lets the limit down by 0.3%: not worth a call.
-		{at: 10 * time.Minute, propose: 287.2, want: 288, guards: "dead_band", check: func(t *testing.T, d *Decision, m *Memory) {
+		{at: 9 * time.Minute, propose: 287.2, want: 288, guards: "stabilization"},
+		// The data asks for 100; the window allows 287.2: not worth a call.
+		{at: 10 * time.Minute, propose: 100, want: 288, guards: "stabilization dead_band", check: func(t *testing.T, d *Decision, m *Memory) {
 			if st := d.Steps(); st[len(st)-1].Rule != "decrease inside the band" {
 				t.Fatalf("steps = %+v", st)
 			}
 		}},
 		{at: 11 * time.Minute, propose: 288.5, want: 288.5, action: Up, guards: "-"},
 		{at: 30 * time.Minute, propose: 250, want: 250, action: Down, guards: "-"},
+		// A small step the policy asks for itself goes through.
+		{at: 40 * time.Minute, propose: 245, want: 245, action: Down, guards: "-"},
+	})
+	// A step cap below the band does not stop decreases for ever.
+	s = newScript(guarded(Guards{MinDecrease: 0.25, StepDown: Step{Pct: 0.2}, Resolution: 1}), 1, 1000, 500)
+	s.run(t, []step{{at: 0, propose: 150, want: 400, action: Down, guards: "max_step_down"}})
+}
+
+// One decrease undone by several increases is one flap, and undoing a
+// back-pressure cut is recovery, not a flap.
+func TestGuardFlapsCountOncePerDecrease(t *testing.T) {
+	g := Guards{Stabilization: 10 * time.Minute, StabilizationMax: time.Hour, Resolution: 1}
+	flaps := func(n int) func(*testing.T, *Decision, *Memory) {
+		return func(t *testing.T, d *Decision, m *Memory) {
+			if m.Flaps != n {
+				t.Fatalf("flaps = %d, want %d", m.Flaps, n)
+			}
+		}
+	}
+	s := newScript(guarded(g), 1, 1000, 100)
+	s.run(t, []step{
+		{at: 0, propose: 100, want: 100},
+		{at: 10 * time.Minute, propose: 70, want: 70, action: Down},
+		{at: 11 * time.Minute, propose: 95, want: 95, action: Up, check: flaps(1)},
+		{at: 12 * time.Minute, propose: 128, want: 128, action: Up, check: flaps(1)},
+		{at: 13 * time.Minute, propose: 173, want: 173, action: Up, check: flaps(1)},
+	})
+	g.BackPressure = []BackPressure{{Signal: "pain", Warn: 1, Critical: 2, Cut: 0.3}}
+	s = newScript(guarded(g), 1, 1000, 100)
+	s.run(t, []step{
+		{at: 0, propose: 100, want: 100},
+		{at: time.Minute, propose: 100, sig: map[string]float64{"pain": 5}, want: 70, action: Down, check: flaps(0)},
+		{at: 2 * time.Minute, propose: 100, sig: map[string]float64{"pain": 0}, want: 100, action: Up, check: flaps(0)},
 	})
 }
 
@@ -301,8 +339,13 @@ func TestDecideSanitizesMemory(t *testing.T) {
 	if !finite(d.Final) || !finiteMemory(&m) {
 		t.Fatalf("final %v memory %+v", d.Final, m)
 	}
-	// The throttle counter is missing, so this evaluation adds nothing.
-	if len(m.Window) != 1 || m.Window[0].Value != 120 {
-		t.Fatalf("window = %v, want the 120 kept and the NaN dropped", m.Window)
+	// The NaN is dropped, the 120 kept; this evaluation adds what its
+	// data asks for (35 / 0.7 = 50), although the throttle counter is
+	// missing: an entry can only hold capacity up.
+	if len(m.Window) != 2 || m.Window[0].Value != 120 || m.Window[1].Value != 50 {
+		t.Fatalf("window = %v, want the 120 kept, the NaN dropped and 50 added", m.Window)
+	}
+	if d.Final != 100 {
+		t.Fatalf("final %v: nothing may change with the throttle counter missing", d.Final)
 	}
 }

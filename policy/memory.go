@@ -59,6 +59,9 @@ type Memory struct {
 	// stabilization window); each doubles the window, up to the guards'
 	// StabilizationMax.
 	Flaps int `json:"flaps,omitempty"`
+	// LastDownCut: the last decrease was a back-pressure cut, forced by
+	// the downstream; undoing it is recovery, not a flap.
+	LastDownCut bool `json:"last_down_cut,omitempty"`
 
 	// Window holds recent recommendations for the scale-down
 	// stabilization window.

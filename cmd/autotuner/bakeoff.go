@@ -32,18 +32,26 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "autotuner bakeoff: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	// A README without its markers is refused before minutes of work.
-	var readmeText []byte
+	// A README without its markers, or one the run itself writes, is
+	// refused before any work.
 	if *readme != "" {
+		base := strings.TrimSuffix(*out, filepath.Ext(*out))
+		same := func(a, b string) bool {
+			x, err1 := filepath.Abs(a)
+			y, err2 := filepath.Abs(b)
+			return err1 == nil && err2 == nil && x == y
+		}
 		b, err := os.ReadFile(*readme)
 		if err == nil {
 			_, err = spliceHeadline(b, "")
+		}
+		if err == nil && (same(*readme, *out) || same(*readme, base+"-headline.md")) {
+			err = fmt.Errorf("%s is a file the bake-off writes itself", *readme)
 		}
 		if err != nil {
 			fmt.Fprintf(e.stderr, "autotuner bakeoff: --readme: %v\n", err)
 			return exitUsage
 		}
-		readmeText = b
 	}
 	opt := sim.SuiteOptions{Scenarios: splitList(*scen), Seed: *seed, TracesDir: tracesDir(*traces)}
 	names := opt.Scenarios
@@ -99,7 +107,11 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	writeBakeoff(&doc, runs, strings.TrimSpace(cmdline), *seed, head.String(), charts)
 	files := map[string][]byte{*out: doc.Bytes(), headline: head.Bytes()}
 	if *readme != "" {
-		b, err := spliceHeadline(readmeText, head.String())
+		// Read again: the README may have been edited during the run.
+		b, err := os.ReadFile(*readme)
+		if err == nil {
+			b, err = spliceHeadline(b, head.String())
+		}
 		if err != nil {
 			fmt.Fprintf(e.stderr, "autotuner bakeoff: --readme: %v\n", err)
 			return exitFailure

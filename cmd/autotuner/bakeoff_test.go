@@ -114,6 +114,10 @@ func TestBakeoffReadme(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "x.md")); err == nil {
 		t.Fatal("the report was written although the README was refused")
 	}
+	// The report itself cannot be the README.
+	if code, _, stderr := cli(t, "bakeoff", "--out", readme, "--scenarios", "steady", "--readme", readme); code != exitUsage || !strings.Contains(stderr, "writes itself") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
 }
 
 // TestShippedReadmeHeadline: the README shows the headline that make
