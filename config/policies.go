@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -289,9 +290,6 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		if fo.has("backlog") {
 			pc.ref(fo, "backlog", &sp.Backlog, true)
 			sp.Drain = drain.Seconds()
-			// The backlog counts only while this limit is a bottleneck,
-			// which only its utilization can tell.
-			fo.check(o.has("utilization"), "backlog", "needs utilization: the backlog counts only while this limit's own utilization shows it is the bottleneck")
 		} else {
 			fo.check(!hasDrain, "drain", "needs backlog: the signal whose depth is drained")
 		}
@@ -315,6 +313,17 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		so.boolean("up_only", &sp.UpOnly)
 		so.done()
 		p.Setpoints = append(p.Setpoints, sp)
+	}
+	for _, sp := range p.Setpoints {
+		if sp.Backlog == "" {
+			continue
+		}
+		// The backlog counts only while this limit is a bottleneck, which
+		// only a utilization (a percentage of the limit) can tell.
+		if !slices.ContainsFunc(p.Setpoints, func(u policy.Setpoint) bool { return u.PerLimit && !u.UpOnly && !u.FeedForward() }) {
+			fo := pc.d.obj(o.get("feedforward"), o.at("feedforward"))
+			fo.check(false, "backlog", "needs utilization (or a setpoint with a percentage target): the backlog counts only while this limit's own utilization shows it is the bottleneck")
+		}
 	}
 	if tn := o.get("throttles"); tn != nil {
 		ts := &policy.ThrottleSpec{Boost: 0.5}

@@ -265,7 +265,12 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 		rec.Mode = ModeNotLeader
 		return rec // nothing to plan from without a read, and reads are the leader's
 	}
-	if !standby && (!known || (uint64(idx)+tickNo)%every == 0) {
+	// Right after our own increase the knob is read every tick, whatever
+	// the rotation, until the service stops reporting it locked: the
+	// policy must see the lock without a gap to know which periods ran
+	// under the old limit.
+	lockPending := !mem.LastUp.IsZero() && (mem.LastEval.Equal(mem.LastUp) || (!mem.LastBlocked.IsZero() && mem.LastEval.Equal(mem.LastBlocked)))
+	if !standby && (!known || lockPending || (uint64(idx)+tickNo)%every == 0) {
 		if err := doRead(); err != nil {
 			return fail("read", err)
 		}

@@ -264,6 +264,33 @@ func TestCheckEveryReadsBeforeAnyChange(t *testing.T) {
 	}
 }
 
+// After its own increase a target is read every tick, whatever the
+// rotation, so the policy sees the whole of a lock (a table UPDATING)
+// and knows which periods ran under the old limit.
+func TestCheckEveryReadsAfterAnIncrease(t *testing.T) {
+	f := policies(t, lambdaTarget("a", ""))
+	level := 70.0
+	r := newRig(t, f, map[string]float64{"a": 100}, func(now time.Time, _ string) policy.Signals { return busy(now, level) })
+	r.c.CheckEvery = 5
+	reads := func() int { r.svc.mu.Lock(); defer r.svc.mu.Unlock(); return r.svc.reads["a"] }
+
+	r.tick(t, t0, controller.TickOptions{})                  // unknown value: read
+	level = 91                                               // up 30%
+	r.tick(t, t0.Add(time.Minute), controller.TickOptions{}) // read before the change
+	if got := reads(); got != 2 {
+		t.Fatalf("reads = %d, want 2 with the increase", got)
+	}
+	level = 91 // 70% of the new 130: hold
+	rec := record(t, r.tick(t, t0.Add(2*time.Minute), controller.TickOptions{}), "a")
+	if got := reads(); got != 3 || !rec.ReadActual {
+		t.Fatalf("reads = %d, read %v: the tick after an increase must read the knob", got, rec.ReadActual)
+	}
+	r.tick(t, t0.Add(3*time.Minute), controller.TickOptions{})
+	if got := reads(); got != 3 {
+		t.Fatalf("reads = %d, want 3: not locked, the rotation resumes", got)
+	}
+}
+
 func TestGate(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

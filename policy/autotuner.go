@@ -337,7 +337,9 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		// burst seen while the throttle counter was late still counts.
 		prop.Window, prop.WindowValue = WindowRecommend, math.Max(required, predicted*base)
 	}
-	if fresh && !terms.InBand && !mem.Saturated && in.Constraints.Blocked == "" {
+	// The integral does not wind down while throttling: that error is
+	// not allowed to become a decrease later.
+	if fresh && !terms.InBand && !mem.Saturated && in.Constraints.Blocked == "" && !(e < 0 && throttled > 0) {
 		mem.Integral += e * dt
 	}
 	if lim := p.PID.IntegralLimit; lim > 0 {

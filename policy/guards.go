@@ -312,6 +312,7 @@ func (c *chain) steps() {
 		if l := c.stepLimit(c.g.StepDown, cur); cur-c.v > l {
 			c.set(GuardStepDown, "largest step down", cur-l, l, time.Time{}, "")
 			c.sat = true
+			c.stabilized = false // the cap, not the window, sizes this step
 		}
 	}
 }

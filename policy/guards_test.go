@@ -205,6 +205,13 @@ func TestGuardDeadBand(t *testing.T) {
 	// A step cap below the band does not stop decreases for ever.
 	s = newScript(guarded(Guards{MinDecrease: 0.25, StepDown: Step{Pct: 0.2}, Resolution: 1}), 1, 1000, 500)
 	s.run(t, []step{{at: 0, propose: 150, want: 400, action: Down, guards: "max_step_down"}})
+	// Nor when the window, too, acts: the cap sizes the step then.
+	s = newScript(guarded(Guards{MinDecrease: 0.1, StepDown: Step{Units: 10}, Stabilization: 10 * time.Minute, Resolution: 1}), 1, 1000, 500)
+	s.run(t, []step{
+		{at: 0, propose: 300, want: 490, action: Down, guards: "max_step_down"},
+		{at: time.Minute, propose: 290, want: 480, action: Down, guards: "stabilization max_step_down"},
+		{at: 2 * time.Minute, propose: 280, want: 470, action: Down, guards: "stabilization max_step_down"},
+	})
 }
 
 // One decrease undone by several increases is one flap, and undoing a

@@ -37,6 +37,11 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	if *readme != "" {
 		base := strings.TrimSuffix(*out, filepath.Ext(*out))
 		same := func(a, b string) bool {
+			if x, err := os.Stat(a); err == nil {
+				if y, err := os.Stat(b); err == nil {
+					return os.SameFile(x, y) // links too
+				}
+			}
 			x, err1 := filepath.Abs(a)
 			y, err2 := filepath.Abs(b)
 			return err1 == nil && err2 == nil && x == y
