@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -260,11 +259,13 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		bo.done()
 		p.Setpoints = append(p.Setpoints, sp)
 	}
+	var ff *obj // the feed-forward mapping, for an error placed on its backlog
 	if f := o.get("feedforward"); f != nil {
 		// Feed-forward: the demand an upstream arrival rate predicts,
 		// so this limit moves with its upstream instead of minutes
 		// after the traffic has reached it.
 		fo := pc.d.obj(f, o.at("feedforward"))
+		ff = fo
 		sp := policy.Setpoint{PerLimit: true, UpOnly: true, Target: 0.7, Factor: 1}
 		for _, u := range p.Setpoints {
 			if u.PerLimit && !u.UpOnly {
@@ -314,16 +315,10 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		so.done()
 		p.Setpoints = append(p.Setpoints, sp)
 	}
-	for _, sp := range p.Setpoints {
-		if sp.Backlog == "" {
-			continue
-		}
+	if ff != nil && ff.has("backlog") {
 		// The backlog counts only while this limit is a bottleneck, which
 		// only a utilization (a percentage of the limit) can tell.
-		if !slices.ContainsFunc(p.Setpoints, func(u policy.Setpoint) bool { return u.PerLimit && !u.UpOnly && !u.FeedForward() }) {
-			fo := pc.d.obj(o.get("feedforward"), o.at("feedforward"))
-			fo.check(false, "backlog", "needs utilization (or a setpoint with a percentage target): the backlog counts only while this limit's own utilization shows it is the bottleneck")
-		}
+		ff.check(p.Utilization() != nil, "backlog", "needs utilization (or a setpoint with a percentage target): the backlog counts only while this limit's own utilization shows it is the bottleneck")
 	}
 	if tn := o.get("throttles"); tn != nil {
 		ts := &policy.ThrottleSpec{Boost: 0.5}

@@ -269,8 +269,7 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 	// the rotation, until the service stops reporting it locked: the
 	// policy must see the lock without a gap to know which periods ran
 	// under the old limit.
-	lockPending := !mem.LastUp.IsZero() && (mem.LastEval.Equal(mem.LastUp) || (!mem.LastBlocked.IsZero() && mem.LastEval.Equal(mem.LastBlocked)))
-	if !standby && (!known || lockPending || (uint64(idx)+tickNo)%every == 0) {
+	if !standby && (!known || mem.LockPending() || (uint64(idx)+tickNo)%every == 0) {
 		if err := doRead(); err != nil {
 			return fail("read", err)
 		}

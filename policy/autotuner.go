@@ -182,7 +182,7 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			if ratio <= 1 {
 				continue // a healthy backlog has no opinion about decreases
 			}
-			if !sp.FeedForward() && !s.At.IsZero() && (!s.At.After(mem.LastUp) || !s.At.After(mem.LastBlocked)) {
+			if !sp.FeedForward() && !s.At.IsZero() && !mem.underLimitInForce(s.At) {
 				// A backlog measured before the last increase describes
 				// the old limit; it drains with a lag, so pushing again on
 				// it would double into an overshoot. Wait for a datapoint
@@ -216,7 +216,7 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			// stays UPDATING for minutes after a change), ran under the
 			// old limit for at least part of it, so it is not current.
 			unseen := s.At.IsZero() || s.At.After(mem.LastThrottle)
-			current := s.At.IsZero() || (s.At.After(mem.LastUp) && s.At.After(mem.LastBlocked))
+			current := s.At.IsZero() || mem.underLimitInForce(s.At)
 			if s.At.After(mem.LastThrottle) {
 				mem.LastThrottle = s.At
 			}
@@ -422,18 +422,26 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	return prop
 }
 
+// Utilization is the setpoint on the limit's own utilization (a
+// two-sided percentage of the limit), or nil without one.
+func (p *AutotunerParams) Utilization() *Setpoint {
+	for i := range p.Setpoints {
+		if sp := &p.Setpoints[i]; sp.PerLimit && !sp.UpOnly {
+			return sp
+		}
+	}
+	return nil
+}
+
 // saturated reports whether the utilization signal reads within the band
 // of the limit itself: the knob is a bottleneck, not merely busy.
 func (a *Autotuner) saturated(in *Input, base float64) bool {
-	for i := range a.P.Setpoints {
-		sp := &a.P.Setpoints[i]
-		if !sp.PerLimit || sp.UpOnly || sp.FeedForward() {
-			continue
-		}
-		s := in.Signals[sp.Signal]
-		return s.Present() && s.Value >= (1-a.P.Band)*base
+	sp := a.P.Utilization()
+	if sp == nil {
+		return false
 	}
-	return false
+	s := in.Signals[sp.Signal]
+	return s.Present() && s.Value >= (1-a.P.Band)*base
 }
 
 // observeLock remembers the ticks at which the knob is still locked by our
@@ -448,8 +456,7 @@ func (a *Autotuner) observeLock(in *Input, mem *Memory) {
 	if in.Constraints.Blocked == "" || mem.LastUp.IsZero() || mem.LastUp.After(in.Now) {
 		return
 	}
-	prev := mem.LastEval // the tick before this one
-	if prev.IsZero() || !prev.After(mem.LastUp) || mem.LastBlocked.Equal(prev) {
+	if mem.LockPending() {
 		mem.LastBlocked = in.Now
 	}
 }
@@ -459,27 +466,22 @@ func (a *Autotuner) observeLock(in *Input, mem *Memory) {
 // It reports false without a utilization setpoint, or when its datapoint
 // is of another period or missing.
 func (a *Autotuner) usedAt(in *Input, at time.Time) (float64, bool) {
-	for i := range a.P.Setpoints {
-		sp := &a.P.Setpoints[i]
-		if !sp.PerLimit || sp.UpOnly || sp.FeedForward() {
-			continue
-		}
-		s := in.Signals[sp.Signal]
-		if !s.Present() || at.IsZero() || !s.At.Equal(at) || s.Value <= 0 {
-			return 0, false
-		}
-		return s.Value, true
+	sp := a.P.Utilization()
+	if sp == nil || at.IsZero() {
+		return 0, false
 	}
-	return 0, false
+	s := in.Signals[sp.Signal]
+	if !s.Present() || !s.At.Equal(at) || s.Value <= 0 {
+		return 0, false
+	}
+	return s.Value, true
 }
 
 // utilTarget is the utilization setpoint, used to add headroom to the
 // demand a throttle ratio reveals.
 func (a *Autotuner) utilTarget() float64 {
-	for _, sp := range a.P.Setpoints {
-		if sp.PerLimit && !sp.UpOnly {
-			return sp.Target
-		}
+	if sp := a.P.Utilization(); sp != nil {
+		return sp.Target
 	}
 	return 1
 }

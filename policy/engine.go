@@ -51,19 +51,14 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	c.noDecreaseWithoutData(p.Reason.Code)
 
 	d.Final = c.v
-	if d.Final != in.Current {
-		act := Up
-		if d.Final < in.Current {
-			act = Down
-		}
-		e.Guards.learnFlaps(&mem, in.Now, act, c.cut) // before LastUp/LastDown move
-	}
 	switch {
 	case d.Final > in.Current:
 		d.Action = Up
+		e.Guards.learnFlaps(&mem, in.Now, Up, c.cut) // before LastUp moves
 		mem.LastUp = in.Now
 	case d.Final < in.Current:
 		d.Action = Down
+		e.Guards.learnFlaps(&mem, in.Now, Down, c.cut) // before LastDown moves
 		mem.LastDown = in.Now
 	default:
 		d.Action = Hold

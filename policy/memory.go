@@ -38,9 +38,9 @@ type Memory struct {
 	// that one throttle datapoint drives at most one increase.
 	LastThrottle time.Time `json:"last_throttle,omitzero"`
 	// LastBlocked is the last tick at which the service reported the knob
-	// locked (a DynamoDB table UPDATING): until then a change was still
-	// taking effect, so a period that began before it measured the limit
-	// that was, not the limit that is.
+	// still locked by our own last increase (a DynamoDB table UPDATING):
+	// until then the change was taking effect, so a period that began
+	// before it measured the limit that was, not the limit that is.
 	LastBlocked time.Time `json:"last_blocked,omitzero"`
 
 	// Congestion is the limit at which a back-pressure guard last had to
@@ -70,6 +70,22 @@ type Memory struct {
 	// Actuation is owned by the controller: what it last set and what the
 	// target was before autotuner first touched it.
 	Actuation Actuation `json:"actuation"`
+}
+
+// underLimitInForce reports whether a period that began at at ran under
+// the limit now in force: it began after the last increase and after the
+// lock that followed it.
+func (m *Memory) underLimitInForce(at time.Time) bool {
+	return at.After(m.LastUp) && at.After(m.LastBlocked)
+}
+
+// LockPending reports whether the knob may still be locked by the last
+// increase: no tick has evaluated it since, or every tick since found it
+// locked. The controller reads the knob on such ticks whatever its
+// rotation, so that the lock is seen without a gap.
+func (m *Memory) LockPending() bool {
+	prev := m.LastEval // the last tick that evaluated the knob
+	return !m.LastUp.IsZero() && (prev.IsZero() || !prev.After(m.LastUp) || (!m.LastBlocked.IsZero() && m.LastBlocked.Equal(prev)))
 }
 
 // Recommendation is one entry of the stabilization window.
