@@ -433,15 +433,26 @@ func (p *AutotunerParams) Utilization() *Setpoint {
 	return nil
 }
 
-// saturated reports whether the utilization signal reads within the band
-// of the limit itself: the knob is a bottleneck, not merely busy.
+// saturated reports whether the knob is a bottleneck, not merely busy: its
+// utilization reads within the band of the limit, or its newest throttle
+// datapoint shows throttling. The second matters right after an increase:
+// the utilization datapoints still describe the old, lower limit (a table
+// stays UPDATING for minutes), while the throttles say plainly that this
+// limit is what holds the queue back.
 func (a *Autotuner) saturated(in *Input, base float64) bool {
 	sp := a.P.Utilization()
 	if sp == nil {
 		return false
 	}
-	s := in.Signals[sp.Signal]
-	return s.Present() && s.Value >= (1-a.P.Band)*base
+	if s := in.Signals[sp.Signal]; s.Present() && s.Value >= (1-a.P.Band)*base {
+		return true
+	}
+	if t := a.P.Throttles; t != nil {
+		if s := in.Signals[t.Signal]; s.Present() && s.Value > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // observeLock remembers the ticks at which the knob is still locked by our

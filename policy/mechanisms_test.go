@@ -145,4 +145,12 @@ func TestFeedForwardDrainsTheBacklogOfABottleneck(t *testing.T) {
 		// with busy 75 of 100 (÷ 0.7 = 107, inside the 10% band).
 		{at: 0, sig: sig("busy", 75, "throttles", 0, "arrivals", 70), want: 100, why: ReasonInBand},
 	})
+	s = newScript(engineWith(Guards{StepUp: Step{Pct: 3}, Resolution: 1}, ff), 1, 10000, 100)
+	s.run(t, []step{
+		// The utilization datapoint still describes a lower limit (busy
+		// 40 of 100, say while a table was UPDATING), but the limit
+		// throttles: a throttling limit is the bottleneck, so the queue
+		// counts. Without it the throttles alone would ask for 120.
+		{at: 0, sig: sig("busy", 40, "throttles", 50, "arrivals", 70, "depth", 6000), want: 243, action: Up, why: ReasonAboveBand},
+	})
 }
