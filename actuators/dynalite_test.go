@@ -144,3 +144,56 @@ func TestDynaliteHoldsWhileUpdating(t *testing.T) {
 		t.Errorf("final capacity = %d/%d, want 7/10", aws.ToInt64(pt.ReadCapacityUnits), aws.ToInt64(pt.WriteCapacityUnits))
 	}
 }
+
+// TestDynaliteCoalescesReadAndWrite: a table's read and write targets
+// changing in one tick go in one UpdateTable over the real protocol, so
+// neither waits minutes for the other's UPDATING to end.
+func TestDynaliteCoalescesReadAndWrite(t *testing.T) {
+	url := testenv.Dynalite(t, testenv.DynaliteOptions{UpdateTableMs: 1500})
+	awsfake.Start(t)
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
+	f, err := awsclient.New(ctx, awsclient.Options{NoRateLimits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.For("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:             aws.String("orders"),
+		AttributeDefinitions:  []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:             []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := awsfake.WaitTableActive(ctx, c.DynamoDB, "orders", 100*time.Millisecond, 100); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("dynalite.yaml", []byte(dynalitePolicies))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl := &controller.Controller{Config: cfg, Sensor: noSignals{}, Actuators: All(f.For), Store: state.NewMem(), Parallelism: 4}
+	res, err := ctl.Tick(ctx, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), controller.TickOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Records {
+		if !r.Applied || r.Error != "" {
+			t.Errorf("%s: applied=%v error=%q, want both applied in one tick", r.Target, r.Applied, r.Error)
+		}
+	}
+	if err := awsfake.WaitTableActive(ctx, c.DynamoDB, "orders", 100*time.Millisecond, 100); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt := out.Table.ProvisionedThroughput; aws.ToInt64(pt.ReadCapacityUnits) != 7 || aws.ToInt64(pt.WriteCapacityUnits) != 10 {
+		t.Errorf("capacity = %d/%d, want 7/10", aws.ToInt64(pt.ReadCapacityUnits), aws.ToInt64(pt.WriteCapacityUnits))
+	}
+}

@@ -30,7 +30,7 @@ type DynamoDBProvisioned struct {
 	scaling *scalingCache
 }
 
-var _ controller.Actuator = (*DynamoDBProvisioned)(nil)
+var _ controller.Coalescer = (*DynamoDBProvisioned)(nil)
 
 // NewDynamoDBProvisioned returns the actuator with its own caches.
 func NewDynamoDBProvisioned(conn Conn) *DynamoDBProvisioned {
@@ -181,42 +181,130 @@ func (d *DynamoDBProvisioned) Current(ctx context.Context, t *config.Target, now
 }
 
 func (d *DynamoDBProvisioned) Apply(ctx context.Context, t *config.Target, from, to float64, now time.Time) error {
-	res := t.Identity()
-	n, err := whole(to, "UpdateTable", res)
+	return d.ApplyGroup(ctx, []controller.Change{{Target: t, From: from, To: to}}, now)[0]
+}
+
+// CoalesceKey puts a table's read and write targets (or an index's) on
+// one key: one UpdateTable sets both.
+func (d *DynamoDBProvisioned) CoalesceKey(t *config.Target) string {
+	return t.Region + "|" + t.RoleARN + "|" + t.Table + "|" + t.Index
+}
+
+// ApplyGroup sets the read and the write capacity of one table or index
+// in one UpdateTable: the second change is not refused because the first
+// left the table UPDATING, and two decreases spend one of the day's
+// decreases instead of two. A change the rules refuse (the decrease quota
+// spent, a value out of range) fails alone; the others still go.
+func (d *DynamoDBProvisioned) ApplyGroup(ctx context.Context, changes []controller.Change, now time.Time) []error {
+	errs := make([]error, len(changes))
+	if len(changes) == 0 {
+		return errs
+	}
+	first := changes[0].Target
+	seen := map[string]bool{}
+	for _, ch := range changes {
+		if d.CoalesceKey(ch.Target) != d.CoalesceKey(first) || seen[dimension(ch.Target)] {
+			// Not one knob pair: apply each alone (never happens with
+			// the controller's grouping, which the config keeps to
+			// one target per knob).
+			for k, ch := range changes {
+				errs[k] = d.ApplyGroup(ctx, []controller.Change{ch}, now)[0]
+			}
+			return errs
+		}
+		seen[dimension(ch.Target)] = true
+	}
+	c, err := d.Conn(first.Region, first.RoleARN)
 	if err != nil {
-		return err
+		return fill(errs, err)
 	}
-	if n < 1 {
-		return awsclient.Refuse(awsclient.ClassInvalid, "UpdateTable", res, "capacity must be at least 1, got %d", n)
-	}
-	c, err := d.Conn(t.Region, t.RoleARN)
-	if err != nil {
-		return err
-	}
-	unlock := d.tables.lock(c, t.Table)
+	unlock := d.tables.lock(c, first.Table)
 	defer unlock()
-	s, pt, err := d.check(ctx, c, t, now)
-	if err != nil {
-		return err
+
+	var (
+		s        *tableSnap
+		pt       *types.ProvisionedThroughputDescription
+		set      = map[string]int64{} // capacity → new value
+		included []int
+	)
+	for k, ch := range changes {
+		t := ch.Target
+		res := t.Identity()
+		n, err := whole(ch.To, "UpdateTable", res)
+		if err != nil {
+			errs[k] = err
+			continue
+		}
+		if n < 1 {
+			errs[k] = awsclient.Refuse(awsclient.ClassInvalid, "UpdateTable", res, "capacity must be at least 1, got %d", n)
+			continue
+		}
+		ts, tpt, err := d.check(ctx, c, t, now)
+		if err != nil {
+			errs[k] = err
+			continue
+		}
+		s, pt = ts, tpt
+		if b := s.blocked(t); b != "" {
+			errs[k] = awsclient.Refuse(awsclient.ClassConflict, "UpdateTable", res, "%s; retrying next tick", b)
+			continue
+		}
+		this, _ := pick(t, pt)
+		if this == n {
+			continue // a no-op update is a ValidationException
+		}
+		if n < this {
+			if ok, next := decreaseQuota(pt).Allowed(now); !ok {
+				errs[k] = awsclient.Refuse(awsclient.ClassQuota, "UpdateTable", res,
+					"the decrease quota is spent (%d decreases today, last at %s); the next decrease is allowed at %s",
+					aws.ToInt64(pt.NumberOfDecreasesToday), aws.ToTime(pt.LastDecreaseDateTime).UTC().Format(time.RFC3339), next.UTC().Format(time.RFC3339))
+				continue
+			}
+		}
+		set[dimension(t)] = n
+		included = append(included, k)
 	}
-	if b := s.blocked(t); b != "" {
-		return awsclient.Refuse(awsclient.ClassConflict, "UpdateTable", res, "%s; retrying next tick", b)
+	if len(included) == 0 {
+		return errs
 	}
-	this, other := pick(t, pt)
-	if this == n {
-		return nil // a no-op update is a ValidationException
+	// UpdateTable takes both units: one not changing goes as it is.
+	r, w := aws.ToInt64(pt.ReadCapacityUnits), aws.ToInt64(pt.WriteCapacityUnits)
+	if n, ok := set["read"]; ok {
+		r = n
 	}
-	if n < this {
-		if ok, next := decreaseQuota(pt).Allowed(now); !ok {
-			return awsclient.Refuse(awsclient.ClassQuota, "UpdateTable", res,
-				"the decrease quota is spent (%d decreases today, last at %s); the next decrease is allowed at %s",
-				aws.ToInt64(pt.NumberOfDecreasesToday), aws.ToTime(pt.LastDecreaseDateTime).UTC().Format(time.RFC3339), next.UTC().Format(time.RFC3339))
+	if n, ok := set["write"]; ok {
+		w = n
+	}
+	tp := &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(r), WriteCapacityUnits: aws.Int64(w)}
+	t := changes[included[0]].Target
+	res := t.Identity()
+	if len(included) > 1 {
+		res = "table " + t.Table + " read and write"
+		if t.Index != "" {
+			res = "index " + t.Index + " of table " + t.Table + " read and write"
 		}
 	}
-	// UpdateTable takes both units: the other one goes unchanged.
-	r, w := readWrite(t, n, other)
-	tp := &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(r), WriteCapacityUnits: aws.Int64(w)}
-	return sendUpdate(ctx, c, s, t, res, now,
+	err = sendUpdate(ctx, c, s, t, res, now,
 		func(in *dynamodb.UpdateTableInput) { in.ProvisionedThroughput = tp },
 		func(a *types.UpdateGlobalSecondaryIndexAction) { a.ProvisionedThroughput = tp })
+	for _, k := range included {
+		errs[k] = err
+	}
+	return errs
+}
+
+// dimension is the capacity a target sets: "read" or "write".
+func dimension(t *config.Target) string {
+	if t.Capacity == "write" {
+		return "write"
+	}
+	return "read"
+}
+
+// fill sets every entry of errs to err.
+func fill(errs []error, err error) []error {
+	for k := range errs {
+		errs[k] = err
+	}
+	return errs
 }

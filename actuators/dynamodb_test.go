@@ -214,3 +214,80 @@ func TestDecreaseBudgetAcrossUTCMidnight(t *testing.T) {
 		t.Errorf("only %d cases", cases)
 	}
 }
+
+// A table's read and write targets changing in one tick go in one
+// UpdateTable: the second is not refused because the first left the table
+// UPDATING, and two decreases spend one of the day's decreases.
+func TestDynamoDBProvisionedCoalescesReadAndWrite(t *testing.T) {
+	fake, conn := connect(t, awsclient.Options{})
+	clk := &clock{now: t0}
+	fake.Now = clk.Now
+	fake.DynamoDB.UpdateDuration = 3 * time.Minute
+	fake.DynamoDB.AddTable("orders", awsfake.Table{
+		Provisioned: awsfake.Capacity{Read: 100, Write: 200},
+		Indexes:     map[string]*awsfake.Index{"byUser": {Provisioned: awsfake.Capacity{Read: 10, Write: 20}}},
+	})
+	d := NewDynamoDBProvisioned(conn)
+	r, w := table("orders", "", "read"), table("orders", "", "write")
+	ir, iw := table("orders", "byUser", "read"), table("orders", "byUser", "write")
+	if d.CoalesceKey(r) != d.CoalesceKey(w) || d.CoalesceKey(ir) != d.CoalesceKey(iw) || d.CoalesceKey(r) == d.CoalesceKey(ir) {
+		t.Fatalf("keys: table %q/%q, index %q/%q", d.CoalesceKey(r), d.CoalesceKey(w), d.CoalesceKey(ir), d.CoalesceKey(iw))
+	}
+
+	errs := d.ApplyGroup(ctx, []controller.Change{{Target: w, From: 200, To: 150}, {Target: r, From: 100, To: 80}}, t0)
+	diff(t, "errors", []error{nil, nil}, errs)
+	ups := fake.Calls("UpdateTable")
+	if len(ups) != 1 {
+		t.Fatalf("UpdateTable calls = %d, want 1 for both units", len(ups))
+	}
+	diff(t, "UpdateTable body", map[string]any{"TableName": "orders", "ProvisionedThroughput": map[string]any{"ReadCapacityUnits": 80.0, "WriteCapacityUnits": 150.0}}, body(t, ups[0]))
+	if got := fake.DynamoDB.Table("orders").Decreases; got != 1 {
+		t.Errorf("decreases spent = %d, want 1", got)
+	}
+
+	// An index's pair goes in one GSI update, next tick (the table is
+	// UPDATING for now).
+	clk.now = t0.Add(5 * time.Minute)
+	errs = d.ApplyGroup(ctx, []controller.Change{{Target: ir, From: 10, To: 30}, {Target: iw, From: 20, To: 40}}, clk.now)
+	diff(t, "index errors", []error{nil, nil}, errs)
+	ups = fake.Calls("UpdateTable")
+	if len(ups) != 2 {
+		t.Fatalf("UpdateTable calls = %d, want 2", len(ups))
+	}
+	diff(t, "index UpdateTable body", map[string]any{"TableName": "orders", "GlobalSecondaryIndexUpdates": []any{map[string]any{"Update": map[string]any{
+		"IndexName": "byUser", "ProvisionedThroughput": map[string]any{"ReadCapacityUnits": 30.0, "WriteCapacityUnits": 40.0}}}}}, body(t, ups[1]))
+}
+
+// A change the rules refuse fails alone: the other still goes, and a
+// no-op spends nothing.
+func TestDynamoDBProvisionedGroupRefusesOneChangeAlone(t *testing.T) {
+	fake, conn := connect(t, awsclient.Options{})
+	clk := &clock{now: t0}
+	fake.Now = clk.Now
+	fake.DynamoDB.UpdateDuration = 3 * time.Minute
+	fake.DynamoDB.AddTable("orders", awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 200}, Decreases: 4, LastDecrease: t0.Add(-10 * time.Minute)})
+	d := NewDynamoDBProvisioned(conn)
+	r, w := table("orders", "", "read"), table("orders", "", "write")
+
+	// The decrease quota is spent for the hour: the read decrease is
+	// refused, the write increase goes, with the read unit as it is.
+	errs := d.ApplyGroup(ctx, []controller.Change{{Target: r, From: 100, To: 50}, {Target: w, From: 200, To: 400}}, t0)
+	if len(errs) != 2 || errs[1] != nil {
+		t.Fatalf("errors = %v, want the write change to succeed", errs)
+	}
+	wantClass(t, errs[0], controller.ClassQuota)
+	ups := fake.Calls("UpdateTable")
+	if len(ups) != 1 {
+		t.Fatalf("UpdateTable calls = %d, want 1", len(ups))
+	}
+	diff(t, "UpdateTable body", map[string]any{"TableName": "orders", "ProvisionedThroughput": map[string]any{"ReadCapacityUnits": 100.0, "WriteCapacityUnits": 400.0}}, body(t, ups[0]))
+
+	// Next tick, still UPDATING: both are refused as a conflict.
+	clk.now = t0.Add(time.Minute)
+	errs = d.ApplyGroup(ctx, []controller.Change{{Target: r, From: 100, To: 120}, {Target: w, From: 400, To: 500}}, clk.now)
+	wantClass(t, errs[0], controller.ClassConflict)
+	wantClass(t, errs[1], controller.ClassConflict)
+	if n := len(fake.Calls("UpdateTable")); n != 1 {
+		t.Errorf("UpdateTable calls = %d, want still 1", n)
+	}
+}

@@ -98,30 +98,38 @@ func (c *Controller) Tick(ctx context.Context, now time.Time, opt TickOptions) (
 	readings, senseErr := c.sense(ctx, targets, now)
 	res.SenseErr = senseErr
 
+	units := c.units(targets)
+	run := func(u unit) {
+		if u.group == nil {
+			i := u.i
+			res.Records[i] = c.evaluate(ctx, targets[i], i, tickNo, now, readings[targets[i].Name], senseErr, &opt)
+			return
+		}
+		c.evaluateGroup(ctx, targets, u.group, tickNo, now, readings, senseErr, &opt, res.Records)
+	}
 	par := c.Parallelism
 	if par <= 0 {
 		par = 16
 	}
-	if par > len(targets) {
-		par = len(targets)
+	if par > len(units) {
+		par = len(units)
 	}
 	if par <= 1 {
-		for i, t := range targets {
-			res.Records[i] = c.evaluate(ctx, t, i, tickNo, now, readings[t.Name], senseErr, &opt)
+		for _, u := range units {
+			run(u)
 		}
 	} else {
 		var wg sync.WaitGroup
-		next := make(chan int)
+		next := make(chan unit)
 		for range par {
 			wg.Go(func() {
-				for i := range next {
-					t := targets[i]
-					res.Records[i] = c.evaluate(ctx, t, i, tickNo, now, readings[t.Name], senseErr, &opt)
+				for u := range next {
+					run(u)
 				}
 			})
 		}
-		for i := range targets {
-			next <- i
+		for _, u := range units {
+			next <- u
 		}
 		close(next)
 		wg.Wait()
@@ -204,25 +212,207 @@ func (c *Controller) mode(t *config.Target, opt *TickOptions) Mode {
 	return ModeApply
 }
 
-// evaluate runs one target's part of the tick. A panic is caught here and
+// unit is one unit of a tick's work: the target at index i alone, or
+// (group not nil) the targets a Coalescer can change in one call, which
+// run together so their changes meet.
+type unit struct {
+	i     int
+	group []int
+}
+
+// units splits the targets into units of work.
+func (c *Controller) units(targets []*config.Target) []unit {
+	units := make([]unit, 0, len(targets))
+	var groups map[string]int // coalesce key → unit
+	for i, t := range targets {
+		if co, ok := c.Actuators[t.Kind].(Coalescer); ok {
+			if key := co.CoalesceKey(t); key != "" {
+				key = string(t.Kind) + "\x00" + key
+				if u, ok := groups[key]; ok {
+					if units[u].group == nil {
+						units[u].group = []int{units[u].i}
+					}
+					units[u].group = append(units[u].group, i)
+					continue
+				}
+				if groups == nil {
+					groups = map[string]int{}
+				}
+				groups[key] = len(units)
+			}
+		}
+		units = append(units, unit{i: i})
+	}
+	return units
+}
+
+// pending is one target's evaluation between its decision and its
+// change: decided, and allowed to act, but not yet applied or saved.
+type pending struct {
+	t    *config.Target
+	act  Actuator
+	rec  *Record
+	dec  policy.Decision
+	next policy.Memory
+	// before is the memory the decision started from, to unwind a change
+	// that did not happen.
+	before policy.Memory
+}
+
+// applies reports whether the pending change goes to the service.
+func (p *pending) applies() bool { return p.dec.Changed() && p.rec.Mode == ModeApply }
+
+// evaluate runs one target's part of the tick. A panic is caught and
 // recorded against the target alone.
-func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, tickNo uint64, now time.Time, sig policy.Signals, senseErr error, opt *TickOptions) (rec *Record) {
-	rec = &Record{V: AuditVersion, Time: now, Target: t.Name, Kind: string(t.Kind), Resource: t.Identity(), Mode: c.mode(t, opt), Alarm: opt.Alarm[t.Name], Signals: sig}
+func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, tickNo uint64, now time.Time, sig policy.Signals, senseErr error, opt *TickOptions) *Record {
+	var p pending
+	if !c.prepare(ctx, &p, t, idx, tickNo, now, sig, senseErr, opt) {
+		return p.rec
+	}
+	var err error
+	if p.applies() {
+		err = c.applyOne(ctx, &p, now)
+	}
+	c.finish(ctx, &p, err, now)
+	return p.rec
+}
+
+// evaluateGroup runs the targets of one coalescing unit: each decides
+// alone, then the changes of those that change go to the service in one
+// call, and each saves alone. A change the group call reports failed
+// fails its target only.
+func (c *Controller) evaluateGroup(ctx context.Context, targets []*config.Target, unit []int, tickNo uint64, now time.Time, readings map[string]policy.Signals, senseErr error, opt *TickOptions, out []*Record) {
+	ps := make([]*pending, 0, len(unit))
+	for _, i := range unit {
+		t := targets[i]
+		p := new(pending)
+		ok := c.prepare(ctx, p, t, i, tickNo, now, readings[t.Name], senseErr, opt)
+		out[i] = p.rec
+		if ok {
+			ps = append(ps, p)
+		}
+	}
+	var batch []*pending
+	for _, p := range ps {
+		if p.applies() {
+			batch = append(batch, p)
+		}
+	}
+	errs := map[*pending]error{}
+	if len(batch) == 1 {
+		errs[batch[0]] = c.applyOne(ctx, batch[0], now)
+	} else if len(batch) > 1 {
+		co := batch[0].act.(Coalescer)
+		changes := make([]Change, len(batch))
+		for k, p := range batch {
+			changes[k] = Change{Target: p.t, From: p.dec.Current, To: p.dec.Final}
+		}
+		res := c.applyGroup(ctx, co, changes, now)
+		for k, p := range batch {
+			errs[p] = res[k]
+		}
+	}
+	for _, p := range ps {
+		c.finish(ctx, p, errs[p], now)
+	}
+}
+
+// applyGroup applies changes in one call and returns one error per
+// change. A panic, or an answer of the wrong length, fails them all.
+func (c *Controller) applyGroup(ctx context.Context, co Coalescer, changes []Change, now time.Time) (res []error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger().Error("applying a group panicked", "target", changes[0].Target.Name, "panic", r, "stack", string(debug.Stack()))
+			res = nil
+			err := WithClass(ClassInternal, fmt.Errorf("panic applying %d changes in one call: %v", len(changes), r))
+			for range changes {
+				res = append(res, err)
+			}
+		}
+	}()
+	actx, cancel := c.applyContext(ctx)
+	defer cancel()
+	res = co.ApplyGroup(actx, changes, now)
+	if len(res) != len(changes) {
+		panic(fmt.Sprintf("the actuator answered %d results for %d changes", len(res), len(changes)))
+	}
+	return res
+}
+
+// applyContext bounds a change by the lease's remaining validity, so a
+// change delayed by rate limits or retries cannot land after it.
+func (c *Controller) applyContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if bg, ok := c.Gate.(BoundedGate); ok {
+		return context.WithTimeout(ctx, bg.ValidFor())
+	}
+	return ctx, func() {}
+}
+
+// applyOne applies one target's change. A panic fails the change.
+func (c *Controller) applyOne(ctx context.Context, p *pending, now time.Time) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger().Error("applying a change panicked", "target", p.t.Name, "panic", r, "stack", string(debug.Stack()))
+			err = WithClass(ClassInternal, fmt.Errorf("panic: %v", r))
+		}
+	}()
+	actx, cancel := c.applyContext(ctx)
+	defer cancel()
+	return p.act.Apply(actx, p.t, p.dec.Current, p.dec.Final, now)
+}
+
+// finish records the outcome of the change (applyErr, when it applied)
+// and saves the memory.
+func (c *Controller) finish(ctx context.Context, p *pending, applyErr error, now time.Time) {
+	rec, dec := p.rec, p.dec
+	defer func() {
+		if r := recover(); r != nil {
+			c.notePanic(p.t, rec, r)
+		}
+	}()
+	if dec.Changed() {
+		switch rec.Mode {
+		case ModeApply:
+			if applyErr != nil {
+				rec.Stage, rec.Error, rec.ErrorClass = "apply", applyErr.Error(), Classify(applyErr)
+				rec.Final = dec.Current
+				p.next = unwindChange(p.next, p.before)
+			} else {
+				rec.Applied = true
+				p.next.Actuation.LastSet, p.next.Actuation.HaveLastSet, p.next.Actuation.LastSetAt = dec.Final, true, now
+			}
+		case ModeDryRun:
+			rec.Final = dec.Final
+			p.next = unwindChange(p.next, p.before) // nothing changed, so no cooldown starts
+		}
+	}
+	if err := c.Store.Save(ctx, p.t.Name, p.next); err != nil {
+		if rec.Error == "" {
+			rec.Stage, rec.Error, rec.ErrorClass = "save", err.Error(), Classify(err)
+		}
+	}
+}
+
+// prepare runs one target's part of the tick up to its change, into p.
+// It reports whether a change (or a save) is pending; when not, the target
+// is done (planned, failed, not the leader's to change) and p.rec is its
+// complete record.
+func (c *Controller) prepare(ctx context.Context, p *pending, t *config.Target, idx int, tickNo uint64, now time.Time, sig policy.Signals, senseErr error, opt *TickOptions) (ok bool) {
+	rec := &Record{V: AuditVersion, Time: now, Target: t.Name, Kind: string(t.Kind), Resource: t.Identity(), Mode: c.mode(t, opt), Alarm: opt.Alarm[t.Name], Signals: sig}
 	if rec.Signals == nil {
 		rec.Signals = policy.Signals{}
 	}
+	p.t, p.rec = t, rec
 	defer func() {
-		if p := recover(); p != nil {
-			rec.Applied = false
-			rec.Error = fmt.Sprintf("panic: %v", p)
-			rec.ErrorClass = ClassInternal
-			c.logger().Error("target evaluation panicked", "target", t.Name, "panic", p, "stack", string(debug.Stack()))
+		if r := recover(); r != nil {
+			c.notePanic(t, rec, r)
+			ok = false
 		}
 	}()
-	fail := func(stage string, err error) *Record {
+	fail := func(stage string, err error) bool {
 		rec.Stage, rec.Error, rec.ErrorClass = stage, err.Error(), Classify(err)
 		rec.Final = rec.Current
-		return rec
+		return false
 	}
 	if senseErr != nil {
 		// Signals are missing: the decision below will hold, but the
@@ -263,7 +453,7 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 	standby := opt.Standby && opt.Plan
 	if standby && !known {
 		rec.Mode = ModeNotLeader
-		return rec // nothing to plan from without a read, and reads are the leader's
+		return false // nothing to plan from without a read, and reads are the leader's
 	}
 	// Right after our own increase the knob is read every tick, whatever
 	// the rotation, until the service stops reporting it locked: the
@@ -313,7 +503,7 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 	}
 
 	if rec.Mode == ModePlan {
-		return rec
+		return false
 	}
 	// A follower neither applies nor saves: its memory would overwrite
 	// the leader's. The gate is asked per target, right before acting,
@@ -325,37 +515,19 @@ func (c *Controller) evaluate(ctx context.Context, t *config.Target, idx int, ti
 			if err != nil {
 				rec.Stage, rec.Error, rec.ErrorClass = "lease", err.Error(), Classify(err)
 			}
-			return rec
+			return false
 		}
 	}
-	if dec.Changed() {
-		switch rec.Mode {
-		case ModeApply:
-			applyCtx := ctx
-			if bg, ok := c.Gate.(BoundedGate); ok {
-				var cancel context.CancelFunc
-				applyCtx, cancel = context.WithTimeout(ctx, bg.ValidFor())
-				defer cancel()
-			}
-			if err := act.Apply(applyCtx, t, dec.Current, dec.Final, now); err != nil {
-				fail("apply", err)
-				rec.Final = dec.Current
-				next = unwindChange(next, before)
-			} else {
-				rec.Applied = true
-				next.Actuation.LastSet, next.Actuation.HaveLastSet, next.Actuation.LastSetAt = dec.Final, true, now
-			}
-		case ModeDryRun:
-			rec.Final = dec.Final
-			next = unwindChange(next, before) // nothing changed, so no cooldown starts
-		}
-	}
-	if err := c.Store.Save(ctx, t.Name, next); err != nil {
-		if rec.Error == "" {
-			rec.Stage, rec.Error, rec.ErrorClass = "save", err.Error(), Classify(err)
-		}
-	}
-	return rec
+	p.act, p.dec, p.next, p.before = act, dec, next, before
+	return true
+}
+
+// notePanic records a recovered panic against the target alone.
+func (c *Controller) notePanic(t *config.Target, rec *Record, r any) {
+	rec.Applied = false
+	rec.Error = fmt.Sprintf("panic: %v", r)
+	rec.ErrorClass = ClassInternal
+	c.logger().Error("target evaluation panicked", "target", t.Name, "panic", r, "stack", string(debug.Stack()))
 }
 
 // noteDrift records a hand-made change and starts again from the real

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/controller"
 	"github.com/autotuner/autotuner/policy"
 )
@@ -435,5 +436,107 @@ func TestStandbyNeverReads(t *testing.T) {
 	defer r.svc.mu.Unlock()
 	if len(r.svc.reads) != 0 || len(r.svc.applies) != 0 || r.st.saves != 0 {
 		t.Errorf("standby read %v, applied %v, saved %d", r.svc.reads, r.svc.applies, r.st.saves)
+	}
+}
+
+// coalescing is a service whose targets named KEY-anything share one call.
+type coalescing struct {
+	*service
+	groups [][]string
+	panics bool
+}
+
+var _ controller.Coalescer = (*coalescing)(nil)
+
+func (s *coalescing) CoalesceKey(t *config.Target) string {
+	key, _, ok := strings.Cut(t.Name, "-")
+	if !ok {
+		return ""
+	}
+	return key
+}
+
+func (s *coalescing) ApplyGroup(ctx context.Context, changes []controller.Change, now time.Time) []error {
+	s.mu.Lock()
+	var names []string
+	for _, ch := range changes {
+		names = append(names, ch.Target.Name)
+	}
+	s.groups = append(s.groups, names)
+	s.mu.Unlock()
+	if s.panics {
+		panic("group apply exploded")
+	}
+	errs := make([]error, len(changes))
+	for k, ch := range changes {
+		errs[k] = s.Apply(ctx, ch.Target, ch.From, ch.To, now)
+	}
+	return errs
+}
+
+// Targets a Coalescer can change in one call meet there: both changes go
+// in one ApplyGroup, a change refused in it fails alone, and a target
+// with no partner applies as ever.
+func TestCoalescedChanges(t *testing.T) {
+	f := policies(t, lambdaTarget("t-read", ""), lambdaTarget("solo", ""), lambdaTarget("t-write", ""), lambdaTarget("u-read", ""), lambdaTarget("u-write", ""))
+	r := newRig(t, f, map[string]float64{"t-read": 100, "t-write": 100, "solo": 100, "u-read": 100, "u-write": 130}, steady(91))
+	co := &coalescing{service: r.svc}
+	r.c.Actuators[config.LambdaReservedConcurrency] = co
+	r.c.Parallelism = 3
+	r.svc.applyErr["u-read"] = controller.WithClass(controller.ClassQuota, errors.New("the decrease quota is spent"))
+	res := r.tick(t, t0, controller.TickOptions{})
+
+	// u-write is already at 130: only u-read changes, and alone it
+	// applies through ApplyGroup's own rules, not as a group.
+	if got, want := co.groups, [][]string{{"t-read", "t-write"}}; !cmp.Equal(got, want) {
+		t.Errorf("groups = %v, want %v", got, want)
+	}
+	for _, name := range []string{"t-read", "t-write", "solo"} {
+		if rec := record(t, res, name); !rec.Applied || rec.Final != 130 || rec.Error != "" {
+			t.Errorf("%s: applied=%v final=%v err=%q; want applied 130", name, rec.Applied, rec.Final, rec.Error)
+		}
+		if m := r.st.memory(t, name); !m.LastUp.Equal(t0) || m.Actuation.LastSet != 130 {
+			t.Errorf("%s memory: last up %v, last set %v", name, m.LastUp, m.Actuation.LastSet)
+		}
+	}
+	if rec := record(t, res, "u-read"); rec.Applied || rec.Stage != "apply" || rec.ErrorClass != controller.ClassQuota {
+		t.Errorf("u-read: %+v; want an apply error of class quota", rec)
+	}
+	if m := r.st.memory(t, "u-read"); !m.LastUp.IsZero() {
+		t.Errorf("u-read memory: a refused change left last up %v", m.LastUp)
+	}
+	var order []string
+	for _, rec := range res.Records {
+		order = append(order, rec.Target)
+	}
+	if !cmp.Equal(order, []string{"t-read", "solo", "t-write", "u-read", "u-write"}) {
+		t.Errorf("order = %v", order)
+	}
+
+	// A panic in the group call fails both changes and nothing else.
+	r2 := newRig(t, f, map[string]float64{"t-read": 100, "t-write": 100, "solo": 100, "u-read": 130, "u-write": 130}, steady(91))
+	co2 := &coalescing{service: r2.svc, panics: true}
+	r2.c.Actuators[config.LambdaReservedConcurrency] = co2
+	res = r2.tick(t, t0, controller.TickOptions{})
+	for _, name := range []string{"t-read", "t-write"} {
+		if rec := record(t, res, name); rec.Applied || rec.ErrorClass != controller.ClassInternal || !strings.Contains(rec.Error, "panic") {
+			t.Errorf("%s: %+v; want a recorded panic", name, rec)
+		}
+		if m := r2.st.memory(t, name); !m.LastUp.IsZero() {
+			t.Errorf("%s memory: a failed change left last up %v", name, m.LastUp)
+		}
+	}
+	if rec := record(t, res, "solo"); !rec.Applied {
+		t.Errorf("solo: %+v; want applied", rec)
+	}
+
+	// Plan and dry run never reach the service.
+	r3 := newRig(t, f, map[string]float64{"t-read": 100, "t-write": 100, "solo": 100, "u-read": 100, "u-write": 100}, steady(91))
+	co3 := &coalescing{service: r3.svc}
+	r3.c.Actuators[config.LambdaReservedConcurrency] = co3
+	r3.tick(t, t0, controller.TickOptions{Plan: true})
+	r3.tick(t, t0.Add(time.Minute), controller.TickOptions{DryRun: true})
+	if len(co3.groups) != 0 || len(r3.svc.applies) != 0 {
+		t.Errorf("plan and dry run applied: groups %v, applies %v", co3.groups, r3.svc.applies)
 	}
 }

@@ -38,6 +38,31 @@ type Actuator interface {
 	Apply(ctx context.Context, t *config.Target, from, to float64, now time.Time) error
 }
 
+// Change is one target's decided change, as a Coalescer applies it.
+type Change struct {
+	Target   *config.Target
+	From, To float64
+}
+
+// Coalescer is an Actuator whose knobs can share one call: a table's
+// read and write capacity are both set by one UpdateTable. Targets with
+// the same non-empty CoalesceKey are evaluated together each tick; when
+// more than one of them changes, ApplyGroup applies all their changes at
+// once instead of one Apply each. So the second change is not refused
+// because the first left the resource locked, and the changes spend one
+// call (and for DynamoDB one of the table's daily decreases) instead of
+// several.
+type Coalescer interface {
+	Actuator
+	// CoalesceKey names the resource a target's knob lives on, or ""
+	// when it never shares a call.
+	CoalesceKey(t *config.Target) string
+	// ApplyGroup applies changes of targets with one key and returns one
+	// error per change, in order: a change the service's rules refuse
+	// fails alone, and the others still go.
+	ApplyGroup(ctx context.Context, changes []Change, now time.Time) []error
+}
+
 // Store keeps each target's memory between ticks.
 type Store interface {
 	// Load returns the target's memory, or policy.NewMemory() when there
