@@ -21,7 +21,7 @@ type DynamoDBOnDemand struct {
 	tables *tableCache
 }
 
-var _ controller.Actuator = (*DynamoDBOnDemand)(nil)
+var _ controller.Coalescer = (*DynamoDBOnDemand)(nil)
 
 // NewDynamoDBOnDemand returns the actuator with its own table cache.
 func NewDynamoDBOnDemand(conn Conn) *DynamoDBOnDemand {
@@ -88,33 +88,86 @@ func (d *DynamoDBOnDemand) Current(ctx context.Context, t *config.Target, now ti
 }
 
 func (d *DynamoDBOnDemand) Apply(ctx context.Context, t *config.Target, from, to float64, now time.Time) error {
-	res := t.Identity()
-	n, err := whole(to, "UpdateTable", res)
+	return d.ApplyGroup(ctx, []controller.Change{{Target: t, From: from, To: to}}, now)[0]
+}
+
+// CoalesceKey puts a table's read and write maximums (or an index's) on
+// one key: one UpdateTable sets both.
+func (d *DynamoDBOnDemand) CoalesceKey(t *config.Target) string {
+	return t.Region + "|" + t.RoleARN + "|" + t.Table + "|" + t.Index
+}
+
+// ApplyGroup sets the read and the write maximum of one table or index in
+// one UpdateTable, so the second is not refused because the first left
+// the table UPDATING. A change the rules refuse fails alone.
+func (d *DynamoDBOnDemand) ApplyGroup(ctx context.Context, changes []controller.Change, now time.Time) []error {
+	errs := make([]error, len(changes))
+	if !onePair(changes, d.CoalesceKey) {
+		for k, ch := range changes {
+			errs[k] = d.ApplyGroup(ctx, []controller.Change{ch}, now)[0]
+		}
+		return errs
+	}
+	first := changes[0].Target
+	c, err := d.Conn(first.Region, first.RoleARN)
 	if err != nil {
-		return err
+		return fill(errs, err)
 	}
-	if n < 1 {
-		return awsclient.Refuse(awsclient.ClassInvalid, "UpdateTable", res, "the maximum must be at least 1, got %d", n)
-	}
-	c, err := d.Conn(t.Region, t.RoleARN)
-	if err != nil {
-		return err
-	}
-	unlock := d.tables.lock(c, t.Table)
+	unlock := d.tables.lock(c, first.Table)
 	defer unlock()
-	s, this, other, err := d.read(ctx, c, t, now)
-	if err != nil {
-		return err
+
+	var (
+		s        *tableSnap
+		cur      = map[string]int64{} // dimension → current maximum
+		set      = map[string]int64{} // dimension → new maximum
+		included []int
+	)
+	for k, ch := range changes {
+		t := ch.Target
+		res := t.Identity()
+		n, err := whole(ch.To, "UpdateTable", res)
+		if err != nil {
+			errs[k] = err
+			continue
+		}
+		if n < 1 {
+			errs[k] = awsclient.Refuse(awsclient.ClassInvalid, "UpdateTable", res, "the maximum must be at least 1, got %d", n)
+			continue
+		}
+		ts, this, other, err := d.read(ctx, c, t, now)
+		if err != nil {
+			errs[k] = err
+			continue
+		}
+		s = ts
+		cur[dimension(t)], cur[otherDimension(t)] = this, other
+		if b := s.blocked(t); b != "" {
+			errs[k] = awsclient.Refuse(awsclient.ClassConflict, "UpdateTable", res, "%s; retrying next tick", b)
+			continue
+		}
+		if this == n {
+			continue
+		}
+		set[dimension(t)] = n
+		included = append(included, k)
 	}
-	if b := s.blocked(t); b != "" {
-		return awsclient.Refuse(awsclient.ClassConflict, "UpdateTable", res, "%s; retrying next tick", b)
+	if len(included) == 0 {
+		return errs
 	}
-	if this == n {
-		return nil
+	r, w := cur["read"], cur["write"]
+	if n, ok := set["read"]; ok {
+		r = n
 	}
-	r, w := readWrite(t, n, other)
+	if n, ok := set["write"]; ok {
+		w = n
+	}
 	od := &types.OnDemandThroughput{MaxReadRequestUnits: aws.Int64(r), MaxWriteRequestUnits: aws.Int64(w)}
-	return sendUpdate(ctx, c, s, t, res, now,
+	t := changes[included[0]].Target
+	err = sendUpdate(ctx, c, s, t, groupResource(t, len(included)), now,
 		func(in *dynamodb.UpdateTableInput) { in.OnDemandThroughput = od },
 		func(a *types.UpdateGlobalSecondaryIndexAction) { a.OnDemandThroughput = od })
+	for _, k := range included {
+		errs[k] = err
+	}
+	return errs
 }

@@ -197,23 +197,16 @@ func (d *DynamoDBProvisioned) CoalesceKey(t *config.Target) string {
 // spent, a value out of range) fails alone; the others still go.
 func (d *DynamoDBProvisioned) ApplyGroup(ctx context.Context, changes []controller.Change, now time.Time) []error {
 	errs := make([]error, len(changes))
-	if len(changes) == 0 {
+	if !onePair(changes, d.CoalesceKey) {
+		// Not one knob pair: apply each alone (never happens with the
+		// controller's grouping, which the config keeps to one target
+		// per knob).
+		for k, ch := range changes {
+			errs[k] = d.ApplyGroup(ctx, []controller.Change{ch}, now)[0]
+		}
 		return errs
 	}
 	first := changes[0].Target
-	seen := map[string]bool{}
-	for _, ch := range changes {
-		if d.CoalesceKey(ch.Target) != d.CoalesceKey(first) || seen[dimension(ch.Target)] {
-			// Not one knob pair: apply each alone (never happens with
-			// the controller's grouping, which the config keeps to
-			// one target per knob).
-			for k, ch := range changes {
-				errs[k] = d.ApplyGroup(ctx, []controller.Change{ch}, now)[0]
-			}
-			return errs
-		}
-		seen[dimension(ch.Target)] = true
-	}
 	c, err := d.Conn(first.Region, first.RoleARN)
 	if err != nil {
 		return fill(errs, err)
@@ -277,20 +270,47 @@ func (d *DynamoDBProvisioned) ApplyGroup(ctx context.Context, changes []controll
 	}
 	tp := &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(r), WriteCapacityUnits: aws.Int64(w)}
 	t := changes[included[0]].Target
-	res := t.Identity()
-	if len(included) > 1 {
-		res = "table " + t.Table + " read and write"
-		if t.Index != "" {
-			res = "index " + t.Index + " of table " + t.Table + " read and write"
-		}
-	}
-	err = sendUpdate(ctx, c, s, t, res, now,
+	err = sendUpdate(ctx, c, s, t, groupResource(t, len(included)), now,
 		func(in *dynamodb.UpdateTableInput) { in.ProvisionedThroughput = tp },
 		func(a *types.UpdateGlobalSecondaryIndexAction) { a.ProvisionedThroughput = tp })
 	for _, k := range included {
 		errs[k] = err
 	}
 	return errs
+}
+
+// onePair reports whether changes are at most one read and one write
+// change of one table or index: what one UpdateTable can carry. (With one
+// change, or none, it is trivially true.)
+func onePair(changes []controller.Change, key func(*config.Target) string) bool {
+	seen := map[string]bool{}
+	for _, ch := range changes {
+		if key(ch.Target) != key(changes[0].Target) || seen[dimension(ch.Target)] {
+			return false
+		}
+		seen[dimension(ch.Target)] = true
+	}
+	return true
+}
+
+// groupResource names what one UpdateTable changes, for errors and for
+// the table's "changed this tick" note.
+func groupResource(t *config.Target, n int) string {
+	if n < 2 {
+		return t.Identity()
+	}
+	if t.Index != "" {
+		return "index " + t.Index + " of table " + t.Table + " read and write"
+	}
+	return "table " + t.Table + " read and write"
+}
+
+// otherDimension is the capacity a target does not set.
+func otherDimension(t *config.Target) string {
+	if dimension(t) == "read" {
+		return "write"
+	}
+	return "read"
 }
 
 // dimension is the capacity a target sets: "read" or "write".

@@ -291,3 +291,35 @@ func TestDynamoDBProvisionedGroupRefusesOneChangeAlone(t *testing.T) {
 		t.Errorf("UpdateTable calls = %d, want still 1", n)
 	}
 }
+
+// An on-demand table's read and write maximums changing in one tick go in
+// one UpdateTable too.
+func TestDynamoDBOnDemandCoalescesReadAndWrite(t *testing.T) {
+	fake, conn := connect(t, awsclient.Options{})
+	clk := &clock{now: t0}
+	fake.Now = clk.Now
+	fake.DynamoDB.UpdateDuration = 3 * time.Minute
+	fake.DynamoDB.AddTable("events", awsfake.Table{Billing: "PAY_PER_REQUEST", OnDemand: awsfake.Capacity{Read: -1, Write: 800}})
+	d := NewDynamoDBOnDemand(conn)
+	r := &config.Target{Name: "ev-r", Kind: config.DynamoDBOnDemandMax, Table: "events", Capacity: "read", Min: 1, Max: 40000}
+	w := &config.Target{Name: "ev-w", Kind: config.DynamoDBOnDemandMax, Table: "events", Capacity: "write", Min: 1, Max: 40000}
+	if d.CoalesceKey(r) != d.CoalesceKey(w) {
+		t.Fatalf("keys %q and %q differ", d.CoalesceKey(r), d.CoalesceKey(w))
+	}
+	errs := d.ApplyGroup(ctx, []controller.Change{{Target: r, From: DefaultTableMax, To: 500}, {Target: w, From: 800, To: 1200}}, t0)
+	diff(t, "errors", []error{nil, nil}, errs)
+	ups := fake.Calls("UpdateTable")
+	if len(ups) != 1 {
+		t.Fatalf("UpdateTable calls = %d, want 1 for both maximums", len(ups))
+	}
+	diff(t, "UpdateTable body", map[string]any{"TableName": "events", "OnDemandThroughput": map[string]any{"MaxReadRequestUnits": 500.0, "MaxWriteRequestUnits": 1200.0}}, body(t, ups[0]))
+
+	// While UPDATING, both are refused as a conflict, without a call.
+	clk.now = t0.Add(time.Minute)
+	errs = d.ApplyGroup(ctx, []controller.Change{{Target: r, From: 500, To: 600}, {Target: w, From: 1200, To: 900}}, clk.now)
+	wantClass(t, errs[0], controller.ClassConflict)
+	wantClass(t, errs[1], controller.ClassConflict)
+	if n := len(fake.Calls("UpdateTable")); n != 1 {
+		t.Errorf("UpdateTable calls = %d, want still 1", n)
+	}
+}
