@@ -54,6 +54,16 @@ type decoder struct {
 	// where an error about an absent value is placed: every error has a
 	// position.
 	near *yaml.Node
+	// targetRefs are the signals of source target, checked once every
+	// target is known.
+	targetRefs []targetRef
+}
+
+// targetRef is a signal that reads another target's limit.
+type targetRef struct {
+	node   *yaml.Node // the value of its target key
+	path   string
+	target string // the name it names
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/autotuner/autotuner/policy"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -295,6 +297,75 @@ targets:
 		}
 		if g := f.Targets[0].Engine.Guards; g.Stabilization != tc.win || g.StabilizationMax != tc.max {
 			t.Errorf("%s: window %v max %v, want %v and %v", tc.down, g.Stabilization, g.StabilizationMax, tc.win, tc.max)
+		}
+	}
+}
+
+// A function behind an API reads the API's limit (source: target) and
+// serves everything it admits (feedforward.admitted); a reference to a
+// target that is not there, or to itself, and an admitted signal that is
+// not a limit, are errors with positions.
+func TestAdmittedFeedForward(t *testing.T) {
+	src := `version: 1
+targets:
+  - name: api
+    kind: apigateway-usage-plan
+    usage_plan: p1
+    min: 10
+    max: 1000
+    signals:
+      requests: {namespace: AWS/ApiGateway, metric: Count, dimensions: {ApiName: a, Stage: prod}, stat: Sum, per_second: true}
+    policy:
+      autotuner:
+        utilization: {signal: requests}
+  - name: fn
+    kind: lambda-reserved-concurrency
+    function: orders
+    min: 5
+    max: 800
+    signals:
+      busy:      {namespace: AWS/Lambda, metric: ConcurrentExecutions, dimensions: {FunctionName: orders}, stat: Maximum}
+      duration:  {namespace: AWS/Lambda, metric: Duration, dimensions: {FunctionName: orders}, stat: Average}
+      arrivals:  {namespace: AWS/ApiGateway, metric: Count, dimensions: {ApiName: a, Stage: prod}, stat: Sum, per_second: true}
+      api_limit: {source: target, target: api}
+    policy:
+      autotuner:
+        utilization: {signal: busy, target: 70%}
+        feedforward: {signal: arrivals, duration: duration, admitted: api_limit}
+`
+	f, err := Parse("p.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := f.Target("fn")
+	if s := fn.Signals["api_limit"]; s.Source != SourceTarget || s.Target != "api" {
+		t.Errorf("api_limit = %+v", s)
+	}
+	a := fn.Engine.Rec.(*policy.Autotuner)
+	want := []policy.Setpoint{
+		{Signal: "busy", Target: 0.7, PerLimit: true},
+		{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001},
+		{Signal: "api_limit", Target: 1, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001},
+	}
+	if diff := cmp.Diff(want, a.P.Setpoints); diff != "" {
+		t.Errorf("setpoints (-want +got):\n%s", diff)
+	}
+
+	bad := strings.Replace(src, "api_limit: {source: target, target: api}", "api_limit: {source: target, target: apii}\n      own:       {source: target, target: fn}\n      other:     {source: target, namespace: AWS/Lambda}", 1)
+	bad = strings.Replace(bad, "admitted: api_limit}", "admitted: arrivals}", 1)
+	_, err = Parse("p.yaml", []byte(bad))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		`p.yaml:22:43: targets[1].signals.api_limit.target: names target "apii", which is not in this file`,
+		`p.yaml:23:43: targets[1].signals.own.target: names this target itself; a limit cannot feed itself`,
+		`targets[1].signals.other.target: is required`,
+		`targets[1].signals.other.namespace: unknown key`,
+		`targets[1].policy.autotuner.feedforward.admitted: names signal "arrivals", which must be of source target`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
 		}
 	}
 }

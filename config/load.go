@@ -122,6 +122,15 @@ func (d *decoder) file_(n *yaml.Node) *File {
 		}
 		f.Targets = append(f.Targets, t)
 	}
+	for _, r := range d.targetRefs {
+		owner, _, _ := strings.Cut(r.path, ".signals")
+		switch i, ok := names[r.target]; {
+		case !ok:
+			d.errorf(r.node, r.path, "names target %q, which is not in this file", r.target)
+		case fmt.Sprintf("targets[%d]", i) == owner:
+			d.errorf(r.node, r.path, "names this target itself; a limit cannot feed itself")
+		}
+	}
 	o.done()
 	return f
 }
@@ -385,12 +394,21 @@ func (d *decoder) signal(n *yaml.Node, path, name string, def *Defaults) *Signal
 	var src string
 	if o.str("source", &src) {
 		s.Source = Source(src)
-		o.check(s.Source == SourceCloudWatch || s.Source == SourceSQS, "source", "must be cloudwatch or sqs, got %q", src)
+		o.check(s.Source == SourceCloudWatch || s.Source == SourceSQS || s.Source == SourceTarget, "source", "must be cloudwatch, sqs or target, got %q", src)
 	}
 	var missing string
 	if o.str("missing", &missing) {
 		s.Missing = Missing(missing)
 		o.check(s.Missing == MissingHold || s.Missing == MissingZero, "missing", "must be hold or zero, got %q", missing)
+	}
+	if s.Source == SourceTarget {
+		// Another target's limit in force: autotuner knows it, so it
+		// costs no call and has no period or delay.
+		if o.required("target", &s.Target); s.Target != "" {
+			d.targetRefs = append(d.targetRefs, targetRef{node: valueOf(n, "target"), path: o.at("target"), target: s.Target})
+		}
+		o.done()
+		return s
 	}
 	if s.Source == SourceSQS {
 		o.required("queue_url", &s.QueueURL)

@@ -294,8 +294,23 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		} else {
 			fo.check(!hasDrain, "drain", "needs backlog: the signal whose depth is drained")
 		}
+		// The rate the upstream limit admits (its limit in force, a
+		// `source: target` signal) is served in full: this limit is
+		// raised to what that rate needs, and never lowered below it, so
+		// a burst the front door lets through is not throttled behind it
+		// while the metrics that would show it are minutes away.
+		var admitted string
+		if pc.ref(fo, "admitted", &admitted, false) {
+			fo.check(pc.t.Signals[admitted].Source == SourceTarget, "admitted",
+				"names signal %q, which must be of source target: the limit in force of the target upstream", admitted)
+		}
 		fo.done()
 		p.Setpoints = append(p.Setpoints, sp)
+		if admitted != "" {
+			a := sp
+			a.Signal, a.Target, a.Backlog, a.Drain = admitted, 1, "", 0
+			p.Setpoints = append(p.Setpoints, a)
+		}
 	}
 	for i, sn := range o.list("setpoints") {
 		so := pc.d.obj(sn, fmt.Sprintf("%s[%d]", o.at("setpoints"), i))

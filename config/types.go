@@ -60,6 +60,9 @@ type Source string
 const (
 	SourceCloudWatch Source = "cloudwatch"
 	SourceSQS        Source = "sqs" // GetQueueAttributes, real time
+	// SourceTarget is another target's limit in force, as autotuner last
+	// set or read it: no call, no period, no delay.
+	SourceTarget Source = "target"
 )
 
 // Signal is one named input of a target.
@@ -76,6 +79,7 @@ type Signal struct {
 	PerSecond  bool   // divide by the period in seconds (Sum of capacity units → units/s)
 	QueueURL   string // for source sqs
 	Attribute  string // for source sqs, e.g. ApproximateNumberOfMessages
+	Target     string // for source target: the other target's name
 	Delay      time.Duration
 	Line, Col  int // where it was declared, for messages
 }

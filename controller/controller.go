@@ -97,6 +97,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time, opt TickOptions) (
 	res := &Result{At: now, Records: make([]*Record, len(targets))}
 	readings, senseErr := c.sense(ctx, targets, now)
 	res.SenseErr = senseErr
+	c.limits(ctx, targets, readings)
 
 	units := c.units(targets)
 	run := func(u unit) {
@@ -193,6 +194,45 @@ func (c *Controller) sense(ctx context.Context, targets []*config.Target, now ti
 		c.logger().Warn("reading signals failed; every target holds", "err", err)
 	}
 	return m, err
+}
+
+// limits fills in the signals of source target: another target's limit
+// in force, as this process last set or read it (the value in its
+// memory). They are read once, before any target is evaluated, so a tick
+// gives the same answer whatever the order and parallelism of the
+// evaluation; a limit changed in this tick shows in the next. A target
+// autotuner has never set or read has no value yet: the signal is
+// missing. The reading is live: it has no period (At is zero).
+func (c *Controller) limits(ctx context.Context, targets []*config.Target, readings map[string]policy.Signals) {
+	if readings == nil {
+		return // the sensor failed: every target holds anyway
+	}
+	var known map[string]policy.Signal
+	for _, t := range targets {
+		for _, s := range t.SignalList {
+			if s.Source != config.SourceTarget {
+				continue
+			}
+			v, ok := known[s.Target]
+			if !ok {
+				if m, err := c.Store.Load(ctx, s.Target); err == nil && m.Actuation.HaveLastSet {
+					v = policy.Signal{Value: m.Actuation.LastSet, Valid: true}
+				} else if err != nil {
+					c.logger().Warn("reading another target's limit", "target", t.Name, "signal", s.Name, "of", s.Target, "err", err)
+				}
+				if known == nil {
+					known = map[string]policy.Signal{}
+				}
+				known[s.Target] = v
+			}
+			sig := readings[t.Name]
+			if sig == nil {
+				sig = policy.Signals{}
+				readings[t.Name] = sig
+			}
+			sig[s.Name] = v
+		}
+	}
 }
 
 func (c *Controller) logger() *slog.Logger {

@@ -540,3 +540,23 @@ func TestCoalescedChanges(t *testing.T) {
 		t.Errorf("plan and dry run applied: groups %v, applies %v", co3.groups, r3.svc.applies)
 	}
 }
+
+// A signal of source target reads another target's limit in force from
+// its memory, as of the start of the tick: missing until autotuner has
+// set or read it, and a change made in a tick shows in the next.
+func TestLimitOfAnotherTarget(t *testing.T) {
+	down := strings.Replace(lambdaTarget("down", ""), "    policy:", "      up_limit: {source: target, target: up}\n    policy:", 1)
+	f := policies(t, lambdaTarget("up", ""), down)
+	r := newRig(t, f, map[string]float64{"up": 100, "down": 100}, steady(91))
+	res := r.tick(t, t0, controller.TickOptions{})
+	if s := record(t, res, "down").Signals["up_limit"]; s.Valid {
+		t.Errorf("tick 1: up_limit = %+v, want missing before up was ever read", s)
+	}
+	if up := record(t, res, "up"); !up.Applied || up.Final != 130 {
+		t.Fatalf("up: %+v", up)
+	}
+	res = r.tick(t, t0.Add(time.Minute), controller.TickOptions{Only: []string{"down"}})
+	if s := record(t, res, "down").Signals["up_limit"]; !s.Valid || s.Value != 130 || !s.At.IsZero() {
+		t.Errorf("tick 2: up_limit = %+v, want 130, live (no period)", s)
+	}
+}

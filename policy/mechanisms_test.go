@@ -154,3 +154,29 @@ func TestFeedForwardDrainsTheBacklogOfABottleneck(t *testing.T) {
 		{at: 0, sig: sig("busy", 40, "throttles", 50, "arrivals", 70, "depth", 6000), want: 243, action: Up, why: ReasonAboveBand},
 	})
 }
+
+// What the front door admits is served in full: the admitted rate ×
+// duration (no headroom) raises this limit before any burst reaches it,
+// and no decrease goes below it; when the door narrows, so may this.
+func TestAdmittedRateIsServed(t *testing.T) {
+	ff := Setpoint{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001}
+	adm := ff
+	adm.Signal, adm.Target = "admitted", 1
+	s := newScript(engineWith(Guards{StepUp: Step{Pct: 3}, StepDown: Step{Pct: 0.9}, Resolution: 1}, ff, adm), 1, 1000, 10)
+	var steps []step
+	// Quiet: 3 req/s × 1 s, busy 2 of 10, but the API admits 20 req/s:
+	// 20 × 1 s = 20 concurrent.
+	steps = append(steps, step{at: 0, sig: sig("busy", 2, "throttles", 0, "arrivals", 3, "duration", 1000, "admitted", 20), want: 20, action: Up, why: ReasonAboveBand,
+		check: func(t *testing.T, d *Decision, m *Memory) {
+			if d.Terms.Driver != "admitted" {
+				t.Fatalf("driver = %s, want admitted", d.Terms.Driver)
+			}
+		}})
+	for m := 1; m <= 6; m++ {
+		// Its own load asks for 3; the admitted rate holds it at 20.
+		steps = append(steps, step{at: time.Duration(m) * time.Minute, sig: sig("busy", 2, "throttles", 0, "arrivals", 3, "duration", 1000, "admitted", 20), want: 20})
+	}
+	// The API now admits 8 req/s: the floor is 8.
+	steps = append(steps, step{at: 7 * time.Minute, sig: sig("busy", 2, "throttles", 0, "arrivals", 3, "duration", 1000, "admitted", 8), want: 8, action: Down, why: ReasonBelowBand})
+	s.run(t, steps)
+}

@@ -135,6 +135,9 @@ func newPlan(targets []*config.Target, now time.Time, lookback int, defRegion st
 		var local map[string]string // signal name → query ID, for expressions
 		var exprs []*config.Signal
 		for _, s := range t.SignalList {
+			if s.Source == config.SourceTarget {
+				continue // the controller knows it: no call
+			}
 			if s.Source == config.SourceSQS {
 				k := region + "\x00" + t.RoleARN + "\x00" + s.QueueURL
 				r := sqsByKey[k]

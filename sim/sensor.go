@@ -150,6 +150,9 @@ func (s *Sensor) resolve(t *config.Target, q *config.Signal) resolvedSignal {
 
 func (s *Sensor) resolve_(t *config.Target, q *config.Signal) resolvedSignal {
 	where := fmt.Sprintf("target %s signal %s", t.Name, q.Name)
+	if q.Source == config.SourceTarget {
+		return resolvedSignal{} // the controller fills it in
+	}
 	if q.Source == config.SourceSQS {
 		if s.p.q == nil {
 			s.notes.add("%s: the scenario has no SQS queue; it reads as missing", where)
