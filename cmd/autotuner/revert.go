@@ -9,6 +9,7 @@ import (
 
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/controller"
+	"github.com/autotuner/autotuner/state"
 )
 
 func init() {
@@ -16,10 +17,12 @@ func init() {
 }
 
 func runRevert(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "revert", "[-c policies.yaml] [--targets a,b] [--dry-run]")
+	fs := newFlags(e, "revert", "[-c policies.yaml] [--targets a,b] [--dry-run] [--state-table T [--lease NAME [--force]]]")
 	cfgPath := configFlag(fs)
 	only := fs.String("targets", "", "comma-separated target names (default: all)")
 	dry := fs.Bool("dry-run", false, "say what would be reverted; change nothing")
+	leaseName := fs.String("lease", "", "with --state-table: refuse while a replica holds this lease (a running autotuner would undo the revert on its next tick)")
+	force := fs.Bool("force", false, "with --lease: revert even while the lease is held")
 	sf := &stateOpts{
 		path:     fs.String("state", "autotuner-state.json", "state file"),
 		table:    fs.String("state-table", "", "read state from this DynamoDB table instead of the file"),
@@ -58,6 +61,26 @@ func runRevert(ctx context.Context, e *env, args []string) int {
 		return exitFailure
 	}
 	defer st.close()
+	if *leaseName != "" {
+		if st.ddb == nil {
+			fmt.Fprintln(e.stderr, "autotuner revert: --lease needs --state-table: the lease lives in the state table")
+			return exitUsage
+		}
+		l := &state.Lease{Client: st.ddb, Table: *sf.table, Name: *leaseName}
+		h, err := l.Holder(ctx)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "autotuner revert: reading the lease: %v\n", err)
+			return exitFailure
+		}
+		if now := daemonClock.Now(); h != nil && h.Expires.After(now) {
+			if !*force {
+				fmt.Fprintf(e.stderr, "autotuner revert: lease %q is held by %s until %s: that autotuner would undo the revert on its next tick. Stop it (or disable its schedule) first, or pass --force\n",
+					*leaseName, h.Owner, h.Expires.UTC().Format(time.RFC3339))
+				return exitFailure
+			}
+			fmt.Fprintf(e.stdout, "lease %q is held by %s until %s; reverting anyway (--force)\n", *leaseName, h.Owner, h.Expires.UTC().Format(time.RFC3339))
+		}
+	}
 	be, err := newBackend(ctx, e, f)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "autotuner revert: %v\n", err)

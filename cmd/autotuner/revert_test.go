@@ -11,7 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/autotuner/autotuner/daemon/daemontest"
+	"github.com/autotuner/autotuner/internal/testenv"
 	"github.com/autotuner/autotuner/policy"
 	"github.com/autotuner/autotuner/state"
 )
@@ -153,5 +158,73 @@ func TestRevertRefusesToReserveAnUnsetOriginal(t *testing.T) {
 	}
 	if len(act.Changes()) != 0 {
 		t.Errorf("changes %v, want none", act.Changes())
+	}
+}
+
+// With --lease, revert refuses while a replica holds the lease, since that
+// autotuner would undo the revert on its next tick; --force overrides, and
+// an expired lease is no obstacle.
+func TestRevertRespectsTheLease(t *testing.T) {
+	url := testenv.Dynalite(t, testenv.DynaliteOptions{})
+	c := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	ctx := context.Background()
+	if _, err := c.CreateTable(ctx, state.CreateTableInput("state")); err != nil {
+		t.Fatal(err)
+	}
+	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("state")}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	prevDDB := newStateDynamoDB
+	newStateDynamoDB = func(context.Context, string) (state.DynamoDBAPI, error) { return c, nil }
+	t.Cleanup(func() { newStateDynamoDB = prevDDB })
+	now := time.Date(2026, 11, 25, 15, 30, 0, 0, time.UTC)
+	clock := daemontest.NewClock(now)
+	prevClock := daemonClock
+	daemonClock = clock
+	t.Cleanup(func() { daemonClock = prevClock })
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "p.yaml")
+	os.WriteFile(cfg, []byte(revertPolicies), 0o644)
+	act := &daemontest.Actuator{Values: map[string]float64{"consumer": 40, "table": 100, "untouched": 7}}
+	fakeBackend(t, &daemontest.Sensor{}, act)
+	st := state.NewDynamoDB(c, "state")
+	m := policy.NewMemory()
+	m.Actuation = policy.Actuation{Original: 10, HaveOriginal: true, OriginalAt: now.Add(-time.Hour), LastSet: 40, HaveLastSet: true}
+	if _, err := st.Load(ctx, "consumer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(ctx, "consumer", m); err != nil {
+		t.Fatal(err)
+	}
+	daemon := &state.Lease{Client: c, Table: "state", Name: "autotuner", Owner: "daemon-1", TTL: 3 * time.Minute, Now: clock.Now}
+	if ok, err := daemon.Campaign(ctx); !ok || err != nil {
+		t.Fatalf("campaign: %v %v", ok, err)
+	}
+
+	revert := func(args ...string) (int, string) {
+		var out bytes.Buffer
+		e := &env{stdout: &out, stderr: &out, getenv: func(string) string { return "" }, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		code := run(ctx, e, append([]string{"revert", "-c", cfg, "--state-table", "state", "--targets", "consumer"}, args...))
+		return code, out.String()
+	}
+	code, out := revert("--lease", "autotuner")
+	if code != exitFailure || !strings.Contains(out, `lease "autotuner" is held by daemon-1 until 2026-11-25T15:33:00Z`) || act.Value("consumer") != 40 {
+		t.Fatalf("held lease: exit %d, consumer %v:\n%s", code, act.Value("consumer"), out)
+	}
+	code, out = revert("--lease", "autotuner", "--force")
+	if code != exitOK || act.Value("consumer") != 10 || !strings.Contains(out, "reverting anyway (--force)") {
+		t.Fatalf("--force: exit %d, consumer %v:\n%s", code, act.Value("consumer"), out)
+	}
+	clock.Advance(4 * time.Minute) // the daemon stopped renewing
+	code, out = revert("--lease", "autotuner")
+	if code != exitOK || !strings.Contains(out, "already at its original value 10") || strings.Contains(out, "held by") {
+		t.Fatalf("expired lease: exit %d:\n%s", code, out)
+	}
+	if code, out := revert("--lease", "x", "--state-table", "", "--state", filepath.Join(dir, "s.json")); code != exitUsage || !strings.Contains(out, "--lease needs --state-table") {
+		t.Errorf("--lease without a table: exit %d:\n%s", code, out)
 	}
 }

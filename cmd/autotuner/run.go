@@ -231,7 +231,8 @@ func (s *stateOpts) describe() string {
 // openState is what a command gets from stateOpts.open.
 type openState struct {
 	store controller.Store
-	lease *state.Lease // nil without --lease
+	ddb   state.DynamoDBAPI // the state table's client; nil for a file
+	lease *state.Lease      // nil without --lease
 	audit controller.AuditSink
 	close func()
 }

@@ -51,7 +51,7 @@ func (s *stateOpts) open(ctx context.Context, region string) (*openState, error)
 		return nil, err
 	}
 	st := state.NewDynamoDB(c, *s.table)
-	o := &openState{store: st, close: func() {}}
+	o := &openState{store: st, ddb: c, close: func() {}}
 	if *s.lease != "" {
 		owner := *s.owner
 		if owner == "" {
