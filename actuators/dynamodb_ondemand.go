@@ -102,6 +102,9 @@ func (d *DynamoDBOnDemand) CoalesceKey(t *config.Target) string {
 // the table UPDATING. A change the rules refuse fails alone.
 func (d *DynamoDBOnDemand) ApplyGroup(ctx context.Context, changes []controller.Change, now time.Time) []error {
 	errs := make([]error, len(changes))
+	if len(changes) == 0 {
+		return errs
+	}
 	if !onePair(changes, d.CoalesceKey) {
 		for k, ch := range changes {
 			errs[k] = d.ApplyGroup(ctx, []controller.Change{ch}, now)[0]
@@ -114,7 +117,12 @@ func (d *DynamoDBOnDemand) ApplyGroup(ctx context.Context, changes []controller.
 		return fill(errs, err)
 	}
 	unlock := d.tables.lock(c, first.Table)
-	defer unlock()
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
 
 	var (
 		s        *tableSnap
@@ -166,6 +174,17 @@ func (d *DynamoDBOnDemand) ApplyGroup(ctx context.Context, changes []controller.
 	err = sendUpdate(ctx, c, s, t, groupResource(t, len(included)), now,
 		func(in *dynamodb.UpdateTableInput) { in.OnDemandThroughput = od },
 		func(a *types.UpdateGlobalSecondaryIndexAction) { a.OnDemandThroughput = od })
+	if err != nil && len(included) > 1 && separable(ctx, err) {
+		// The service refused the pair: one of the two may be at
+		// fault, so each goes alone, and the other is not held back
+		// by it. (The refused call left the table as it was.)
+		unlock()
+		locked = false
+		for _, k := range included {
+			errs[k] = d.ApplyGroup(ctx, []controller.Change{changes[k]}, now)[0]
+		}
+		return errs
+	}
 	for _, k := range included {
 		errs[k] = err
 	}

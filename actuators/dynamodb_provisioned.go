@@ -197,6 +197,9 @@ func (d *DynamoDBProvisioned) CoalesceKey(t *config.Target) string {
 // spent, a value out of range) fails alone; the others still go.
 func (d *DynamoDBProvisioned) ApplyGroup(ctx context.Context, changes []controller.Change, now time.Time) []error {
 	errs := make([]error, len(changes))
+	if len(changes) == 0 {
+		return errs
+	}
 	if !onePair(changes, d.CoalesceKey) {
 		// Not one knob pair: apply each alone (never happens with the
 		// controller's grouping, which the config keeps to one target
@@ -212,7 +215,12 @@ func (d *DynamoDBProvisioned) ApplyGroup(ctx context.Context, changes []controll
 		return fill(errs, err)
 	}
 	unlock := d.tables.lock(c, first.Table)
-	defer unlock()
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
 
 	var (
 		s        *tableSnap
@@ -273,15 +281,41 @@ func (d *DynamoDBProvisioned) ApplyGroup(ctx context.Context, changes []controll
 	err = sendUpdate(ctx, c, s, t, groupResource(t, len(included)), now,
 		func(in *dynamodb.UpdateTableInput) { in.ProvisionedThroughput = tp },
 		func(a *types.UpdateGlobalSecondaryIndexAction) { a.ProvisionedThroughput = tp })
+	if err != nil && len(included) > 1 && separable(ctx, err) {
+		// The service refused the pair: one of the two may be at
+		// fault, so each goes alone, and the other is not held back
+		// by it. (The refused call left the table as it was.)
+		unlock()
+		locked = false
+		for _, k := range included {
+			errs[k] = d.ApplyGroup(ctx, []controller.Change{changes[k]}, now)[0]
+		}
+		return errs
+	}
 	for _, k := range included {
 		errs[k] = err
 	}
 	return errs
 }
 
+// separable reports whether a refused pair is worth sending again one by
+// one: the service refused the values (a quota, a validation), not the
+// moment (throttling, a network error, a concurrent change), which would
+// refuse each alone just the same.
+func separable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	switch controller.Classify(err) {
+	case controller.ClassThrottled, controller.ClassTransient, controller.ClassConflict, controller.ClassPermission:
+		return false
+	}
+	return true
+}
+
 // onePair reports whether changes are at most one read and one write
 // change of one table or index: what one UpdateTable can carry. (With one
-// change, or none, it is trivially true.)
+// change it is trivially true.)
 func onePair(changes []controller.Change, key func(*config.Target) string) bool {
 	seen := map[string]bool{}
 	for _, ch := range changes {

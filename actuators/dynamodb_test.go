@@ -323,3 +323,63 @@ func TestDynamoDBOnDemandCoalescesReadAndWrite(t *testing.T) {
 		t.Errorf("UpdateTable calls = %d, want still 1", n)
 	}
 }
+
+// A pair the service refuses for its values (a quota, a validation) goes
+// again one by one, so one dimension at fault does not hold the other back
+// tick after tick; a pair refused for the moment (throttling) does not.
+func TestDynamoDBProvisionedRefusedPairGoesAlone(t *testing.T) {
+	fake, conn := connect(t, awsclient.Options{})
+	clk := &clock{now: t0}
+	fake.Now = clk.Now
+	fake.DynamoDB.UpdateDuration = 3 * time.Minute
+	fake.DynamoDB.AddTable("orders", awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 200}})
+	d := NewDynamoDBProvisioned(conn)
+	r, w := table("orders", "", "read"), table("orders", "", "write")
+
+	fake.Fail("UpdateTable", awsfake.APIError{Code: "ValidationException", Message: "One or more parameter values were invalid: exceeds the account's table-level write throughput quota"})
+	errs := d.ApplyGroup(ctx, []controller.Change{{Target: r, From: 100, To: 150}, {Target: w, From: 200, To: 39000}}, t0)
+	if errs[0] != nil {
+		t.Errorf("read: %v, want applied alone", errs[0])
+	}
+	wantClass(t, errs[1], controller.ClassConflict) // the read left the table UPDATING: next tick
+	ups := fake.Calls("UpdateTable")
+	if len(ups) != 2 {
+		t.Fatalf("UpdateTable calls = %d, want the pair and then the read alone", len(ups))
+	}
+	diff(t, "second UpdateTable", map[string]any{"TableName": "orders", "ProvisionedThroughput": map[string]any{"ReadCapacityUnits": 150.0, "WriteCapacityUnits": 200.0}}, body(t, ups[1]))
+
+	clk.now = t0.Add(5 * time.Minute)
+	throttled := awsfake.APIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+	fake.Fail("UpdateTable", throttled, throttled, throttled, throttled, throttled, throttled, throttled, throttled, throttled, throttled)
+	errs = d.ApplyGroup(ctx, []controller.Change{{Target: r, From: 150, To: 160}, {Target: w, From: 200, To: 300}}, clk.now)
+	wantClass(t, errs[0], controller.ClassThrottled)
+	wantClass(t, errs[1], controller.ClassThrottled)
+	// Every attempt (the SDK retries a throttle) carried the pair.
+	for i, c := range fake.Calls("UpdateTable")[2:] {
+		diff(t, fmt.Sprintf("throttled attempt %d", i), map[string]any{"TableName": "orders", "ProvisionedThroughput": map[string]any{"ReadCapacityUnits": 160.0, "WriteCapacityUnits": 300.0}}, body(t, c))
+	}
+}
+
+// In a pair, a dimension already at its value is not part of the change:
+// only the other goes, with it unchanged.
+func TestDynamoDBProvisionedGroupNoOp(t *testing.T) {
+	fake, conn := connect(t, awsclient.Options{})
+	fake.DynamoDB.AddTable("orders", awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 200}})
+	d := NewDynamoDBProvisioned(conn)
+	r, w := table("orders", "", "read"), table("orders", "", "write")
+	errs := d.ApplyGroup(ctx, []controller.Change{{Target: r, From: 100, To: 100}, {Target: w, From: 200, To: 250}}, t0)
+	diff(t, "errors", []error{nil, nil}, errs)
+	ups := fake.Calls("UpdateTable")
+	if len(ups) != 1 {
+		t.Fatalf("UpdateTable calls = %d, want 1", len(ups))
+	}
+	diff(t, "UpdateTable body", map[string]any{"TableName": "orders", "ProvisionedThroughput": map[string]any{"ReadCapacityUnits": 100.0, "WriteCapacityUnits": 250.0}}, body(t, ups[0]))
+	errs = d.ApplyGroup(ctx, []controller.Change{{Target: r, From: 100, To: 100}, {Target: w, From: 250, To: 250}}, t0.Add(time.Hour))
+	diff(t, "no-op errors", []error{nil, nil}, errs)
+	if n := len(fake.Calls("UpdateTable")); n != 1 {
+		t.Errorf("UpdateTable calls = %d after a no-op pair, want still 1", n)
+	}
+	if errs := d.ApplyGroup(ctx, nil, t0); len(errs) != 0 {
+		t.Errorf("empty group: %v", errs)
+	}
+}

@@ -266,7 +266,7 @@ func (c *Controller) units(targets []*config.Target) []unit {
 	var groups map[string]int // coalesce key → unit
 	for i, t := range targets {
 		if co, ok := c.Actuators[t.Kind].(Coalescer); ok {
-			if key := co.CoalesceKey(t); key != "" {
+			if key := c.coalesceKey(co, t); key != "" {
 				key = string(t.Kind) + "\x00" + key
 				if u, ok := groups[key]; ok {
 					if units[u].group == nil {
@@ -284,6 +284,18 @@ func (c *Controller) units(targets []*config.Target) []unit {
 		units = append(units, unit{i: i})
 	}
 	return units
+}
+
+// coalesceKey asks the actuator for the target's key; a panic there
+// leaves the target on its own rather than failing the tick.
+func (c *Controller) coalesceKey(co Coalescer, t *config.Target) (key string) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger().Error("coalesce key panicked", "target", t.Name, "panic", r)
+			key = ""
+		}
+	}()
+	return co.CoalesceKey(t)
 }
 
 // pending is one target's evaluation between its decision and its
@@ -330,6 +342,20 @@ func (c *Controller) evaluateGroup(ctx context.Context, targets []*config.Target
 		out[i] = p.rec
 		if ok {
 			ps = append(ps, p)
+		}
+	}
+	if c.Gate != nil && len(ps) > 0 {
+		// Each member asked the gate in its turn, but the group acts
+		// only now, after the others' reads: ask again, so that a lease
+		// lost meanwhile stops the whole group.
+		if ok, err := c.Gate.MayApply(ctx); err != nil || !ok {
+			for _, p := range ps {
+				p.rec.Mode = ModeNotLeader
+				if err != nil {
+					p.rec.Stage, p.rec.Error, p.rec.ErrorClass = "lease", err.Error(), Classify(err)
+				}
+			}
+			return
 		}
 	}
 	var batch []*pending

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +48,14 @@ func TestIsolation(t *testing.T) {
 		if rec := record(t, res, name); rec.Applied || rec.ErrorClass != controller.ClassInternal || !strings.Contains(rec.Error, "panic") {
 			t.Errorf("%s: %+v; want a recorded panic", name, rec)
 		}
+	}
+	// A panic while applying fails the change like any apply error: the
+	// memory is saved, with what was read and without the change.
+	if rec := record(t, res, "d"); rec.Stage != "apply" || rec.Final != 100 {
+		t.Errorf("d: stage %q final %v; want a failed apply holding 100", rec.Stage, rec.Final)
+	}
+	if m := r.st.memory(t, "d"); !m.Actuation.HaveOriginal || m.Actuation.Original != 100 || !m.LastUp.IsZero() {
+		t.Errorf("d memory: %+v, last up %v; want saved with the original 100 and no change", m.Actuation, m.LastUp)
 	}
 	if e := record(t, res, "e"); e.Stage != "read" || e.ErrorClass != controller.ClassNotFound {
 		t.Errorf("e: %+v; want a read error of class not_found", e)
@@ -444,6 +453,7 @@ type coalescing struct {
 	*service
 	groups [][]string
 	panics bool
+	short  bool // answer one result fewer than the changes
 }
 
 var _ controller.Coalescer = (*coalescing)(nil)
@@ -471,7 +481,90 @@ func (s *coalescing) ApplyGroup(ctx context.Context, changes []controller.Change
 	for k, ch := range changes {
 		errs[k] = s.Apply(ctx, ch.Target, ch.From, ch.To, now)
 	}
+	if s.short {
+		return errs[1:]
+	}
 	return errs
+}
+
+// seqGate answers its answers in turn, then the last one for ever.
+type seqGate struct {
+	mu      sync.Mutex
+	answers []bool
+	asked   int
+}
+
+func (g *seqGate) MayApply(context.Context) (bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	a := g.answers[min(g.asked, len(g.answers)-1)]
+	g.asked++
+	return a, nil
+}
+
+// Inside a group each change gets its own result; a wrong number of
+// results fails them all; a lease lost while the group was deciding stops
+// the whole group; a dry-run member stays out of the call.
+func TestCoalescedGroupEdges(t *testing.T) {
+	f := policies(t, lambdaTarget("v-read", ""), lambdaTarget("v-write", ""))
+	values := func() map[string]float64 { return map[string]float64{"v-read": 100, "v-write": 100} }
+
+	r := newRig(t, f, values(), steady(91))
+	co := &coalescing{service: r.svc}
+	r.c.Actuators[config.LambdaReservedConcurrency] = co
+	r.svc.applyErr["v-read"] = controller.WithClass(controller.ClassQuota, errors.New("the decrease quota is spent"))
+	res := r.tick(t, t0, controller.TickOptions{})
+	if len(co.groups) != 1 {
+		t.Fatalf("groups = %v, want one call", co.groups)
+	}
+	if rec := record(t, res, "v-read"); rec.Applied || rec.ErrorClass != controller.ClassQuota {
+		t.Errorf("v-read: %+v; want its own quota error", rec)
+	}
+	if m := r.st.memory(t, "v-read"); !m.LastUp.IsZero() {
+		t.Errorf("v-read memory: last up %v after a refused change", m.LastUp)
+	}
+	if rec := record(t, res, "v-write"); !rec.Applied || rec.Error != "" {
+		t.Errorf("v-write: %+v; want applied", rec)
+	}
+	if m := r.st.memory(t, "v-write"); !m.LastUp.Equal(t0) {
+		t.Errorf("v-write memory: last up %v, want %v", m.LastUp, t0)
+	}
+
+	r = newRig(t, f, values(), steady(91))
+	r.c.Actuators[config.LambdaReservedConcurrency] = &coalescing{service: r.svc, short: true}
+	res = r.tick(t, t0, controller.TickOptions{})
+	for _, name := range []string{"v-read", "v-write"} {
+		if rec := record(t, res, name); rec.Applied || rec.ErrorClass != controller.ClassInternal {
+			t.Errorf("%s: %+v; want an internal error for a short answer", name, rec)
+		}
+	}
+
+	r = newRig(t, f, values(), steady(91))
+	co = &coalescing{service: r.svc}
+	r.c.Actuators[config.LambdaReservedConcurrency] = co
+	g := &seqGate{answers: []bool{true, true, false}}
+	r.c.Gate = g
+	res = r.tick(t, t0, controller.TickOptions{})
+	for _, name := range []string{"v-read", "v-write"} {
+		if rec := record(t, res, name); rec.Mode != controller.ModeNotLeader || rec.Applied {
+			t.Errorf("%s: mode %s applied %v; want not leader", name, rec.Mode, rec.Applied)
+		}
+	}
+	if len(co.groups) != 0 || r.st.saves != 0 {
+		t.Errorf("a lost lease still acted: groups %v, saves %d", co.groups, r.st.saves)
+	}
+
+	dry := strings.Replace(lambdaTarget("v-write", ""), "    policy:", "    dry_run: true\n    policy:", 1)
+	r = newRig(t, policies(t, lambdaTarget("v-read", ""), dry), values(), steady(91))
+	co = &coalescing{service: r.svc}
+	r.c.Actuators[config.LambdaReservedConcurrency] = co
+	res = r.tick(t, t0, controller.TickOptions{})
+	if len(co.groups) != 0 || !record(t, res, "v-read").Applied {
+		t.Errorf("groups %v, v-read %+v; want v-read applied alone", co.groups, record(t, res, "v-read"))
+	}
+	if rec := record(t, res, "v-write"); rec.Applied || rec.Mode != controller.ModeDryRun || rec.Final != 130 || r.svc.get("v-write") != 100 {
+		t.Errorf("v-write: %+v; want a dry run of 130 that changed nothing", rec)
+	}
 }
 
 // Targets a Coalescer can change in one call meet there: both changes go
@@ -486,8 +579,8 @@ func TestCoalescedChanges(t *testing.T) {
 	r.svc.applyErr["u-read"] = controller.WithClass(controller.ClassQuota, errors.New("the decrease quota is spent"))
 	res := r.tick(t, t0, controller.TickOptions{})
 
-	// u-write is already at 130: only u-read changes, and alone it
-	// applies through ApplyGroup's own rules, not as a group.
+	// u-write is already at 130: only u-read changes, and alone it goes
+	// through Apply, not as a group.
 	if got, want := co.groups, [][]string{{"t-read", "t-write"}}; !cmp.Equal(got, want) {
 		t.Errorf("groups = %v, want %v", got, want)
 	}

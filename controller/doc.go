@@ -7,7 +7,8 @@
 // here (Sensor, Actuator, Store, Gate), so the daemon, the Lambda mode and
 // the simulator run the very same tick. Time arrives as an argument; the
 // controller never reads a clock for its decisions. One target's error or
-// panic never touches another's. Targets whose knobs one call sets (a
-// table's read and write capacity: an Actuator that is also a Coalescer)
-// decide alone but change together, in one call.
+// panic never touches another's, with one exception by design: targets
+// whose knobs one call sets (a table's read and write capacity: an
+// Actuator that is also a Coalescer) decide alone but change together, so
+// a failure of that one call is both targets'.
 package controller

@@ -58,8 +58,11 @@ type Coalescer interface {
 	// when it never shares a call.
 	CoalesceKey(t *config.Target) string
 	// ApplyGroup applies changes of targets with one key and returns one
-	// error per change, in order: a change the service's rules refuse
-	// fails alone, and the others still go.
+	// error per change, in order. A change the service's rules refuse
+	// (checked before the call) fails alone, and the others still go; a
+	// call the service refuses for its values is tried again change by
+	// change; one refused for the moment (throttling, a network error)
+	// fails every change in it, to be tried again next tick.
 	ApplyGroup(ctx context.Context, changes []Change, now time.Time) []error
 }
 
@@ -81,7 +84,8 @@ type Committer interface {
 // high-availability mode. It is asked for each target right before its
 // change is applied or its memory saved (a follower must do neither, or
 // its memory would overwrite the leader's), so a leader that loses its
-// lease mid-tick acts no more. It is asked once per target per tick:
+// lease mid-tick acts no more. It is asked once per target per tick, and
+// once more before the changes of a Coalescer's group go out together:
 // answer from a cached lease, not with a call per question.
 type Gate interface {
 	MayApply(ctx context.Context) (bool, error)

@@ -49,8 +49,6 @@ type Actuator struct {
 	Violations int
 }
 
-var _ controller.Actuator = (*Actuator)(nil)
-
 func (a *Actuator) sec(now time.Time) int64 { return int64(now.Sub(a.start) / time.Second) }
 
 // bind finds the knob a target turns.
@@ -146,9 +144,7 @@ func (a *Actuator) Apply(_ context.Context, t *config.Target, from, to float64, 
 	if err != nil {
 		return err
 	}
-	p := a.p
-	s := a.sec(now)
-	cur := p.knobValue(k)
+	cur := a.p.knobValue(k)
 	if k == kESM && cur == 0 {
 		cur = 1000
 	}
@@ -165,6 +161,12 @@ func (a *Actuator) Apply(_ context.Context, t *config.Target, from, to float64, 
 		a.Violations++
 		return &ServiceError{Service: "sim", Code: "BoundsViolation", Message: fmt.Sprintf("%s: %v is outside the target's bounds [%v, %v]", t.Identity(), to, t.Min, t.Max), Class: controller.ClassInvalid}
 	}
+	return a.set(t, k, cur, to, now)
+}
+
+// set moves knob k from cur to to, by the service's rules.
+func (a *Actuator) set(t *config.Target, k knob, cur, to float64, now time.Time) error {
+	p, s := a.p, a.sec(now)
 	switch k {
 	case kReserved:
 		ceil := p.sc.Topology.Lambda.AccountConcurrency - lambdaUnreservedFloor
@@ -224,4 +226,82 @@ func (a *Actuator) Apply(_ context.Context, t *config.Target, from, to float64, 
 		p.schedule(s+delay, k, to)
 	}
 	return nil
+}
+
+var _ controller.Coalescer = (*Actuator)(nil)
+
+// CoalesceKey pairs a provisioned table's read and write targets, which
+// one UpdateTable sets, as the real actuator does.
+func (a *Actuator) CoalesceKey(t *config.Target) string {
+	if t.Kind != config.DynamoDBProvisioned {
+		return ""
+	}
+	return t.Table + "|" + t.Index
+}
+
+// ApplyGroup applies a table's read and write changes as one UpdateTable:
+// one UPDATING, and one of the day's decreases for both. Anything else
+// applies change by change.
+func (a *Actuator) ApplyGroup(ctx context.Context, changes []controller.Change, now time.Time) []error {
+	errs := make([]error, len(changes))
+	each := func(idx ...int) []error {
+		for _, i := range idx {
+			errs[i] = a.Apply(ctx, changes[i].Target, changes[i].From, changes[i].To, now)
+		}
+		return errs
+	}
+	if len(changes) != 2 || a.p.table == nil || a.p.table.read.onDemand {
+		for i, ch := range changes {
+			errs[i] = a.Apply(ctx, ch.Target, ch.From, ch.To, now)
+		}
+		return errs
+	}
+	ks := [2]knob{}
+	for i, ch := range changes {
+		k, err := a.bind(ch.Target)
+		if err != nil {
+			return each(0, 1)
+		}
+		ks[i] = k
+	}
+	if ks[0] == ks[1] || (ks[0] != kRead && ks[0] != kWrite) || (ks[1] != kRead && ks[1] != kWrite) {
+		return each(0, 1)
+	}
+	p, tb, s := a.p, a.p.table, a.sec(now)
+	var pair []int
+	for i, ch := range changes {
+		cur := p.knobValue(ks[i])
+		switch {
+		case ch.To == cur:
+			// no change: not part of the call
+		case math.IsNaN(ch.To) || cur != ch.From || ch.To < ch.Target.Min-1e-9 || ch.To > ch.Target.Max+1e-9 ||
+			ch.To < 1 || ch.To > maxTableCapacity || ch.To != math.Trunc(ch.To):
+			errs[i] = a.Apply(ctx, ch.Target, ch.From, ch.To, now) // its own, precise refusal
+		default:
+			pair = append(pair, i)
+		}
+	}
+	if len(pair) < 2 {
+		return each(pair...)
+	}
+	if s < tb.updatingUntil {
+		return each(pair...) // both refused: the table is UPDATING
+	}
+	delay := p.sc.Actuation.DynamoDBUpdating.Seconds()
+	decrease := false
+	for _, i := range pair {
+		decrease = decrease || changes[i].To < p.knobValue(ks[i])
+	}
+	if decrease {
+		if ok, _ := tb.quota.Allowed(now); !ok {
+			return each(pair...) // the decrease is refused, the other goes alone
+		}
+		tb.quota = tb.quota.Spend(now)
+		delay = p.sc.Actuation.DynamoDBDecrease.Seconds()
+	}
+	tb.updatingUntil = s + delay
+	for _, i := range pair {
+		p.schedule(s+delay, ks[i], changes[i].To)
+	}
+	return errs
 }

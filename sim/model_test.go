@@ -373,3 +373,49 @@ traffic: {rate: 1}
 		t.Errorf("violations = %d, want 2", act.Violations)
 	}
 }
+
+// The simulated table takes its read and write changes in one UpdateTable,
+// as the real actuator sends them: one UPDATING and one decrease for both.
+func TestDynamoDBReadAndWriteInOneUpdate(t *testing.T) {
+	s := setup(t, `
+duration: 1h
+topology:
+  kind: api-lambda-dynamodb
+  api: {rate: 100}
+  table: {name: t, read: 50, write: 100}
+actuation: {dynamodb_updating: 4m, dynamodb_decrease: 2m}
+traffic: {rate: 1}
+`, "")
+	p := newPlant(s.Scenario, s.curve, nil, 3600)
+	act := &Actuator{p: p, start: s.Scenario.Start, notes: &notes{}}
+	r := &config.Target{Name: "r", Kind: config.DynamoDBProvisioned, Table: "t", Capacity: "read", Min: 1, Max: 1000}
+	w := &config.Target{Name: "w", Kind: config.DynamoDBProvisioned, Table: "t", Capacity: "write", Min: 1, Max: 1000}
+	if act.CoalesceKey(r) != act.CoalesceKey(w) || act.CoalesceKey(r) == "" {
+		t.Fatalf("keys %q %q", act.CoalesceKey(r), act.CoalesceKey(w))
+	}
+	now := s.Scenario.Start
+	errs := act.ApplyGroup(t.Context(), []controller.Change{{Target: r, From: 50, To: 40}, {Target: w, From: 100, To: 80}}, now)
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("errors %v", errs)
+	}
+	if q := p.table.quota; q.Today != 1 {
+		t.Errorf("decreases spent = %d, want 1 for both", q.Today)
+	}
+	p.applyDue(2 * 60)
+	for _, tg := range []*config.Target{r, w} {
+		st, _ := act.Current(t.Context(), tg, now.Add(2*time.Minute))
+		if want := map[string]float64{"r": 40, "w": 80}[tg.Name]; st.Value != want || st.Constraints.Blocked != "" {
+			t.Errorf("%s after the update: %+v, want %v", tg.Name, st, want)
+		}
+	}
+	// While UPDATING, both are refused.
+	errs = act.ApplyGroup(t.Context(), []controller.Change{{Target: r, From: 40, To: 60}, {Target: w, From: 80, To: 90}}, now.Add(time.Minute))
+	for i, err := range errs {
+		if controller.Classify(err) != controller.ClassConflict {
+			t.Errorf("change %d during UPDATING: %v, want a conflict", i, err)
+		}
+	}
+	if act.Violations != 0 {
+		t.Errorf("violations = %d", act.Violations)
+	}
+}
