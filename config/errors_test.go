@@ -345,14 +345,14 @@ targets:
 	want := []policy.Setpoint{
 		{Signal: "busy", Target: 0.7, PerLimit: true},
 		{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001},
-		{Signal: "api_limit", Target: 1, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001},
+		{Signal: "api_limit", Target: 1, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001, Floor: true},
 	}
 	if diff := cmp.Diff(want, a.P.Setpoints); diff != "" {
 		t.Errorf("setpoints (-want +got):\n%s", diff)
 	}
 
-	bad := strings.Replace(src, "api_limit: {source: target, target: api}", "api_limit: {source: target, target: apii}\n      own:       {source: target, target: fn}\n      other:     {source: target, namespace: AWS/Lambda}", 1)
-	bad = strings.Replace(bad, "admitted: api_limit}", "admitted: arrivals}", 1)
+	bad := strings.Replace(src, "api_limit: {source: target, target: api}", "api_limit: {source: target, target: apii}\n      own:       {source: target, target: fn}\n      other:     {source: target, namespace: AWS/Lambda, missing: zero}", 1)
+	bad = strings.Replace(bad, "admitted: api_limit}", "admitted: arrivals}\n        throttles: own", 1)
 	_, err = Parse("p.yaml", []byte(bad))
 	if err == nil {
 		t.Fatal("accepted")
@@ -362,10 +362,19 @@ targets:
 		`p.yaml:23:43: targets[1].signals.own.target: names this target itself; a limit cannot feed itself`,
 		`targets[1].signals.other.target: is required`,
 		`targets[1].signals.other.namespace: unknown key`,
+		`targets[1].signals.other.missing: unknown key`,
+		`targets[1].policy.autotuner.throttles: names signal "own", another target's limit (source target), which only feedforward.admitted may use`,
 		`targets[1].policy.autotuner.feedforward.admitted: names signal "arrivals", which must be of source target`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors lack %q:\n%v", want, err)
 		}
+	}
+
+	// The rate a door admits comes from an API Gateway rate limit, not
+	// from a function or a burst.
+	burst := strings.Replace(src, "    usage_plan: p1\n", "    usage_plan: p1\n    limit: burst\n", 1)
+	if _, err := Parse("p.yaml", []byte(burst)); err == nil || !strings.Contains(err.Error(), `targets[1].signals.api_limit.target: names target "api" (usage plan p1 burst); the rate a front door admits is read from an API Gateway rate limit`) {
+		t.Errorf("a burst upstream: %v", err)
 	}
 }

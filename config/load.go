@@ -124,11 +124,20 @@ func (d *decoder) file_(n *yaml.Node) *File {
 	}
 	for _, r := range d.targetRefs {
 		owner, _, _ := strings.Cut(r.path, ".signals")
-		switch i, ok := names[r.target]; {
-		case !ok:
+		i, ok := names[r.target]
+		var up *Target
+		for _, t := range f.Targets {
+			if t.Name == r.target {
+				up = t
+			}
+		}
+		switch {
+		case !ok || up == nil:
 			d.errorf(r.node, r.path, "names target %q, which is not in this file", r.target)
 		case fmt.Sprintf("targets[%d]", i) == owner:
 			d.errorf(r.node, r.path, "names this target itself; a limit cannot feed itself")
+		case up.Kind != APIGatewayUsagePlan && up.Kind != APIGatewayStage || up.Limit == "burst":
+			d.errorf(r.node, r.path, "names target %q (%s); the rate a front door admits is read from an API Gateway rate limit (apigateway-usage-plan or apigateway-stage, limit rate)", r.target, up.Identity())
 		}
 	}
 	o.done()
@@ -396,11 +405,6 @@ func (d *decoder) signal(n *yaml.Node, path, name string, def *Defaults) *Signal
 		s.Source = Source(src)
 		o.check(s.Source == SourceCloudWatch || s.Source == SourceSQS || s.Source == SourceTarget, "source", "must be cloudwatch, sqs or target, got %q", src)
 	}
-	var missing string
-	if o.str("missing", &missing) {
-		s.Missing = Missing(missing)
-		o.check(s.Missing == MissingHold || s.Missing == MissingZero, "missing", "must be hold or zero, got %q", missing)
-	}
 	if s.Source == SourceTarget {
 		// Another target's limit in force: autotuner knows it, so it
 		// costs no call and has no period or delay.
@@ -409,6 +413,11 @@ func (d *decoder) signal(n *yaml.Node, path, name string, def *Defaults) *Signal
 		}
 		o.done()
 		return s
+	}
+	var missing string
+	if o.str("missing", &missing) {
+		s.Missing = Missing(missing)
+		o.check(s.Missing == MissingHold || s.Missing == MissingZero, "missing", "must be hold or zero, got %q", missing)
 	}
 	if s.Source == SourceSQS {
 		o.required("queue_url", &s.QueueURL)

@@ -43,8 +43,20 @@ func (pc *policyCtx) ref(o *obj, key string, dst *string, required bool) bool {
 		}
 		return false
 	}
-	if _, ok := pc.t.Signals[*dst]; !ok {
+	sig, ok := pc.t.Signals[*dst]
+	if !ok {
 		o.check(false, key, "names signal %q, which is not declared under signals (declared: %s)", *dst, pc.signalNames())
+		return false
+	}
+	if (sig.Source == SourceTarget) != (key == "admitted") {
+		if key == "admitted" {
+			o.check(false, key, "names signal %q, which must be of source target: the limit in force of the API in front", *dst)
+		} else {
+			// A limit is not a measurement: it has no period, so as a
+			// throttle count or a backlog it would count as new every
+			// tick, and as a utilization it would measure nothing.
+			o.check(false, key, "names signal %q, another target's limit (source target), which only feedforward.admitted may use", *dst)
+		}
 		return false
 	}
 	return true
@@ -300,15 +312,14 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		// a burst the front door lets through is not throttled behind it
 		// while the metrics that would show it are minutes away.
 		var admitted string
-		if pc.ref(fo, "admitted", &admitted, false) {
-			fo.check(pc.t.Signals[admitted].Source == SourceTarget, "admitted",
-				"names signal %q, which must be of source target: the limit in force of the target upstream", admitted)
+		if !pc.ref(fo, "admitted", &admitted, false) {
+			admitted = ""
 		}
 		fo.done()
 		p.Setpoints = append(p.Setpoints, sp)
 		if admitted != "" {
 			a := sp
-			a.Signal, a.Target, a.Backlog, a.Drain = admitted, 1, "", 0
+			a.Signal, a.Target, a.Backlog, a.Drain, a.Floor = admitted, 1, "", 0, true
 			p.Setpoints = append(p.Setpoints, a)
 		}
 	}

@@ -97,7 +97,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time, opt TickOptions) (
 	res := &Result{At: now, Records: make([]*Record, len(targets))}
 	readings, senseErr := c.sense(ctx, targets, now)
 	res.SenseErr = senseErr
-	c.limits(ctx, targets, readings)
+	c.limits(ctx, targets, readings, now)
 
 	units := c.units(targets)
 	run := func(u unit) {
@@ -201,12 +201,15 @@ func (c *Controller) sense(ctx context.Context, targets []*config.Target, now ti
 // memory). They are read once, before any target is evaluated, so a tick
 // gives the same answer whatever the order and parallelism of the
 // evaluation; a limit changed in this tick shows in the next. A target
-// autotuner has never set or read has no value yet: the signal is
-// missing. The reading is live: it has no period (At is zero).
-func (c *Controller) limits(ctx context.Context, targets []*config.Target, readings map[string]policy.Signals) {
+// autotuner has never set or read has no value yet, and one it has not
+// evaluated for staleLimit is not trusted (its reads may be failing, or
+// it left the file): the signal is missing. The reading is live: it has
+// no period (At is zero).
+func (c *Controller) limits(ctx context.Context, targets []*config.Target, readings map[string]policy.Signals, now time.Time) {
 	if readings == nil {
-		return // the sensor failed: every target holds anyway
+		return
 	}
+	stale := max(3*c.Config.Defaults.Interval, minStaleLimit)
 	var known map[string]policy.Signal
 	for _, t := range targets {
 		for _, s := range t.SignalList {
@@ -215,10 +218,12 @@ func (c *Controller) limits(ctx context.Context, targets []*config.Target, readi
 			}
 			v, ok := known[s.Target]
 			if !ok {
-				if m, err := c.Store.Load(ctx, s.Target); err == nil && m.Actuation.HaveLastSet {
-					v = policy.Signal{Value: m.Actuation.LastSet, Valid: true}
-				} else if err != nil {
+				m, err := c.Store.Load(ctx, s.Target)
+				switch {
+				case err != nil:
 					c.logger().Warn("reading another target's limit", "target", t.Name, "signal", s.Name, "of", s.Target, "err", err)
+				case m.Actuation.HaveLastSet && !m.LastEval.IsZero() && now.Sub(m.LastEval) <= stale:
+					v = policy.Signal{Value: m.Actuation.LastSet, Valid: true}
 				}
 				if known == nil {
 					known = map[string]policy.Signal{}
@@ -234,6 +239,10 @@ func (c *Controller) limits(ctx context.Context, targets []*config.Target, readi
 		}
 	}
 }
+
+// minStaleLimit is the least age at which another target's remembered
+// limit is no longer trusted (staleLimit is 3 ticks, at least this).
+const minStaleLimit = 10 * time.Minute
 
 func (c *Controller) logger() *slog.Logger {
 	if c.Logger != nil {

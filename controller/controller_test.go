@@ -636,11 +636,25 @@ func TestCoalescedChanges(t *testing.T) {
 
 // A signal of source target reads another target's limit in force from
 // its memory, as of the start of the tick: missing until autotuner has
-// set or read it, and a change made in a tick shows in the next.
+// set or read it, and a change made in a tick shows in the next; a limit
+// not evaluated for a while (its reads failing, say) is not trusted.
 func TestLimitOfAnotherTarget(t *testing.T) {
+	api := `  - name: up
+    kind: apigateway-usage-plan
+    usage_plan: p1
+    min: 1
+    max: 1000
+    signals:
+      busy: {namespace: AWS/ApiGateway, metric: Count, dimensions: {ApiName: a}, stat: Sum, per_second: true}
+    policy:
+      autotuner:
+        utilization: {signal: busy, target: 70%}
+        pid: {kp: 1, ki: 0}
+`
 	down := strings.Replace(lambdaTarget("down", ""), "    policy:", "      up_limit: {source: target, target: up}\n    policy:", 1)
-	f := policies(t, lambdaTarget("up", ""), down)
+	f := policies(t, api, down)
 	r := newRig(t, f, map[string]float64{"up": 100, "down": 100}, steady(91))
+	r.c.Actuators[config.APIGatewayUsagePlan] = r.svc
 	res := r.tick(t, t0, controller.TickOptions{})
 	if s := record(t, res, "down").Signals["up_limit"]; s.Valid {
 		t.Errorf("tick 1: up_limit = %+v, want missing before up was ever read", s)
@@ -651,5 +665,9 @@ func TestLimitOfAnotherTarget(t *testing.T) {
 	res = r.tick(t, t0.Add(time.Minute), controller.TickOptions{Only: []string{"down"}})
 	if s := record(t, res, "down").Signals["up_limit"]; !s.Valid || s.Value != 130 || !s.At.IsZero() {
 		t.Errorf("tick 2: up_limit = %+v, want 130, live (no period)", s)
+	}
+	res = r.tick(t, t0.Add(11*time.Minute), controller.TickOptions{Only: []string{"down"}})
+	if s := record(t, res, "down").Signals["up_limit"]; s.Valid {
+		t.Errorf("11 minutes after up was last evaluated: up_limit = %+v, want missing", s)
 	}
 }

@@ -145,6 +145,34 @@ func (p *plan) due(now time.Time) []string {
 	return out
 }
 
+// LongestGap is the longest wait between two ticks the file's schedules
+// give (the global one and the targets' own, together) over the week from
+// now: what a lease renewed once per tick must outlast.
+func LongestGap(f *config.File, now time.Time) (time.Duration, error) {
+	p, err := newPlan(f)
+	if err != nil {
+		return 0, err
+	}
+	var longest time.Duration
+	cur := now
+	for i := 0; i < 20000 && cur.Sub(now) < 7*24*time.Hour; i++ {
+		var next time.Time
+		for _, g := range p.groups {
+			if n := g.sched.Next(cur); !n.IsZero() && (next.IsZero() || n.Before(next)) {
+				next = n
+			}
+		}
+		if next.IsZero() {
+			break
+		}
+		if i > 0 && next.Sub(cur) > longest {
+			longest = next.Sub(cur)
+		}
+		cur = next
+	}
+	return longest, nil
+}
+
 // period estimates the global schedule's interval, for readiness.
 func (p *plan) period(now time.Time) time.Duration {
 	var best time.Duration

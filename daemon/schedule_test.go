@@ -174,3 +174,33 @@ func TestPlanProperty(t *testing.T) {
 		}
 	})
 }
+
+// LongestGap is the longest wait between ticks of all the schedules
+// together, which a lease renewed once per tick must outlast.
+func TestLongestGap(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 30, 0, time.UTC)
+	for _, tc := range []struct {
+		global, own string
+		want        time.Duration
+	}{
+		{"@every 1m", "", time.Minute},
+		{"0 0 9,17 * * *", "", 16 * time.Hour},
+		// A target of its own every 5 minutes fills the global gaps.
+		{"0 0 9,17 * * *", "0 */5 * * * *", 5 * time.Minute},
+	} {
+		own := ""
+		if tc.own != "" {
+			own = `, schedule: "` + tc.own + `"`
+		}
+		f := mustParse(t, `version: 1
+defaults: {schedule: "`+tc.global+`"}
+targets:
+  - {name: a, kind: lambda-reserved-concurrency, function: a, min: 1, max: 10, signals: {s: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}
+  - {name: b, kind: lambda-reserved-concurrency, function: b, min: 1, max: 10`+own+`, signals: {s: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}
+`)
+		got, err := LongestGap(f, now)
+		if err != nil || got != tc.want {
+			t.Errorf("%q + %q: %v %v, want %v", tc.global, tc.own, got, err, tc.want)
+		}
+	}
+}

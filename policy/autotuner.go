@@ -37,6 +37,16 @@ type Setpoint struct {
 	// nothing.
 	Backlog string  `json:"backlog,omitempty"`
 	Drain   float64 `json:"drain,omitempty"`
+	// Floor makes the setpoint a hard lower bound instead of a demand:
+	// what it asks for (the signal × its factors ÷ Target, in the
+	// limit's units) is the least the limit may be. It is served at
+	// once, whatever the band, the debounce or the other signals, and no
+	// decrease goes below it. Its signal is a live value with no period
+	// (the rate an API in front admits), so it never counts as a new
+	// datapoint. When FactorSignal is missing, the last value seen is
+	// used (Memory.FloorFactor): a function that idles publishes no
+	// duration, and that is exactly when a burst would find it small.
+	Floor bool `json:"floor,omitempty"`
 }
 
 // FeedForward reports whether the setpoint predicts demand from an
@@ -112,6 +122,65 @@ func (a *Autotuner) Name() string { return "autotuner" }
 const maxDemand = 100
 
 func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
+	floor, sp, rate := a.floor(in, mem)
+	prop := a.recommend(in, mem)
+	if floor <= 0 || prop.Value >= floor {
+		return prop
+	}
+	cur := in.Current
+	switch {
+	case floor > cur:
+		// Serve what the door in front admits, now: no band, no
+		// debounce, no fresh datapoint needed. It is absolute, so
+		// asking again next tick cannot compound.
+		prop.Value = floor
+		prop.Reason = Reason{Code: ReasonAdmitted, Signal: sp.Signal, Value: rate, Param: floor}
+		prop.Terms.Driver = sp.Signal
+	case prop.Value < cur:
+		// A decrease stops at the floor.
+		prop.Value = floor
+		if floor >= cur {
+			prop.Reason = Reason{Code: ReasonInBand, Signal: sp.Signal, Value: rate, Param: floor}
+		}
+	}
+	return prop
+}
+
+// floor is the highest hard lower bound the Floor setpoints ask for, in
+// the limit's units, with the setpoint and the signal value behind it; 0
+// when there is none. It remembers the factor signal's last value.
+func (a *Autotuner) floor(in *Input, mem *Memory) (floor float64, by *Setpoint, rate float64) {
+	for i := range a.P.Setpoints {
+		sp := &a.P.Setpoints[i]
+		if !sp.Floor {
+			continue
+		}
+		s := in.Signals[sp.Signal]
+		v := s.Value
+		if sp.Factor != 0 {
+			v *= sp.Factor
+		}
+		if sp.FactorSignal != "" {
+			f := in.Signals[sp.FactorSignal]
+			if f.Present() && f.Value > 0 && !math.IsInf(f.Value, 0) {
+				mem.FloorFactor = f.Value
+			}
+			if mem.FloorFactor <= 0 {
+				continue // never seen: no floor yet
+			}
+			v *= mem.FloorFactor * sp.FactorScale
+		}
+		if !s.Present() || sp.Target <= 0 || math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+			continue
+		}
+		if need := v / sp.Target; need > floor {
+			floor, by, rate = need, sp, s.Value
+		}
+	}
+	return floor, by, rate
+}
+
+func (a *Autotuner) recommend(in *Input, mem *Memory) Proposal {
 	p := &a.P
 	cur := in.Current
 	base := math.Max(cur, 1e-9)
@@ -140,6 +209,9 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	}
 	for i := range p.Setpoints {
 		sp := &p.Setpoints[i]
+		if sp.Floor {
+			continue // a bound, applied after the decision (floor)
+		}
 		s := in.Signals[sp.Signal]
 		if !s.Present() {
 			if !sp.UpOnly && missing == "" {

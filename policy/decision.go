@@ -38,7 +38,10 @@ const (
 	// ReasonStillThrottled: below the band, but the newest throttle
 	// datapoint shows throttling, so nothing counts towards a decrease.
 	ReasonStillThrottled = "still_throttled"
-	ReasonOracle         = "oracle"
+	// ReasonAdmitted: raised to serve the rate the API in front admits
+	// (a Floor setpoint), before any metric shows that traffic here.
+	ReasonAdmitted = "admitted"
+	ReasonOracle   = "oracle"
 )
 
 func (r Reason) String() string {

@@ -50,11 +50,16 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	c.service()
 	c.noDecreaseWithoutData(p.Reason.Code)
 
+	mem.LastEval = in.Now // every policy: how fresh this memory is, for whoever reads it
 	d.Final = c.v
 	switch {
 	case d.Final > in.Current:
 		d.Action = Up
-		e.Guards.learnFlaps(&mem, in.Now, Up, c.cut) // before LastUp moves
+		if d.Reason.Code != ReasonAdmitted {
+			// Following the door in front is not this limit undoing
+			// its own decrease: no flap.
+			e.Guards.learnFlaps(&mem, in.Now, Up, c.cut) // before LastUp moves
+		}
 		mem.LastUp = in.Now
 	case d.Final < in.Current:
 		d.Action = Down

@@ -156,27 +156,47 @@ func TestFeedForwardDrainsTheBacklogOfABottleneck(t *testing.T) {
 }
 
 // What the front door admits is served in full: the admitted rate ×
-// duration (no headroom) raises this limit before any burst reaches it,
-// and no decrease goes below it; when the door narrows, so may this.
+// duration (no headroom) is a hard floor. It raises the limit at once,
+// even inside the band and with this function's own metrics missing (an
+// idle function publishes no duration: the last one seen stands in), no
+// decrease goes below it, and following it is not a flap.
 func TestAdmittedRateIsServed(t *testing.T) {
 	ff := Setpoint{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001}
 	adm := ff
-	adm.Signal, adm.Target = "admitted", 1
-	s := newScript(engineWith(Guards{StepUp: Step{Pct: 3}, StepDown: Step{Pct: 0.9}, Resolution: 1}, ff, adm), 1, 1000, 10)
-	var steps []step
-	// Quiet: 3 req/s × 1 s, busy 2 of 10, but the API admits 20 req/s:
-	// 20 × 1 s = 20 concurrent.
-	steps = append(steps, step{at: 0, sig: sig("busy", 2, "throttles", 0, "arrivals", 3, "duration", 1000, "admitted", 20), want: 20, action: Up, why: ReasonAboveBand,
-		check: func(t *testing.T, d *Decision, m *Memory) {
-			if d.Terms.Driver != "admitted" {
-				t.Fatalf("driver = %s, want admitted", d.Terms.Driver)
-			}
-		}})
-	for m := 1; m <= 6; m++ {
-		// Its own load asks for 3; the admitted rate holds it at 20.
-		steps = append(steps, step{at: time.Duration(m) * time.Minute, sig: sig("busy", 2, "throttles", 0, "arrivals", 3, "duration", 1000, "admitted", 20), want: 20})
+	adm.Signal, adm.Target, adm.Floor = "admitted", 1, true
+	g := Guards{StepUp: Step{Pct: 3}, StepDown: Step{Pct: 0.9}, Resolution: 1, Stabilization: 2 * time.Minute, StabilizationMax: time.Hour}
+	live := []string{"admitted"}
+	noFlaps := func(t *testing.T, d *Decision, m *Memory) {
+		if m.Flaps != 0 {
+			t.Fatalf("flaps = %d after following the door", m.Flaps)
+		}
 	}
-	// The API now admits 8 req/s: the floor is 8.
-	steps = append(steps, step{at: 7 * time.Minute, sig: sig("busy", 2, "throttles", 0, "arrivals", 3, "duration", 1000, "admitted", 8), want: 8, action: Down, why: ReasonBelowBand})
+	s := newScript(engineWith(g, ff, adm), 1, 1000, 20)
+	steps := []step{
+		// Busy 12 of 20 is inside the band, but the API admits 10 req/s
+		// of 2.4 s requests: 24 concurrent. Served now.
+		{at: 0, live: live, sig: sig("busy", 12, "throttles", 0, "arrivals", 4, "duration", 2400, "admitted", 10), want: 24, action: Up, why: ReasonAdmitted},
+		// The function idles: no busy, no duration. The API now admits
+		// 20 req/s; the last duration (2.4 s) sizes it: 48.
+		{at: time.Minute, live: live, sig: sig("throttles", 0, "admitted", 20), want: 48, action: Up, why: ReasonAdmitted},
+	}
+	for m := 2; m <= 6; m++ {
+		// Its own load asks for 3; the floor holds it at 48.
+		steps = append(steps, step{at: time.Duration(m) * time.Minute, live: live, sig: sig("busy", 2, "throttles", 0, "arrivals", 1, "duration", 2400, "admitted", 20), want: 48})
+	}
+	steps = append(steps,
+		// The door narrows to 5 req/s: the floor is 12.
+		step{at: 7 * time.Minute, live: live, sig: sig("busy", 2, "throttles", 0, "arrivals", 1, "duration", 2400, "admitted", 5), want: 12, action: Down},
+		// And widens again at once: following it is no flap.
+		step{at: 8 * time.Minute, live: live, sig: sig("busy", 2, "throttles", 0, "arrivals", 1, "duration", 2400, "admitted", 20), want: 48, action: Up, why: ReasonAdmitted, check: noFlaps},
+	)
 	s.run(t, steps)
+
+	// Never seen a duration: no floor yet, and a missing admitted rate
+	// is no floor either.
+	s = newScript(engineWith(g, ff, adm), 1, 1000, 20)
+	s.run(t, []step{
+		{at: 0, live: live, sig: sig("throttles", 0, "admitted", 20), want: 20, why: ReasonMissing},
+		{at: time.Minute, sig: sig("busy", 12, "throttles", 0, "arrivals", 4, "duration", 2400), want: 20},
+	})
 }

@@ -34,6 +34,9 @@ type Memory struct {
 	Above      int       `json:"above"`
 	Below      int       `json:"below"`
 	LastSample time.Time `json:"last_sample,omitzero"`
+	// FloorFactor is the last value of a Floor setpoint's factor signal
+	// (a function's duration), used while the signal is missing.
+	FloorFactor float64 `json:"floor_factor,omitempty"`
 	// LastThrottle is the period of the newest throttle datapoint seen, so
 	// that one throttle datapoint drives at most one increase.
 	LastThrottle time.Time `json:"last_throttle,omitzero"`
@@ -141,6 +144,9 @@ func (m Memory) sanitized() Memory {
 		m.DFiltered = 0
 	}
 	m.Flaps = min(max(m.Flaps, 0), maxFlaps)
+	if !finite(m.FloorFactor) || m.FloorFactor < 0 {
+		m.FloorFactor = 0
+	}
 	if !finite(m.Congestion) || m.Congestion < 0 {
 		m.Congestion = 0
 	}

@@ -27,8 +27,11 @@ type step struct {
 	stamp *time.Duration
 	// stamps overrides the period start of single signals, since t0.
 	stamps map[string]time.Duration
-	con    Constraints
-	alarm  bool
+	// live names readings with no period at all (zero At), such as
+	// another target's limit in force.
+	live  []string
+	con   Constraints
+	alarm bool
 	// propose is the value the fixed recommender proposes (guard tests).
 	propose float64
 	// current, when set, replaces the value in force before deciding: a
@@ -77,6 +80,9 @@ func (s *script) run(t *testing.T, steps []step) {
 				a = t0.Add(o)
 			}
 			sigs[name] = Reading(v, a)
+			if slices.Contains(st.live, name) {
+				sigs[name] = Signal{Value: v, Valid: true}
+			}
 		}
 		if st.current != 0 {
 			s.cur = st.current

@@ -397,3 +397,58 @@ func TestQueryProtocolSwitch(t *testing.T) {
 		t.Errorf("busy = %+v, want 2.5", r)
 	}
 }
+
+// Another target's limit (source target) is the controller's to fill in:
+// the sensor asks CloudWatch nothing for it, and the batch stays valid.
+func TestLimitSignalsAreNotQueried(t *testing.T) {
+	fake := awsfake.Start(t)
+	f := parse(t, `version: 1
+defaults: {region: us-east-1, metric_delay: 2m}
+targets:
+  - name: api
+    kind: apigateway-usage-plan
+    usage_plan: p1
+    min: 10
+    max: 1000
+    signals:
+      requests: {namespace: AWS/ApiGateway, metric: Count, dimensions: {ApiName: a}, stat: Sum, per_second: true}
+    policy:
+      autotuner:
+        utilization: {signal: requests}
+  - name: fn
+    kind: lambda-reserved-concurrency
+    function: fn
+    min: 1
+    max: 100
+    signals:
+      busy: {namespace: AWS/Lambda, metric: ConcurrentExecutions, dimensions: {FunctionName: fn}, stat: Maximum}
+      duration: {namespace: AWS/Lambda, metric: Duration, dimensions: {FunctionName: fn}, stat: Average}
+      arrivals: {namespace: AWS/ApiGateway, metric: Count, dimensions: {ApiName: a}, stat: Sum, per_second: true}
+      api_limit: {source: target, target: api}
+    policy:
+      autotuner:
+        utilization: {signal: busy, target: 70%}
+        feedforward: {signal: arrivals, duration: duration, admitted: api_limit}
+`)
+	s := newSensor(t, awsclient.Options{})
+	got, err := s.Read(context.Background(), f.Targets, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := got["fn"]["api_limit"]; ok && r.Valid {
+		t.Errorf("api_limit = %+v from the sensor, want nothing", r)
+	}
+	reqs := fake.CloudWatch.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("GetMetricData requests = %d, want 1", len(reqs))
+	}
+	// Count (shared by both targets), ConcurrentExecutions, Duration.
+	if n := len(reqs[0].MetricDataQueries); n != 3 {
+		t.Errorf("queries = %d, want 3", n)
+	}
+	for _, q := range reqs[0].MetricDataQueries {
+		if q.Expression == "" && (q.MetricStat == nil || q.MetricStat.Metric.MetricName == "") {
+			t.Errorf("a query without a metric: %+v", q)
+		}
+	}
+}

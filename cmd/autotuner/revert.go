@@ -61,6 +61,10 @@ func runRevert(ctx context.Context, e *env, args []string) int {
 		return exitFailure
 	}
 	defer st.close()
+	if *force && *leaseName == "" {
+		fmt.Fprintln(e.stderr, "autotuner revert: --force goes with --lease: it overrides a held lease")
+		return exitUsage
+	}
 	if *leaseName != "" {
 		if st.ddb == nil {
 			fmt.Fprintln(e.stderr, "autotuner revert: --lease needs --state-table: the lease lives in the state table")
@@ -72,13 +76,23 @@ func runRevert(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "autotuner revert: reading the lease: %v\n", err)
 			return exitFailure
 		}
-		if now := daemonClock.Now(); h != nil && h.Expires.After(now) {
-			if !*force {
-				fmt.Fprintf(e.stderr, "autotuner revert: lease %q is held by %s until %s: that autotuner would undo the revert on its next tick. Stop it (or disable its schedule) first, or pass --force\n",
-					*leaseName, h.Owner, h.Expires.UTC().Format(time.RFC3339))
-				return exitFailure
-			}
-			fmt.Fprintf(e.stdout, "lease %q is held by %s until %s; reverting anyway (--force)\n", *leaseName, h.Owner, h.Expires.UTC().Format(time.RFC3339))
+		var problem string
+		switch now := daemonClock.Now(); {
+		case h == nil:
+			problem = fmt.Sprintf("there is no lease %q in table %s: check the name (the daemon's --lease, the function's AUTOTUNER_LEASE)", *leaseName, *sf.table)
+		case h.Expires.After(now):
+			problem = fmt.Sprintf("lease %q is held by %s until %s: that autotuner would undo the revert on its next tick. Stop it (or disable its schedule) first",
+				*leaseName, h.Owner, h.Expires.UTC().Format(time.RFC3339))
+		}
+		switch {
+		case problem == "":
+		case *dry:
+			fmt.Fprintf(e.stdout, "warning: %s\n", problem)
+		case !*force:
+			fmt.Fprintf(e.stderr, "autotuner revert: %s, or pass --force\n", problem)
+			return exitFailure
+		default:
+			fmt.Fprintf(e.stdout, "%s; reverting anyway (--force)\n", problem)
 		}
 	}
 	be, err := newBackend(ctx, e, f)

@@ -215,6 +215,19 @@ func TestRevertRespectsTheLease(t *testing.T) {
 	if code != exitFailure || !strings.Contains(out, `lease "autotuner" is held by daemon-1 until 2026-11-25T15:33:00Z`) || act.Value("consumer") != 40 {
 		t.Fatalf("held lease: exit %d, consumer %v:\n%s", code, act.Value("consumer"), out)
 	}
+	// A dry run only warns; a name with no lease is refused, as a typo
+	// would otherwise pass for a stopped daemon.
+	code, out = revert("--lease", "autotuner", "--dry-run")
+	if code != exitOK || !strings.Contains(out, "warning: lease \"autotuner\" is held by daemon-1") || !strings.Contains(out, "would set 40 → 10") || act.Value("consumer") != 40 {
+		t.Fatalf("dry run with a held lease: exit %d:\n%s", code, out)
+	}
+	code, out = revert("--lease", "autotunr")
+	if code != exitFailure || !strings.Contains(out, `there is no lease "autotunr" in table state`) {
+		t.Fatalf("unknown lease: exit %d:\n%s", code, out)
+	}
+	if code, out := revert("--force"); code != exitUsage || !strings.Contains(out, "--force goes with --lease") {
+		t.Errorf("--force alone: exit %d:\n%s", code, out)
+	}
 	code, out = revert("--lease", "autotuner", "--force")
 	if code != exitOK || act.Value("consumer") != 10 || !strings.Contains(out, "reverting anyway (--force)") {
 		t.Fatalf("--force: exit %d, consumer %v:\n%s", code, act.Value("consumer"), out)

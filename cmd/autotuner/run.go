@@ -57,6 +57,15 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 
+	if *sf.lease != "" {
+		// The lease is renewed once per tick: a shorter one lapses
+		// between ticks, and a follower (or revert --lease) would take
+		// the leader for gone.
+		if gap, err := daemon.LongestGap(f0, daemonClock.Now()); err == nil && *sf.leaseTTL <= gap {
+			fmt.Fprintf(e.stderr, "autotuner run: --lease-ttl %s must be longer than the longest wait between ticks, %s: the lease is renewed once per tick\n", *sf.leaseTTL, gap)
+			return exitUsage
+		}
+	}
 	st, err := sf.open(ctx, f0.Defaults.Region)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "autotuner run: %v\n", err)

@@ -184,6 +184,7 @@ func TestRunRejectsBadFlagsAndFiles(t *testing.T) {
 		{[]string{"run", "-c", bad}, exitUsage, "targets"},
 		{[]string{"run", "-c", good, "extra"}, exitUsage, "unexpected arguments"},
 		{[]string{"run", "-c", good, "--lease", "x", "--state", filepath.Join(dir, "s.json")}, exitFailure, "--lease needs --state-table"},
+		{[]string{"run", "-c", good, "--lease", "x", "--lease-ttl", "30s", "--state-table", "t"}, exitUsage, "--lease-ttl 30s must be longer than the longest wait between ticks, 1m0s"},
 		{[]string{"run", "-c", good, "--listen", "256.0.0.1:1", "--state", filepath.Join(dir, "s2.json")}, exitFailure, "listening on"},
 	} {
 		var stderr bytes.Buffer
