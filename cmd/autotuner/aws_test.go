@@ -24,11 +24,15 @@ func exampleFake(t *testing.T) *awsfake.Server {
 	fake := awsfake.Start(t)
 	fifty := 50
 	fake.Lambda.AddFunction("orders-consumer", &fifty)
+	fake.Lambda.AddFunction("public-api-handler", &fifty)
 	fake.DynamoDB.AddTable("orders", awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 200}})
 	fake.APIGateway.AddUsagePlan("a1b2c3", awsfake.UsagePlan{Throttle: &awsfake.Throttle{Rate: 100, Burst: 200}})
 	fake.CloudWatch.Value = func(q awsfake.MetricDataQuery, ts time.Time) (float64, bool) {
-		switch q.Metric().Name {
+		switch m := q.Metric(); m.Name {
 		case "ConcurrentExecutions":
+			if m.Dimensions["FunctionName"] == "public-api-handler" {
+				return 35, true // 70% of 50: on target
+			}
 			return 50, true // every reserved slot busy: needs more
 		case "ConsumedWriteCapacityUnits":
 			return 140 * 60, true // 140/s of 200: on target
@@ -86,8 +90,8 @@ func TestPlanAndOnceSpeakAWSProtocols(t *testing.T) {
 		Final   float64
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("plan --json printed %d lines, want 4:\n%s", len(lines), out.String())
+	if len(lines) != 5 {
+		t.Fatalf("plan --json printed %d lines, want 5:\n%s", len(lines), out.String())
 	}
 	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec.Target != "orders-consumer" || rec.Current != 50 || rec.Final <= 50 {
 		t.Errorf("first record = %+v (%v), want orders-consumer from 50 upwards", rec, err)
