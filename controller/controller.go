@@ -222,7 +222,12 @@ func (c *Controller) limits(ctx context.Context, targets []*config.Target, readi
 				switch {
 				case err != nil:
 					c.logger().Warn("reading another target's limit", "target", t.Name, "signal", s.Name, "of", s.Target, "err", err)
-				case m.Actuation.HaveLastSet && !m.LastEval.IsZero() && now.Sub(m.LastEval) <= stale:
+					v.Why = "loading the state of " + s.Target + ": " + err.Error()
+				case !m.Actuation.HaveLastSet || m.LastEval.IsZero():
+					v.Why = "autotuner has not read " + s.Target + " yet"
+				case now.Sub(m.LastEval) > stale:
+					v.Why = fmt.Sprintf("%s was last evaluated at %s, over %s ago", s.Target, m.LastEval.UTC().Format(time.RFC3339), stale)
+				default:
 					v = policy.Signal{Value: m.Actuation.LastSet, Valid: true}
 				}
 				if known == nil {

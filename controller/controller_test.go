@@ -656,8 +656,8 @@ func TestLimitOfAnotherTarget(t *testing.T) {
 	r := newRig(t, f, map[string]float64{"up": 100, "down": 100}, steady(91))
 	r.c.Actuators[config.APIGatewayUsagePlan] = r.svc
 	res := r.tick(t, t0, controller.TickOptions{})
-	if s := record(t, res, "down").Signals["up_limit"]; s.Valid {
-		t.Errorf("tick 1: up_limit = %+v, want missing before up was ever read", s)
+	if s := record(t, res, "down").Signals["up_limit"]; s.Valid || s.Why != "autotuner has not read up yet" {
+		t.Errorf("tick 1: up_limit = %+v, want missing before up was ever read, saying so", s)
 	}
 	if up := record(t, res, "up"); !up.Applied || up.Final != 130 {
 		t.Fatalf("up: %+v", up)
@@ -667,7 +667,7 @@ func TestLimitOfAnotherTarget(t *testing.T) {
 		t.Errorf("tick 2: up_limit = %+v, want 130, live (no period)", s)
 	}
 	res = r.tick(t, t0.Add(11*time.Minute), controller.TickOptions{Only: []string{"down"}})
-	if s := record(t, res, "down").Signals["up_limit"]; s.Valid {
-		t.Errorf("11 minutes after up was last evaluated: up_limit = %+v, want missing", s)
+	if s := record(t, res, "down").Signals["up_limit"]; s.Valid || !strings.Contains(s.Why, "up was last evaluated at 2026-03-10T12:00:00Z, over 10m0s ago") {
+		t.Errorf("11 minutes after up was last evaluated: up_limit = %+v, want missing, saying why", s)
 	}
 }

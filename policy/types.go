@@ -15,6 +15,12 @@ type Signal struct {
 	// Filled marks a 0 that no datapoint backs: a sparse counter's
 	// missing-data rule read an empty period as zero.
 	Filled bool `json:"filled,omitempty"`
+	// Why says, for a missing reading, why it is missing when the sensor
+	// knows: the status CloudWatch gave the query (Forbidden, a missing
+	// permission, holds the target for ever until fixed), the call that
+	// failed, or why another target's limit is not trusted. The policy
+	// never reads it; the audit record shows it.
+	Why string `json:"why,omitempty"`
 }
 
 // Present reports whether s carries a usable number. NaN and ±Inf, which a

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -101,13 +102,22 @@ func (c *CloudWatch) Read(ctx context.Context, targets []*config.Target, now tim
 		}
 		out[t.Name] = m
 	}
-	type job func(ctx context.Context, into map[string]policy.Signals) error
+	// A job is one call (a batch of queries, or one queue) and the target
+	// signals it serves, which say why they are missing when it fails.
+	type job struct {
+		run  func(ctx context.Context, into map[string]policy.Signals) error
+		refs []ref
+	}
 	var jobs []job
 	for _, b := range p.Batches {
-		jobs = append(jobs, func(ctx context.Context, into map[string]policy.Signals) error { return c.readBatch(ctx, b, into) })
+		var refs []ref
+		for _, rs := range b.fan {
+			refs = append(refs, rs...)
+		}
+		jobs = append(jobs, job{func(ctx context.Context, into map[string]policy.Signals) error { return c.readBatch(ctx, b, into) }, refs})
 	}
 	for _, r := range p.sqs {
-		jobs = append(jobs, func(ctx context.Context, into map[string]policy.Signals) error { return c.readQueue(ctx, r, now, into) })
+		jobs = append(jobs, job{func(ctx context.Context, into map[string]policy.Signals) error { return c.readQueue(ctx, r, now, into) }, r.refs})
 	}
 	if len(jobs) == 0 {
 		return out, nil
@@ -125,11 +135,16 @@ func (c *CloudWatch) Read(ctx context.Context, targets []*config.Target, now tim
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			part := map[string]policy.Signals{}
-			err := j(ctx, part)
+			err := j.run(ctx, part)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, err)
+				for _, r := range j.refs {
+					if s := out[r.target][r.sig.Name]; !s.Valid {
+						out[r.target][r.sig.Name] = policy.Signal{Why: why(err)}
+					}
+				}
 				return
 			}
 			for tn, sigs := range part {
@@ -147,6 +162,19 @@ func (c *CloudWatch) Read(ctx context.Context, targets []*config.Target, now tim
 		c.logger().Warn("a signal read failed; its signals are missing this tick", "err", err)
 	}
 	return out, nil
+}
+
+// why is a failed call's error, short enough for an audit record.
+func why(err error) string {
+	n := 300
+	msg := err.Error()
+	if len(msg) <= n {
+		return msg
+	}
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n] + "…"
 }
 
 func (c *CloudWatch) logger() *slog.Logger {

@@ -258,8 +258,8 @@ func TestStatusCodesLeaveDataMissing(t *testing.T) {
 	}
 	latest := time.Date(2026, 11, 25, 11, 57, 0, 0, time.UTC)
 	want := policy.Signals{
-		"throttles":   {}, // missing: zero, but AWS could not say: unknown, not 0
-		"invocations": {},
+		"throttles":   {Why: "CloudWatch query status InternalError"}, // missing: zero, but AWS could not say: unknown, not 0
+		"invocations": {Why: "CloudWatch query status PartialData"},
 		"busy":        {}, // a gauge with no data holds
 	}
 	_ = latest
@@ -282,8 +282,8 @@ func TestErrorsClassifiedAndIsolated(t *testing.T) {
 		t.Errorf("class = %q, want permission (err %v)", c, err)
 	}
 	for n, sg := range got["fn0"] {
-		if sg.Valid {
-			t.Errorf("%s = %+v after a failed read, want missing", n, sg)
+		if sg.Valid || !strings.Contains(sg.Why, "AccessDenied") {
+			t.Errorf("%s = %+v after a failed read, want missing, saying why", n, sg)
 		}
 	}
 	// Throttling is retried by the SDK and then succeeds.

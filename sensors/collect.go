@@ -85,6 +85,10 @@ func (b *batch) fanOut(acc map[string]*series, out map[string]policy.Signals) {
 			switch {
 			case !usable:
 				// missing, and unknown: no rule may fill it in
+				sig.Why = "CloudWatch did not answer this query"
+				if s != nil {
+					sig.Why = "CloudWatch query status " + string(s.status)
+				}
 			case r.sig.Missing == config.MissingZero:
 				if haveLatest {
 					sig = policy.Reading(v, at)
