@@ -201,15 +201,16 @@ func (c *Controller) sense(ctx context.Context, targets []*config.Target, now ti
 // memory). They are read once, before any target is evaluated, so a tick
 // gives the same answer whatever the order and parallelism of the
 // evaluation; a limit changed in this tick shows in the next. A target
-// autotuner has never set or read has no value yet, and one it has not
-// evaluated for staleLimit is not trusted (its reads may be failing, or
-// it left the file): the signal is missing. The reading is live: it has
-// no period (At is zero).
+// autotuner has never set or read has no value yet, one with no limit set
+// at all has none to follow, and one it has not evaluated for staleAfter
+// is not trusted (its reads may be failing, or it left the file): the
+// signal is missing, saying why. The reading is live: it has no period
+// (At is zero).
 func (c *Controller) limits(ctx context.Context, targets []*config.Target, readings map[string]policy.Signals, now time.Time) {
 	if readings == nil {
 		return
 	}
-	stale := max(3*c.Config.Defaults.Interval, minStaleLimit)
+	base := max(3*c.Config.Defaults.Interval, minStaleLimit)
 	var known map[string]policy.Signal
 	for _, t := range targets {
 		for _, s := range t.SignalList {
@@ -225,8 +226,10 @@ func (c *Controller) limits(ctx context.Context, targets []*config.Target, readi
 					v.Why = "loading the state of " + s.Target + ": " + err.Error()
 				case !m.Actuation.HaveLastSet || m.LastEval.IsZero():
 					v.Why = "autotuner has not read " + s.Target + " yet"
-				case now.Sub(m.LastEval) > stale:
-					v.Why = fmt.Sprintf("%s was last evaluated at %s, over %s ago", s.Target, m.LastEval.UTC().Format(time.RFC3339), stale)
+				case m.Actuation.LastUnset:
+					v.Why = s.Target + " has no limit set: it admits up to the account's rate, which no floor should follow"
+				case now.Sub(m.LastEval) > staleAfter(m, base):
+					v.Why = fmt.Sprintf("%s was last evaluated at %s, over %s ago", s.Target, m.LastEval.UTC().Format(time.RFC3339), staleAfter(m, base))
 				default:
 					v = policy.Signal{Value: m.Actuation.LastSet, Valid: true}
 				}
@@ -246,8 +249,19 @@ func (c *Controller) limits(ctx context.Context, targets []*config.Target, readi
 }
 
 // minStaleLimit is the least age at which another target's remembered
-// limit is no longer trusted (staleLimit is 3 ticks, at least this).
+// limit is no longer trusted.
 const minStaleLimit = 10 * time.Minute
+
+// staleAfter is the age past which a target's remembered limit is not
+// trusted: three of its own evaluation periods as its memory shows them
+// (a target on a 15-minute schedule is evaluated every 15 minutes), and
+// at least base (3 ticks of the file's interval, at least 10 minutes).
+func staleAfter(m policy.Memory, base time.Duration) time.Duration {
+	if !m.PrevEval.IsZero() && m.LastEval.After(m.PrevEval) {
+		return max(base, 3*m.LastEval.Sub(m.PrevEval))
+	}
+	return base
+}
 
 func (c *Controller) logger() *slog.Logger {
 	if c.Logger != nil {
@@ -460,6 +474,7 @@ func (c *Controller) finish(ctx context.Context, p *pending, applyErr error, now
 			} else {
 				rec.Applied = true
 				p.next.Actuation.LastSet, p.next.Actuation.HaveLastSet, p.next.Actuation.LastSetAt = dec.Final, true, now
+				p.next.Actuation.LastUnset = false
 			}
 		case ModeDryRun:
 			rec.Final = dec.Final
@@ -579,7 +594,7 @@ func (c *Controller) prepare(ctx context.Context, p *pending, t *config.Target, 
 		next.Actuation.OriginalUnset = st.Unset
 	}
 	if read {
-		next.Actuation.LastSet, next.Actuation.HaveLastSet = st.Value, true
+		next.Actuation.LastSet, next.Actuation.HaveLastSet, next.Actuation.LastUnset = st.Value, true, st.Unset
 	}
 
 	if rec.Mode == ModePlan {

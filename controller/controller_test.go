@@ -670,4 +670,28 @@ func TestLimitOfAnotherTarget(t *testing.T) {
 	if s := record(t, res, "down").Signals["up_limit"]; s.Valid || !strings.Contains(s.Why, "up was last evaluated at 2026-03-10T12:00:00Z, over 10m0s ago") {
 		t.Errorf("11 minutes after up was last evaluated: up_limit = %+v, want missing, saying why", s)
 	}
+
+	// A target evaluated every 15 minutes (its own schedule) is trusted
+	// for three of its periods, not just 10 minutes.
+	r.tick(t, t0.Add(15*time.Minute), controller.TickOptions{Only: []string{"up"}})
+	r.tick(t, t0.Add(30*time.Minute), controller.TickOptions{Only: []string{"up"}})
+	res = r.tick(t, t0.Add(42*time.Minute), controller.TickOptions{Only: []string{"down"}})
+	if s := record(t, res, "down").Signals["up_limit"]; !s.Valid {
+		t.Errorf("12 minutes after a 15-minute target's last evaluation: up_limit = %+v, want trusted", s)
+	}
+	res = r.tick(t, t0.Add(76*time.Minute), controller.TickOptions{Only: []string{"down"}})
+	if s := record(t, res, "down").Signals["up_limit"]; s.Valid || !strings.Contains(s.Why, "over 45m0s ago") {
+		t.Errorf("46 minutes after: up_limit = %+v, want missing", s)
+	}
+
+	// An API with no throttle at all admits up to the account's rate:
+	// nothing a floor should follow.
+	r = newRig(t, f, map[string]float64{"up": 10000, "down": 100}, steady(91))
+	r.c.Actuators[config.APIGatewayUsagePlan] = r.svc
+	r.svc.unset = map[string]bool{"up": true}
+	r.tick(t, t0, controller.TickOptions{Only: []string{"up"}, DryRun: true})
+	res = r.tick(t, t0.Add(time.Minute), controller.TickOptions{Only: []string{"down"}})
+	if s := record(t, res, "down").Signals["up_limit"]; s.Valid || !strings.Contains(s.Why, "up has no limit set") {
+		t.Errorf("an unthrottled API: up_limit = %+v, want missing, saying why", s)
+	}
 }

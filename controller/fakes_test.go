@@ -97,6 +97,7 @@ type service struct {
 	panicOn  map[string]string // target → "current" or "apply"
 	reads    map[string]int
 	applies  []applied
+	unset    map[string]bool // knobs with no setting at all
 }
 
 var _ controller.Actuator = (*service)(nil)
@@ -116,7 +117,7 @@ func (s *service) Current(_ context.Context, t *config.Target, _ time.Time) (con
 	if !ok {
 		return controller.State{}, controller.WithClass(controller.ClassNotFound, errors.New("no such function "+t.Name))
 	}
-	return controller.State{Value: v, Constraints: s.con[t.Name]}, nil
+	return controller.State{Value: v, Constraints: s.con[t.Name], Unset: s.unset[t.Name]}, nil
 }
 
 func (s *service) Apply(_ context.Context, t *config.Target, from, to float64, _ time.Time) error {

@@ -155,7 +155,8 @@ func LongestGap(f *config.File, now time.Time) (time.Duration, error) {
 	}
 	var longest time.Duration
 	cur := now
-	for i := 0; i < 20000 && cur.Sub(now) < 7*24*time.Hour; i++ {
+	// A week of firings, and at least two (a yearly schedule's one gap).
+	for i := 0; i < 20000 && (cur.Sub(now) < 7*24*time.Hour || i < 2); i++ {
 		var next time.Time
 		for _, g := range p.groups {
 			if n := g.sched.Next(cur); !n.IsZero() && (next.IsZero() || n.Before(next)) {

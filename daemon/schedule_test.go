@@ -187,6 +187,8 @@ func TestLongestGap(t *testing.T) {
 		{"0 0 9,17 * * *", "", 16 * time.Hour},
 		// A target of its own every 5 minutes fills the global gaps.
 		{"0 0 9,17 * * *", "0 */5 * * * *", 5 * time.Minute},
+		// Past the week, at least one gap is measured.
+		{"@yearly", "", 365 * 24 * time.Hour},
 	} {
 		own := ""
 		if tc.own != "" {

@@ -128,7 +128,15 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		return prop
 	}
 	cur := in.Current
+	hi := in.Max
+	if c := in.Constraints.Ceiling; c > 0 && c < hi {
+		hi = c
+	}
 	switch {
+	case floor > cur && cur >= hi:
+		// Already at (or, after a hand change, above) what may be set:
+		// a raise would come out of the bounds as a decrease, and a
+		// decrease is the data's to decide, never the floor's.
 	case floor > cur:
 		// Serve what the door in front admits, now: no band, no
 		// debounce, no fresh datapoint needed. It is absolute, so

@@ -166,3 +166,19 @@ func TestStatic(t *testing.T) {
 		{at: time.Minute, sig: sig("busy", 1000), want: 100, action: Hold},
 	})
 }
+
+// Every policy stamps when it was evaluated, and the evaluation before:
+// whoever reads this target's limit judges its freshness by them.
+func TestEveryPolicyStampsItsEvaluations(t *testing.T) {
+	tt := DefaultTargetTracking()
+	tt.Signal = "busy"
+	for _, e := range []*Engine{baseline(&Static{Value: 100}), baseline(&TargetTracking{P: tt}), tuner(1, 0, Guards{})} {
+		mem := NewMemory()
+		for _, at := range []time.Duration{0, 15 * time.Minute} {
+			_, mem = e.Decide(Input{Now: t0.Add(at), Current: 50, Min: 1, Max: 1000, Signals: Signals{"busy": Reading(35, t0.Add(at-3*time.Minute))}}, mem)
+		}
+		if !mem.LastEval.Equal(t0.Add(15*time.Minute)) || !mem.PrevEval.Equal(t0) {
+			t.Errorf("%s: last eval %v, previous %v; want %v and %v", e.Rec.Name(), mem.LastEval, mem.PrevEval, t0.Add(15*time.Minute), t0)
+		}
+	}
+}

@@ -21,6 +21,7 @@ var _ Policy = (*Engine)(nil)
 func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	mem = mem.sanitized()
 	mem.Version = MemoryVersion
+	prev := mem.LastEval // before the recommender stamps it
 	if !finite(in.Min) || in.Min < 0 {
 		in.Min = 0
 	}
@@ -50,7 +51,12 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	c.service()
 	c.noDecreaseWithoutData(p.Reason.Code)
 
-	mem.LastEval = in.Now // every policy: how fresh this memory is, for whoever reads it
+	// Every policy: how fresh this memory is, and how often it is
+	// evaluated, for whoever reads this target's limit.
+	if prev.Before(in.Now) {
+		mem.PrevEval = prev
+	}
+	mem.LastEval = in.Now
 	d.Final = c.v
 	switch {
 	case d.Final > in.Current:

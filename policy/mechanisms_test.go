@@ -192,6 +192,14 @@ func TestAdmittedRateIsServed(t *testing.T) {
 	)
 	s.run(t, steps)
 
+	// Above max (a hand change) with its own data missing: the floor
+	// must not turn into a decrease, which only data may decide.
+	s = newScript(engineWith(g, ff, adm), 1, 500, 900)
+	s.mem.FloorFactor = 2400
+	s.run(t, []step{
+		{at: 0, live: live, sig: sig("admitted", 500), want: 900, action: Hold},
+	})
+
 	// Never seen a duration: no floor yet, and a missing admitted rate
 	// is no floor either.
 	s = newScript(engineWith(g, ff, adm), 1, 1000, 20)

@@ -27,7 +27,10 @@ type Memory struct {
 	LastRequired float64   `json:"last_required,omitempty"` // required capacity last tick, for the derivative
 	DFiltered    float64   `json:"d_filtered,omitempty"`
 	LastEval     time.Time `json:"last_eval,omitzero"`
-	Saturated    bool      `json:"saturated,omitempty"` // last output was cut by a guard: freeze the integral
+	// PrevEval is the evaluation before LastEval: their distance is how
+	// often this target is evaluated, for whoever reads its limit.
+	PrevEval  time.Time `json:"prev_eval,omitzero"`
+	Saturated bool      `json:"saturated,omitempty"` // last output was cut by a guard: freeze the integral
 
 	// Hysteresis counters and the newest datapoint they have counted, so
 	// that a datapoint is never counted twice when ticks outpace periods.
@@ -99,11 +102,15 @@ type Recommendation struct {
 
 // Actuation is the controller's record of its own changes.
 type Actuation struct {
-	LastSet      float64   `json:"last_set,omitempty"`
-	HaveLastSet  bool      `json:"have_last_set,omitempty"`
-	LastSetAt    time.Time `json:"last_set_at,omitzero"`
-	Original     float64   `json:"original,omitempty"`
-	HaveOriginal bool      `json:"have_original,omitempty"`
+	LastSet     float64   `json:"last_set,omitempty"`
+	HaveLastSet bool      `json:"have_last_set,omitempty"`
+	LastSetAt   time.Time `json:"last_set_at,omitzero"`
+	// LastUnset: when last read, the knob had no setting at all, and
+	// LastSet is only what the service allows without one (an API with
+	// no throttle reads as the account's rate).
+	LastUnset    bool    `json:"last_unset,omitempty"`
+	Original     float64 `json:"original,omitempty"`
+	HaveOriginal bool    `json:"have_original,omitempty"`
 	// OriginalUnset: before autotuner the knob had no setting at all
 	// (Original is then only what the service allowed without one).
 	OriginalUnset bool      `json:"original_unset,omitempty"`

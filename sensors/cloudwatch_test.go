@@ -452,3 +452,23 @@ targets:
 		}
 	}
 }
+
+// A failed queue read leaves its signal missing, saying why, and touches
+// no other reading.
+func TestFailedQueueReadSaysWhy(t *testing.T) {
+	fake := awsfake.Start(t)
+	f := parse(t, twoTargets)
+	fake.CloudWatch.Value = func(q awsfake.MetricDataQuery, ts time.Time) (float64, bool) { return 60, true }
+	fake.Fail("GetQueueAttributes", awsfake.APIError{Status: 400, Code: "QueueDoesNotExist", Message: "The specified queue does not exist."})
+	s := newSensor(t, awsclient.Options{})
+	got, err := s.Read(context.Background(), f.Targets, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got["orders-table"]["depth"]; d.Valid || !strings.Contains(d.Why, "QueueDoesNotExist") {
+		t.Errorf("depth = %+v, want missing, saying why", d)
+	}
+	if c := got["orders-table"]["consumed"]; !c.Valid || c.Why != "" {
+		t.Errorf("consumed = %+v, want a valid reading with no why", c)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -171,6 +172,12 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 }
 
 func TestRunRejectsBadFlagsAndFiles(t *testing.T) {
+	// No case may reach AWS: a state table that is asked for fails at once.
+	prevDDB := newStateDynamoDB
+	newStateDynamoDB = func(context.Context, string) (state.DynamoDBAPI, error) {
+		return nil, errors.New("this test opens no state table")
+	}
+	t.Cleanup(func() { newStateDynamoDB = prevDDB })
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("version: 1\n"), 0o644)
