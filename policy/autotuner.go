@@ -123,10 +123,14 @@ const maxDemand = 100
 
 func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	floor, sp, rate := a.floor(in, mem)
+	integral := mem.Integral
 	prop := a.recommend(in, mem)
 	if floor <= 0 || prop.Value >= floor {
 		return prop
 	}
+	// The floor, not the controller, sets this output: the error of
+	// this datapoint must not wind the integral up (or down) meanwhile.
+	mem.Integral = integral
 	cur := in.Current
 	hi := in.Max
 	if c := in.Constraints.Ceiling; c > 0 && c < hi {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -171,7 +172,9 @@ func TestAdmittedRateIsServed(t *testing.T) {
 			t.Fatalf("flaps = %d after following the door", m.Flaps)
 		}
 	}
-	s := newScript(engineWith(g, ff, adm), 1, 1000, 20)
+	e := engineWith(g, ff, adm)
+	e.Rec.(*Autotuner).P.PID.IntegralLimit = 1000 // room to wind, were it not for the floor
+	s := newScript(e, 1, 1000, 20)
 	steps := []step{
 		// Busy 12 of 20 is inside the band, but the API admits 10 req/s
 		// of 2.4 s requests: 24 concurrent. Served now.
@@ -180,15 +183,34 @@ func TestAdmittedRateIsServed(t *testing.T) {
 		// 20 req/s; the last duration (2.4 s) sizes it: 48.
 		{at: time.Minute, live: live, sig: sig("throttles", 0, "admitted", 20), want: 48, action: Up, why: ReasonAdmitted},
 	}
-	for m := 2; m <= 6; m++ {
-		// Its own load asks for 3; the floor holds it at 48.
-		steps = append(steps, step{at: time.Duration(m) * time.Minute, live: live, sig: sig("busy", 2, "throttles", 0, "arrivals", 1, "duration", 2400, "admitted", 20), want: 48})
+	// Once the floor clamps the decreases, the integral stands still:
+	// the floor, not the controller, sets the output.
+	held := math.NaN()
+	noWindup := func(t *testing.T, d *Decision, m *Memory) {
+		if d.Proposed < d.Current {
+			t.Fatalf("proposed %v below the floor", d.Proposed)
+		}
+		if d.Reason.Code == ReasonInBand && d.Reason.Signal == "admitted" {
+			if !math.IsNaN(held) && m.Integral != held {
+				t.Fatalf("integral moved from %v to %v while the floor held", held, m.Integral)
+			}
+			held = m.Integral
+		}
 	}
+	for m := 2; m <= 8; m++ {
+		// Its own load asks for 3; the floor holds it at 48.
+		steps = append(steps, step{at: time.Duration(m) * time.Minute, live: live, sig: sig("busy", 2, "throttles", 0, "arrivals", 1, "duration", 2400, "admitted", 20), want: 48, check: noWindup})
+	}
+	steps = append(steps, step{at: 8*time.Minute + 30*time.Second, live: live, sig: sig("busy", 2, "throttles", 0, "arrivals", 1, "duration", 2400, "admitted", 20), want: 48, check: func(t *testing.T, d *Decision, m *Memory) {
+		if math.IsNaN(held) {
+			t.Fatal("the floor never clamped a decrease: the test shows nothing")
+		}
+	}})
 	steps = append(steps,
 		// The door narrows to 5 req/s: the floor is 12.
-		step{at: 7 * time.Minute, live: live, sig: sig("busy", 2, "throttles", 0, "arrivals", 1, "duration", 2400, "admitted", 5), want: 12, action: Down},
+		step{at: 9 * time.Minute, live: live, sig: sig("busy", 2, "throttles", 0, "arrivals", 1, "duration", 2400, "admitted", 5), want: 12, action: Down},
 		// And widens again at once: following it is no flap.
-		step{at: 8 * time.Minute, live: live, sig: sig("busy", 2, "throttles", 0, "arrivals", 1, "duration", 2400, "admitted", 20), want: 48, action: Up, why: ReasonAdmitted, check: noFlaps},
+		step{at: 10 * time.Minute, live: live, sig: sig("busy", 2, "throttles", 0, "arrivals", 1, "duration", 2400, "admitted", 20), want: 48, action: Up, why: ReasonAdmitted, check: noFlaps},
 	)
 	s.run(t, steps)
 
