@@ -57,14 +57,21 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 
-	if *sf.lease != "" {
-		// The lease is renewed once per tick: a shorter one lapses
-		// between ticks, and a follower (or revert --lease) would take
-		// the leader for gone.
-		if gap, err := daemon.LongestGap(f0, daemonClock.Now()); err == nil && *sf.leaseTTL <= gap {
-			fmt.Fprintf(e.stderr, "autotuner run: --lease-ttl %s must be longer than the longest wait between ticks, %s: the lease is renewed once per tick\n", *sf.leaseTTL, gap)
-			return exitUsage
+	// The lease is renewed once per tick: a shorter one lapses between
+	// ticks, and a follower (or revert --lease) would take the leader for
+	// gone. Checked at start and on every reload.
+	leaseFits := func(f *config.File) error {
+		if *sf.lease == "" {
+			return nil
 		}
+		if gap, err := daemon.LongestGap(f, daemonClock.Now()); err == nil && *sf.leaseTTL <= gap {
+			return fmt.Errorf("--lease-ttl %s must be longer than the longest wait between ticks, %s: the lease is renewed once per tick", *sf.leaseTTL, gap)
+		}
+		return nil
+	}
+	if err := leaseFits(f0); err != nil {
+		fmt.Fprintf(e.stderr, "autotuner run: %v\n", err)
+		return exitUsage
 	}
 	st, err := sf.open(ctx, f0.Defaults.Region)
 	if err != nil {
@@ -107,7 +114,16 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 		return c, be.close, nil
 	}
 	o := daemon.Options{
-		Load:          func() (*config.File, error) { return config.Load(*cfgPath) },
+		Load: func() (*config.File, error) {
+			f, err := config.Load(*cfgPath)
+			if err == nil {
+				err = leaseFits(f)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return f, nil
+		},
 		Build:         build,
 		Clock:         daemonClock,
 		Logger:        e.logger,

@@ -15,9 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/daemon"
 	"github.com/autotuner/autotuner/daemon/daemontest"
+	"github.com/autotuner/autotuner/internal/testenv"
 	"github.com/autotuner/autotuner/state"
 )
 
@@ -199,5 +204,79 @@ func TestRunRejectsBadFlagsAndFiles(t *testing.T) {
 		if got := run(context.Background(), e, tc.args); got != tc.code || !strings.Contains(stderr.String(), tc.msg) {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, got, stderr.String(), tc.code, tc.msg)
 		}
+	}
+}
+
+// A reload that would make the wait between ticks outlast the lease is
+// refused like a broken file: the lease is renewed once per tick.
+func TestRunReloadChecksTheLease(t *testing.T) {
+	url := testenv.Dynalite(t, testenv.DynaliteOptions{})
+	c := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := c.CreateTable(ctx, state.CreateTableInput("state")); err != nil {
+		t.Fatal(err)
+	}
+	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("state")}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	prevDDB := newStateDynamoDB
+	newStateDynamoDB = func(context.Context, string) (state.DynamoDBAPI, error) { return c, nil }
+	t.Cleanup(func() { newStateDynamoDB = prevDDB })
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "policies.yaml")
+	if err := os.WriteFile(cfg, []byte(runPolicies), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fakeBackend(t, &daemontest.Sensor{Value: 20}, &daemontest.Actuator{Initial: 10})
+	events := make(chan daemon.Event, 64)
+	hup := make(chan os.Signal, 1)
+	prevClock, prevHUP, prevEvents := daemonClock, notifyHUP, daemonEvents
+	daemonClock = daemontest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	notifyHUP = func() (<-chan os.Signal, func()) { return hup, func() {} }
+	daemonEvents = func(e daemon.Event) { events <- e }
+	t.Cleanup(func() { daemonClock, notifyHUP, daemonEvents = prevClock, prevHUP, prevEvents })
+
+	logs := &lockedBuffer{}
+	var stderr lockedBuffer
+	e := &env{stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }, logger: slog.New(slog.NewTextHandler(logs, nil))}
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, e, []string{"run", "-c", cfg, "--state-table", "state", "--lease", "autotuner", "--lease-ttl", "3m", "--listen", "off"})
+	}()
+	next := func(kind daemon.EventKind) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case ev := <-events:
+				if ev.Kind == kind {
+					return
+				}
+			case c := <-code:
+				t.Fatalf("the daemon exited %d; stderr %s", c, stderr.String())
+			case <-deadline:
+				t.Fatalf("no %s event; stderr %s; logs:\n%s", kind, stderr.String(), logs.String())
+			}
+		}
+	}
+	next(daemon.EventWaiting)
+	if err := os.WriteFile(cfg, []byte(strings.Replace(runPolicies, `schedule: "@every 1m"`, `schedule: "@every 5m"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hup <- nil
+	next(daemon.EventReloadFailed)
+	if !strings.Contains(logs.String(), "--lease-ttl 3m0s must be longer than the longest wait between ticks, 5m0s") {
+		t.Errorf("reload problem not logged:\n%s", logs.String())
+	}
+	cancel()
+	select {
+	case <-code:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the daemon did not stop")
 	}
 }
