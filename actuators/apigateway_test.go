@@ -57,8 +57,9 @@ func TestUsagePlanPlanWide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// p2 has no throttle: the account's limit applies.
-	diff(t, "state of p2", controller.State{Value: AccountBurst, Constraints: policy.Constraints{Ceiling: AccountBurst, NotBefore: t0.Add(UsagePlanInterval)}}, st)
+	// p2 has no throttle: the account's limit applies, and the state
+	// says there is no setting (nothing to follow, nothing to revert to).
+	diff(t, "state of p2", controller.State{Value: AccountBurst, Constraints: policy.Constraints{Ceiling: AccountBurst, NotBefore: t0.Add(UsagePlanInterval)}, Unset: true}, st)
 	wantClass(t, u.Apply(ctx, tg2, AccountBurst, 300, t0.Add(5*time.Second)), controller.ClassThrottled)
 	if n := len(fake.Calls("UpdateUsagePlan")); n != 1 {
 		t.Fatalf("UpdateUsagePlan calls = %d within 20 s, want 1", n)
@@ -103,8 +104,15 @@ func TestStageThrottle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Value != 500 {
-		t.Errorf("stage rate = %v, want 500", st.Value)
+	if st.Value != 500 || st.Unset {
+		t.Errorf("stage rate = %v (unset %v), want 500, set", st.Value, st.Unset)
+	}
+	// A stage with no throttling at all: the account's rate, and no
+	// setting.
+	fake.APIGateway.AddStage("r2", "prod", awsfake.Stage{})
+	bare := &config.Target{Name: "bare", Kind: config.APIGatewayStage, RestAPI: "r2", Stage: "prod", Method: "/*/*", Limit: "rate", Min: 1, Max: 5000}
+	if st, err := s.Current(ctx, bare, t0); err != nil || st.Value != AccountRate || !st.Unset {
+		t.Errorf("an unthrottled stage: %+v %v, want the account's rate, unset", st, err)
 	}
 	if err := s.Apply(ctx, all, 500, 600, t0); err != nil {
 		t.Fatal(err)

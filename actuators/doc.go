@@ -9,4 +9,11 @@
 // per 20 s. It reports them to the policy as controller.State.Constraints.
 // It never decides a value and never sends a change equal to the current
 // value.
+//
+// Both DynamoDB actuators are controller.Coalescers: a table's (or an
+// index's) read and write changes of one tick go in one UpdateTable, so the
+// second is not refused by the first one's UPDATING, and two decreases
+// spend one of the day's. A pair DynamoDB refuses for its values is sent
+// again change by change. An API Gateway throttle that is not set at all
+// reads as the account's limit and is reported Unset.
 package actuators

@@ -34,22 +34,28 @@ func settingKeys(method string) []string {
 	return []string{escapePointer(resource) + "/" + verb, strings.TrimPrefix(resource, "/") + "/" + verb, method}
 }
 
-func stageThrottle(t *config.Target, ms map[string]types.MethodSetting) (rate float64, burst int32) {
-	rate, burst = AccountRate, AccountBurst
+func stageThrottle(t *config.Target, ms map[string]types.MethodSetting) (rate float64, burst int32, unset bool) {
+	rate, burst, unset = AccountRate, AccountBurst, true
 	for _, keys := range [][]string{{"*/*"}, settingKeys(t.Method)} {
 		for _, k := range keys {
 			if s, ok := ms[k]; ok {
 				if s.ThrottlingRateLimit >= 0 {
 					rate = s.ThrottlingRateLimit
+					if t.Limit != "burst" {
+						unset = false
+					}
 				}
 				if s.ThrottlingBurstLimit >= 0 {
 					burst = s.ThrottlingBurstLimit
+					if t.Limit == "burst" {
+						unset = false
+					}
 				}
 				break
 			}
 		}
 	}
-	return rate, burst
+	return rate, burst, unset
 }
 
 func (s *Stage) Current(ctx context.Context, t *config.Target, now time.Time) (controller.State, error) {
@@ -65,8 +71,8 @@ func (s *Stage) Current(ctx context.Context, t *config.Target, now time.Time) (c
 	if err != nil {
 		return controller.State{}, awsclient.Wrap("GetStage", res, err)
 	}
-	rate, burst := stageThrottle(t, out.MethodSettings)
-	st := controller.State{Value: rate}
+	rate, burst, unset := stageThrottle(t, out.MethodSettings)
+	st := controller.State{Value: rate, Unset: unset}
 	st.Constraints.Ceiling = AccountRate
 	if t.Limit == "burst" {
 		st.Value = float64(burst)

@@ -38,24 +38,25 @@ func planResource(t *config.Target) string {
 	return t.Identity()
 }
 
-// planThrottle finds the throttle that governs the target in a plan.
-func planThrottle(t *config.Target, out *apigateway.GetUsagePlanOutput) (rate float64, burst int32) {
-	rate, burst = AccountRate, AccountBurst
+// planThrottle finds the throttle that governs the target in a plan, and
+// whether there is none (the account's limits then apply).
+func planThrottle(t *config.Target, out *apigateway.GetUsagePlanOutput) (rate float64, burst int32, unset bool) {
+	rate, burst, unset = AccountRate, AccountBurst, true
 	if out.Throttle != nil {
-		rate, burst = out.Throttle.RateLimit, out.Throttle.BurstLimit
+		rate, burst, unset = out.Throttle.RateLimit, out.Throttle.BurstLimit, false
 	}
 	if t.Method == "" {
-		return rate, burst
+		return rate, burst, unset
 	}
 	for _, s := range out.ApiStages {
 		if aws.ToString(s.ApiId)+":"+aws.ToString(s.Stage) != t.APIStage {
 			continue
 		}
 		if th, ok := s.Throttle[t.Method]; ok {
-			return th.RateLimit, th.BurstLimit
+			return th.RateLimit, th.BurstLimit, false
 		}
 	}
-	return rate, burst
+	return rate, burst, unset
 }
 
 func (u *UsagePlan) Current(ctx context.Context, t *config.Target, now time.Time) (controller.State, error) {
@@ -71,8 +72,8 @@ func (u *UsagePlan) Current(ctx context.Context, t *config.Target, now time.Time
 	if err != nil {
 		return controller.State{}, awsclient.Wrap("GetUsagePlan", res, err)
 	}
-	rate, burst := planThrottle(t, out)
-	st := controller.State{Value: rate}
+	rate, burst, unset := planThrottle(t, out)
+	st := controller.State{Value: rate, Unset: unset}
 	if t.Limit == "burst" {
 		st.Value = float64(burst)
 		st.Constraints.Ceiling = AccountBurst

@@ -371,6 +371,12 @@ targets:
 		}
 	}
 
+	// On a function, serving a rate takes its duration.
+	noDur := strings.Replace(src, "feedforward: {signal: arrivals, duration: duration, admitted: api_limit}", "feedforward: {signal: arrivals, admitted: api_limit}", 1)
+	if _, err := Parse("p.yaml", []byte(noDur)); err == nil || !strings.Contains(err.Error(), "targets[1].policy.autotuner.feedforward.admitted: needs duration on a function") {
+		t.Errorf("admitted without duration: %v", err)
+	}
+
 	// The rate a door admits comes from an API Gateway rate limit, not
 	// from a function or a burst.
 	burst := strings.Replace(src, "    usage_plan: p1\n", "    usage_plan: p1\n    limit: burst\n", 1)

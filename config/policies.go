@@ -315,6 +315,9 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		if !pc.ref(fo, "admitted", &admitted, false) {
 			admitted = ""
 		}
+		if admitted != "" && sp.FactorSignal == "" && (pc.t.Kind == LambdaReservedConcurrency || pc.t.Kind == LambdaSQSMaxConcurrency) {
+			fo.check(false, "admitted", "needs duration on a function: the concurrency that serves a rate is the rate × the duration")
+		}
 		fo.done()
 		p.Setpoints = append(p.Setpoints, sp)
 		if admitted != "" {

@@ -7,8 +7,11 @@
 // here (Sensor, Actuator, Store, Gate), so the daemon, the Lambda mode and
 // the simulator run the very same tick. Time arrives as an argument; the
 // controller never reads a clock for its decisions. One target's error or
-// panic never touches another's, with one exception by design: targets
-// whose knobs one call sets (a table's read and write capacity: an
-// Actuator that is also a Coalescer) decide alone but change together, so
-// a failure of that one call is both targets'.
+// panic never touches another's, with two links by design. Targets whose
+// knobs one call sets (a table's read and write capacity: an Actuator that
+// is also a Coalescer) decide alone but change together: a change the
+// rules refuse fails alone, but a call refused for the moment fails for
+// both. And a signal of source target is filled in from another target's
+// memory before the evaluation: a target that stops being evaluated takes
+// that signal away from its readers.
 package controller

@@ -123,6 +123,14 @@ const maxDemand = 100
 
 func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	floor, sp, rate := a.floor(in, mem)
+	// A floor above what may be set is served as far as it can be: at
+	// max (or the service's ceiling) it holds, rather than letting the
+	// data take the limit down only for the floor to raise it again.
+	hi := in.Max
+	if c := in.Constraints.Ceiling; c > 0 && c < hi {
+		hi = c
+	}
+	floor = min(floor, hi)
 	integral := mem.Integral
 	prop := a.recommend(in, mem)
 	if floor <= 0 || prop.Value >= floor {
@@ -132,15 +140,7 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 	// this datapoint must not wind the integral up (or down) meanwhile.
 	mem.Integral = integral
 	cur := in.Current
-	hi := in.Max
-	if c := in.Constraints.Ceiling; c > 0 && c < hi {
-		hi = c
-	}
 	switch {
-	case floor > cur && cur >= hi:
-		// Already at (or, after a hand change, above) what may be set:
-		// a raise would come out of the bounds as a decrease, and a
-		// decrease is the data's to decide, never the floor's.
 	case floor > cur:
 		// Serve what the door in front admits, now: no band, no
 		// debounce, no fresh datapoint needed. It is absolute, so

@@ -222,6 +222,15 @@ func TestAdmittedRateIsServed(t *testing.T) {
 		{at: 0, live: live, sig: sig("admitted", 500), want: 900, action: Hold},
 	})
 
+	// A floor above max holds the limit at max: the data may not take it
+	// down only for the floor to raise it again next tick.
+	s = newScript(engineWith(g, ff, adm), 1, 600, 600)
+	var atMax []step
+	for m := range 8 {
+		atMax = append(atMax, step{at: time.Duration(m) * time.Minute, live: live, sig: sig("busy", 100, "throttles", 0, "arrivals", 10, "duration", 700, "admitted", 1000), want: 600, action: Hold})
+	}
+	s.run(t, atMax)
+
 	// Never seen a duration: no floor yet, and a missing admitted rate
 	// is no floor either.
 	s = newScript(engineWith(g, ff, adm), 1, 1000, 20)
