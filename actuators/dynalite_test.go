@@ -50,15 +50,14 @@ targets:
       static: {value: 7}
 `
 
-// TestDynaliteHoldsWhileUpdating runs the real DynamoDB protocol against
-// dynalite: create, describe, update, and the UPDATING transition. The
-// write target applies; the read target of the same table holds, with a
-// reason, while the table is UPDATING (dynalite, unlike DynamoDB, would
-// accept the update), and applies once it is ACTIVE.
-func TestDynaliteHoldsWhileUpdating(t *testing.T) {
+// dynaliteOrders starts dynalite (a change keeps a table UPDATING for
+// 1.5 s) with the table "orders" at 5/5 and ACTIVE, and returns clients
+// for it and the file dynalitePolicies. DynamoDB goes to dynalite through
+// its own endpoint override; everything else (Application Auto Scaling)
+// to the wire fake, through the general one.
+func dynaliteOrders(t *testing.T) (*awsclient.Factory, *awsclient.Clients, *config.File) {
+	t.Helper()
 	url := testenv.Dynalite(t, testenv.DynaliteOptions{UpdateTableMs: 1500})
-	// DynamoDB goes to dynalite through its own override; everything else
-	// (Application Auto Scaling) to the fake, through the general one.
 	awsfake.Start(t)
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
 	f, err := awsclient.New(ctx, awsclient.Options{NoRateLimits: true})
@@ -81,11 +80,20 @@ func TestDynaliteHoldsWhileUpdating(t *testing.T) {
 	if err := awsfake.WaitTableActive(ctx, c.DynamoDB, "orders", 100*time.Millisecond, 100); err != nil {
 		t.Fatal(err)
 	}
-
 	cfg, err := config.Parse("dynalite.yaml", []byte(dynalitePolicies))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, c, cfg
+}
+
+// TestDynaliteHoldsWhileUpdating runs the real DynamoDB protocol against
+// dynalite: create, describe, update, and the UPDATING transition. The
+// write target applies; the read target of the same table holds, with a
+// reason, while the table is UPDATING (dynalite, unlike DynamoDB, would
+// accept the update), and applies once it is ACTIVE.
+func TestDynaliteHoldsWhileUpdating(t *testing.T) {
+	f, c, cfg := dynaliteOrders(t)
 	ctl := &controller.Controller{Config: cfg, Sensor: noSignals{}, Actuators: All(f.For), Store: state.NewMem(), Parallelism: 1}
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	res, err := ctl.Tick(ctx, now, controller.TickOptions{Only: []string{"writes"}})
@@ -149,33 +157,7 @@ func TestDynaliteHoldsWhileUpdating(t *testing.T) {
 // changing in one tick go in one UpdateTable over the real protocol, so
 // neither waits minutes for the other's UPDATING to end.
 func TestDynaliteCoalescesReadAndWrite(t *testing.T) {
-	url := testenv.Dynalite(t, testenv.DynaliteOptions{UpdateTableMs: 1500})
-	awsfake.Start(t)
-	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
-	f, err := awsclient.New(ctx, awsclient.Options{NoRateLimits: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := f.For("", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:             aws.String("orders"),
-		AttributeDefinitions:  []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:             []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		ProvisionedThroughput: &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := awsfake.WaitTableActive(ctx, c.DynamoDB, "orders", 100*time.Millisecond, 100); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse("dynalite.yaml", []byte(dynalitePolicies))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, c, cfg := dynaliteOrders(t)
 	ctl := &controller.Controller{Config: cfg, Sensor: noSignals{}, Actuators: All(f.For), Store: state.NewMem(), Parallelism: 4}
 	res, err := ctl.Tick(ctx, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), controller.TickOptions{})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/controller"
 	"github.com/autotuner/autotuner/internal/awsclient"
+	"github.com/autotuner/autotuner/policy"
 )
 
 // DynamoDBOnDemand sets an on-demand table's or GSI's maximum read or
@@ -101,92 +102,16 @@ func (d *DynamoDBOnDemand) CoalesceKey(t *config.Target) string {
 // one UpdateTable, so the second is not refused because the first left
 // the table UPDATING. A change the rules refuse fails alone.
 func (d *DynamoDBOnDemand) ApplyGroup(ctx context.Context, changes []controller.Change, now time.Time) []error {
-	errs := make([]error, len(changes))
-	if len(changes) == 0 {
-		return errs
-	}
-	if !onePair(changes, d.CoalesceKey) {
-		for k, ch := range changes {
-			errs[k] = d.ApplyGroup(ctx, []controller.Change{ch}, now)[0]
-		}
-		return errs
-	}
-	first := changes[0].Target
-	c, err := d.Conn(first.Region, first.RoleARN)
-	if err != nil {
-		return fill(errs, err)
-	}
-	unlock := d.tables.lock(c, first.Table)
-	locked := true
-	defer func() {
-		if locked {
-			unlock()
-		}
-	}()
-
-	var (
-		s        *tableSnap
-		cur      = map[string]int64{} // dimension → current maximum
-		set      = map[string]int64{} // dimension → new maximum
-		included []int
-	)
-	for k, ch := range changes {
-		t := ch.Target
-		res := t.Identity()
-		n, err := whole(ch.To, "UpdateTable", res)
-		if err != nil {
-			errs[k] = err
-			continue
-		}
-		if n < 1 {
-			errs[k] = awsclient.Refuse(awsclient.ClassInvalid, "UpdateTable", res, "the maximum must be at least 1, got %d", n)
-			continue
-		}
-		ts, this, other, err := d.read(ctx, c, t, now)
-		if err != nil {
-			errs[k] = err
-			continue
-		}
-		s = ts
-		cur[dimension(t)], cur[otherDimension(t)] = this, other
-		if b := s.blocked(t); b != "" {
-			errs[k] = awsclient.Refuse(awsclient.ClassConflict, "UpdateTable", res, "%s; retrying next tick", b)
-			continue
-		}
-		if this == n {
-			continue
-		}
-		set[dimension(t)] = n
-		included = append(included, k)
-	}
-	if len(included) == 0 {
-		return errs
-	}
-	r, w := cur["read"], cur["write"]
-	if n, ok := set["read"]; ok {
-		r = n
-	}
-	if n, ok := set["write"]; ok {
-		w = n
-	}
-	od := &types.OnDemandThroughput{MaxReadRequestUnits: aws.Int64(r), MaxWriteRequestUnits: aws.Int64(w)}
-	t := changes[included[0]].Target
-	err = sendUpdate(ctx, c, s, t, groupResource(t, len(included)), now,
-		func(in *dynamodb.UpdateTableInput) { in.OnDemandThroughput = od },
-		func(a *types.UpdateGlobalSecondaryIndexAction) { a.OnDemandThroughput = od })
-	if err != nil && len(included) > 1 && separable(ctx, err) {
-		// The service refused the pair: one of the two may be at
-		// fault, so each goes alone, and the other is not held back
-		// by it. (The refused call left the table as it was.)
-		unlock()
-		locked = false
-		for _, k := range included {
-			errs[k] = d.ApplyGroup(ctx, []controller.Change{changes[k]}, now)[0]
-		}
-		return errs
-	}
-	for _, k := range included {
-		errs[k] = err
-	}
-	return errs
+	return applyPair(ctx, pairKnob{
+		conn: d.Conn, tables: d.tables, key: d.CoalesceKey, noun: "the maximum",
+		read: func(ctx context.Context, c *awsclient.Clients, t *config.Target, now time.Time) (*tableSnap, int64, int64, *policy.DecreaseQuota, error) {
+			s, this, other, err := d.read(ctx, c, t, now)
+			return s, this, other, nil, err // maximums have no decrease quota
+		},
+		set: func(r, w int64) (func(*dynamodb.UpdateTableInput), func(*types.UpdateGlobalSecondaryIndexAction)) {
+			od := &types.OnDemandThroughput{MaxReadRequestUnits: aws.Int64(r), MaxWriteRequestUnits: aws.Int64(w)}
+			return func(in *dynamodb.UpdateTableInput) { in.OnDemandThroughput = od },
+				func(a *types.UpdateGlobalSecondaryIndexAction) { a.OnDemandThroughput = od }
+		},
+	}, changes, now)
 }

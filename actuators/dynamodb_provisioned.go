@@ -15,6 +15,7 @@ import (
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/controller"
 	"github.com/autotuner/autotuner/internal/awsclient"
+	"github.com/autotuner/autotuner/policy"
 )
 
 // ScalingCheckEvery is how long a check for an Application Auto Scaling
@@ -196,169 +197,21 @@ func (d *DynamoDBProvisioned) CoalesceKey(t *config.Target) string {
 // decreases instead of two. A change the rules refuse (the decrease quota
 // spent, a value out of range) fails alone; the others still go.
 func (d *DynamoDBProvisioned) ApplyGroup(ctx context.Context, changes []controller.Change, now time.Time) []error {
-	errs := make([]error, len(changes))
-	if len(changes) == 0 {
-		return errs
-	}
-	if !onePair(changes, d.CoalesceKey) {
-		// Not one knob pair: apply each alone (never happens with the
-		// controller's grouping, which the config keeps to one target
-		// per knob).
-		for k, ch := range changes {
-			errs[k] = d.ApplyGroup(ctx, []controller.Change{ch}, now)[0]
-		}
-		return errs
-	}
-	first := changes[0].Target
-	c, err := d.Conn(first.Region, first.RoleARN)
-	if err != nil {
-		return fill(errs, err)
-	}
-	unlock := d.tables.lock(c, first.Table)
-	locked := true
-	defer func() {
-		if locked {
-			unlock()
-		}
-	}()
-
-	var (
-		s        *tableSnap
-		pt       *types.ProvisionedThroughputDescription
-		set      = map[string]int64{} // capacity → new value
-		included []int
-	)
-	for k, ch := range changes {
-		t := ch.Target
-		res := t.Identity()
-		n, err := whole(ch.To, "UpdateTable", res)
-		if err != nil {
-			errs[k] = err
-			continue
-		}
-		if n < 1 {
-			errs[k] = awsclient.Refuse(awsclient.ClassInvalid, "UpdateTable", res, "capacity must be at least 1, got %d", n)
-			continue
-		}
-		ts, tpt, err := d.check(ctx, c, t, now)
-		if err != nil {
-			errs[k] = err
-			continue
-		}
-		s, pt = ts, tpt
-		if b := s.blocked(t); b != "" {
-			errs[k] = awsclient.Refuse(awsclient.ClassConflict, "UpdateTable", res, "%s; retrying next tick", b)
-			continue
-		}
-		this, _ := pick(t, pt)
-		if this == n {
-			continue // a no-op update is a ValidationException
-		}
-		if n < this {
-			if ok, next := decreaseQuota(pt).Allowed(now); !ok {
-				errs[k] = awsclient.Refuse(awsclient.ClassQuota, "UpdateTable", res,
-					"the decrease quota is spent (%d decreases today, last at %s); the next decrease is allowed at %s",
-					aws.ToInt64(pt.NumberOfDecreasesToday), aws.ToTime(pt.LastDecreaseDateTime).UTC().Format(time.RFC3339), next.UTC().Format(time.RFC3339))
-				continue
+	return applyPair(ctx, pairKnob{
+		conn: d.Conn, tables: d.tables, key: d.CoalesceKey, noun: "capacity",
+		read: func(ctx context.Context, c *awsclient.Clients, t *config.Target, now time.Time) (*tableSnap, int64, int64, *policy.DecreaseQuota, error) {
+			s, pt, err := d.check(ctx, c, t, now)
+			if err != nil {
+				return nil, 0, 0, nil, err
 			}
-		}
-		set[dimension(t)] = n
-		included = append(included, k)
-	}
-	if len(included) == 0 {
-		return errs
-	}
-	// UpdateTable takes both units: one not changing goes as it is.
-	r, w := aws.ToInt64(pt.ReadCapacityUnits), aws.ToInt64(pt.WriteCapacityUnits)
-	if n, ok := set["read"]; ok {
-		r = n
-	}
-	if n, ok := set["write"]; ok {
-		w = n
-	}
-	tp := &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(r), WriteCapacityUnits: aws.Int64(w)}
-	t := changes[included[0]].Target
-	err = sendUpdate(ctx, c, s, t, groupResource(t, len(included)), now,
-		func(in *dynamodb.UpdateTableInput) { in.ProvisionedThroughput = tp },
-		func(a *types.UpdateGlobalSecondaryIndexAction) { a.ProvisionedThroughput = tp })
-	if err != nil && len(included) > 1 && separable(ctx, err) {
-		// The service refused the pair: one of the two may be at
-		// fault, so each goes alone, and the other is not held back
-		// by it. (The refused call left the table as it was.)
-		unlock()
-		locked = false
-		for _, k := range included {
-			errs[k] = d.ApplyGroup(ctx, []controller.Change{changes[k]}, now)[0]
-		}
-		return errs
-	}
-	for _, k := range included {
-		errs[k] = err
-	}
-	return errs
-}
-
-// separable reports whether a refused pair is worth sending again one by
-// one: the service refused the values (a quota, a validation), not the
-// moment (throttling, a network error, a concurrent change), which would
-// refuse each alone just the same.
-func separable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	switch controller.Classify(err) {
-	case controller.ClassThrottled, controller.ClassTransient, controller.ClassConflict, controller.ClassPermission:
-		return false
-	}
-	return true
-}
-
-// onePair reports whether changes are at most one read and one write
-// change of one table or index: what one UpdateTable can carry. (With one
-// change it is trivially true.)
-func onePair(changes []controller.Change, key func(*config.Target) string) bool {
-	seen := map[string]bool{}
-	for _, ch := range changes {
-		if key(ch.Target) != key(changes[0].Target) || seen[dimension(ch.Target)] {
-			return false
-		}
-		seen[dimension(ch.Target)] = true
-	}
-	return true
-}
-
-// groupResource names what one UpdateTable changes, for errors and for
-// the table's "changed this tick" note.
-func groupResource(t *config.Target, n int) string {
-	if n < 2 {
-		return t.Identity()
-	}
-	if t.Index != "" {
-		return "index " + t.Index + " of table " + t.Table + " read and write"
-	}
-	return "table " + t.Table + " read and write"
-}
-
-// otherDimension is the capacity a target does not set.
-func otherDimension(t *config.Target) string {
-	if dimension(t) == "read" {
-		return "write"
-	}
-	return "read"
-}
-
-// dimension is the capacity a target sets: "read" or "write".
-func dimension(t *config.Target) string {
-	if t.Capacity == "write" {
-		return "write"
-	}
-	return "read"
-}
-
-// fill sets every entry of errs to err.
-func fill(errs []error, err error) []error {
-	for k := range errs {
-		errs[k] = err
-	}
-	return errs
+			this, other := pick(t, pt)
+			q := decreaseQuota(pt)
+			return s, this, other, &q, nil
+		},
+		set: func(r, w int64) (func(*dynamodb.UpdateTableInput), func(*types.UpdateGlobalSecondaryIndexAction)) {
+			tp := &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(r), WriteCapacityUnits: aws.Int64(w)}
+			return func(in *dynamodb.UpdateTableInput) { in.ProvisionedThroughput = tp },
+				func(a *types.UpdateGlobalSecondaryIndexAction) { a.ProvisionedThroughput = tp }
+		},
+	}, changes, now)
 }

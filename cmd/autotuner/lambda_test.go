@@ -11,12 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/autotuner/autotuner/daemon/daemontest"
-	"github.com/autotuner/autotuner/internal/testenv"
 	"github.com/autotuner/autotuner/lambdamode"
 	"github.com/autotuner/autotuner/state"
 )
@@ -80,18 +75,8 @@ func TestLambdaChosenFromTheEnvironment(t *testing.T) {
 // With AUTOTUNER_LEASE, a function campaigns right before each change:
 // of two functions sharing the table, only one may apply.
 func TestLambdaCampaignGate(t *testing.T) {
-	url := testenv.Dynalite(t, testenv.DynaliteOptions{})
-	c := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	c := stateTable(t, "gate-table")
 	ctx := context.Background()
-	if _, err := c.CreateTable(ctx, state.CreateTableInput("gate-table")); err != nil {
-		t.Fatal(err)
-	}
-	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("gate-table")}, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
 	clock := daemontest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	gate := func(owner string) campaignGate {
 		return campaignGate{&state.Lease{Client: c, Table: "gate-table", Name: "fn", Owner: owner, TTL: 5 * time.Minute, Now: clock.Now}}

@@ -11,12 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/autotuner/autotuner/daemon/daemontest"
-	"github.com/autotuner/autotuner/internal/testenv"
 	"github.com/autotuner/autotuner/policy"
 	"github.com/autotuner/autotuner/state"
 )
@@ -165,21 +160,9 @@ func TestRevertRefusesToReserveAnUnsetOriginal(t *testing.T) {
 // autotuner would undo the revert on its next tick; --force overrides, and
 // an expired lease is no obstacle.
 func TestRevertRespectsTheLease(t *testing.T) {
-	url := testenv.Dynalite(t, testenv.DynaliteOptions{})
-	c := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	c := stateTable(t, "state")
+	useStateTable(t, c)
 	ctx := context.Background()
-	if _, err := c.CreateTable(ctx, state.CreateTableInput("state")); err != nil {
-		t.Fatal(err)
-	}
-	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("state")}, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	prevDDB := newStateDynamoDB
-	newStateDynamoDB = func(context.Context, string) (state.DynamoDBAPI, error) { return c, nil }
-	t.Cleanup(func() { newStateDynamoDB = prevDDB })
 	now := time.Date(2026, 11, 25, 15, 30, 0, 0, time.UTC)
 	clock := daemontest.NewClock(now)
 	prevClock := daemonClock

@@ -15,14 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/daemon"
 	"github.com/autotuner/autotuner/daemon/daemontest"
-	"github.com/autotuner/autotuner/internal/testenv"
 	"github.com/autotuner/autotuner/state"
 )
 
@@ -210,22 +205,9 @@ func TestRunRejectsBadFlagsAndFiles(t *testing.T) {
 // A reload that would make the wait between ticks outlast the lease is
 // refused like a broken file: the lease is renewed once per tick.
 func TestRunReloadChecksTheLease(t *testing.T) {
-	url := testenv.Dynalite(t, testenv.DynaliteOptions{})
-	c := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	useStateTable(t, stateTable(t, "state"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := c.CreateTable(ctx, state.CreateTableInput("state")); err != nil {
-		t.Fatal(err)
-	}
-	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("state")}, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	prevDDB := newStateDynamoDB
-	newStateDynamoDB = func(context.Context, string) (state.DynamoDBAPI, error) { return c, nil }
-	t.Cleanup(func() { newStateDynamoDB = prevDDB })
 
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "policies.yaml")
