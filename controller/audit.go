@@ -1,8 +1,12 @@
 package controller
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -42,7 +46,21 @@ type Record struct {
 	Applied     bool                     `json:"applied"`
 	Error       string                   `json:"error,omitempty"`
 	ErrorClass  Class                    `json:"error_class,omitempty"`
-	Stage       string                   `json:"stage,omitempty"` // where the error happened: sense, read, decide, apply, save
+	Stage       string                   `json:"stage,omitempty"` // where the error happened: sense, load, read, lease, intent, audit, apply, save
+	// SenseFailed: some of the target's signals could not be read this
+	// tick (the service did not answer), so it decided partly blind.
+	// Stays set when a later stage's error takes Error.
+	SenseFailed bool `json:"sense_failed,omitempty"`
+	// Change names a change sent (or about to be sent) to the service:
+	// its intent line, its outcome line and any line that settles it
+	// after a crash carry the same name.
+	Change string `json:"change,omitempty"`
+	// Intent marks the line written before the change is sent: it says
+	// what is about to happen, not what happened.
+	Intent bool `json:"intent,omitempty"`
+	// Recovered marks the line that settles a change a crashed run left
+	// without an outcome, after reading the knob back.
+	Recovered bool `json:"recovered,omitempty"`
 }
 
 // Drift is a difference between what autotuner last set and what the
@@ -57,10 +75,82 @@ type Drift struct {
 type JSONLines struct {
 	mu sync.Mutex
 	w  io.Writer
+	// ReadBack, when set, reads what was written so far (the audit
+	// file from its start), so that HasOutcome can find a line written
+	// before a crash.
+	ReadBack func() (io.ReadCloser, error)
+}
+
+var (
+	_ AuditSink   = (*JSONLines)(nil)
+	_ AuditLookup = (*JSONLines)(nil)
+)
+
+// OpenAuditFile opens (or creates) an audit file for appending. A line
+// torn by a crash mid-write is ended first, so the next line stands
+// alone.
+func OpenAuditFile(path string) (*JSONLines, *os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+			if _, err := f.Write([]byte("\n")); err != nil {
+				f.Close()
+				return nil, nil, err
+			}
+		}
+	}
+	j := NewJSONLines(f)
+	j.ReadBack = func() (io.ReadCloser, error) { return os.Open(path) }
+	return j, f, nil
+}
+
+// HasOutcome reports whether an outcome line of change (one that is not
+// its intent) was written. Without ReadBack it cannot know, and says no.
+func (j *JSONLines) HasOutcome(change string) (bool, error) {
+	if j.ReadBack == nil {
+		return false, nil
+	}
+	r, err := j.ReadBack()
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	needle := []byte(`"change":` + strconv.Quote(change))
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.Contains(line, needle) {
+			continue
+		}
+		var l struct {
+			Change string `json:"change"`
+			Intent bool   `json:"intent"`
+		}
+		if json.Unmarshal(line, &l) == nil && l.Change == change && !l.Intent {
+			return true, nil
+		}
+	}
+	return false, sc.Err()
 }
 
 // NewJSONLines returns a sink writing to w.
 func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{w: w} }
+
+// Sync flushes the underlying writer to stable storage when it can (a
+// file), so an intent line survives a crash of the machine too.
+func (j *JSONLines) Sync() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if s, ok := j.w.(interface{ Sync() error }); ok {
+		return s.Sync()
+	}
+	return nil
+}
 
 func (j *JSONLines) Write(r *Record) error {
 	b, err := json.Marshal(r)

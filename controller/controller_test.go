@@ -200,44 +200,6 @@ func TestPlanAppliesAndSavesNothing(t *testing.T) {
 	}
 }
 
-func TestCrashBetweenApplyAndSaveRecovers(t *testing.T) {
-	f := policies(t, lambdaTarget("a", ""))
-	level := 70.0
-	r := newRig(t, f, map[string]float64{"a": 100}, func(now time.Time, _ string) policy.Signals { return busy(now, level) })
-	r.tick(t, t0, controller.TickOptions{}) // in band: remembers 100
-
-	// The change is applied, then the process dies before saving.
-	level = 91
-	r.st.lose = true
-	res := r.tick(t, t0.Add(time.Minute), controller.TickOptions{})
-	if rec := record(t, res, "a"); !rec.Applied || rec.Stage != "save" {
-		t.Fatalf("crash tick: applied %v stage %q", rec.Applied, rec.Stage)
-	}
-	r.st.lose = false
-	if m := r.st.memory(t, "a"); m.Actuation.LastSet != 100 {
-		t.Fatalf("stored memory says %v; the test needs the stale 100", m.Actuation.LastSet)
-	}
-
-	// The next tick reads the truth back and starts from it.
-	level = 91 // 70% of 130: in the band at the new value
-	res = r.tick(t, t0.Add(2*time.Minute), controller.TickOptions{})
-	rec := record(t, res, "a")
-	if rec.Error != "" || !rec.ReadActual || rec.Current != 130 || rec.Decision.Current != 130 {
-		t.Fatalf("recovery tick: %+v", rec)
-	}
-	// From the lost memory's point of view the value moved by itself: it
-	// is reported as drift, and the integral starts afresh.
-	if diff := cmp.Diff(&controller.Drift{Expected: 100, Actual: 130}, rec.Drift); diff != "" {
-		t.Errorf("drift (-want +got):\n%s", diff)
-	}
-	if m := r.st.memory(t, "a"); m.Actuation.LastSet != 130 {
-		t.Fatalf("memory last set = %v, want 130", m.Actuation.LastSet)
-	}
-	if got := r.svc.get("a"); got != 130 {
-		t.Fatalf("value = %v, want 130", got)
-	}
-}
-
 func TestCheckEveryReadsBeforeAnyChange(t *testing.T) {
 	f := policies(t, lambdaTarget("a", ""))
 	level := 70.0
@@ -370,10 +332,12 @@ func TestAuditRecordGolden(t *testing.T) {
 	if len(seen) != 1 {
 		t.Fatalf("OnRecord saw %d records", len(seen))
 	}
-	line := buf.Bytes()
-	if bytes.Count(line, []byte("\n")) != 1 || !bytes.HasSuffix(line, []byte("\n")) {
-		t.Fatalf("want one JSON line, got %q", line)
+	// The intent line comes first, then the outcome: the golden one.
+	lines := bytes.SplitAfter(buf.Bytes(), []byte("\n"))
+	if len(lines) != 3 || len(lines[2]) != 0 || !bytes.Contains(lines[0], []byte(`"intent":true`)) {
+		t.Fatalf("want an intent line and an outcome line, got %q", buf.Bytes())
 	}
+	line := lines[1]
 	var got any
 	if err := json.Unmarshal(line, &got); err != nil {
 		t.Fatal(err)
@@ -413,11 +377,15 @@ func TestCommitFailureIsAuditedAndReported(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("err = %v, want the commit error", err)
 	}
+	// The intent could not be made durable, so the change never went out.
 	rec := record(t, res, "a")
-	if !rec.Applied || rec.Stage != "save" || !strings.Contains(rec.Error, "disk full") {
-		t.Fatalf("record %+v: want applied, with a save error", rec)
+	if rec.Applied || rec.Stage != "intent" || !strings.Contains(rec.Error, "disk full") || rec.Final != 100 {
+		t.Fatalf("record %+v: want not applied, with an intent error", rec)
 	}
-	if !strings.Contains(buf.String(), `"applied":true`) {
+	if len(r.svc.applies) != 0 {
+		t.Fatalf("applied %v without a durable intent", r.svc.applies)
+	}
+	if !strings.Contains(buf.String(), `"stage":"intent"`) {
 		t.Fatalf("no audit record written: %q", buf.String())
 	}
 }

@@ -105,6 +105,15 @@ type AuditSink interface {
 	Write(r *Record) error
 }
 
+// AuditLookup is an AuditSink that can tell whether a change's outcome
+// line was written: a process that died after writing it, before saving
+// the memory that forgets the intent, would otherwise audit the change
+// twice when the next tick settles it. A sink that cannot tell (or
+// overwrites by key, as the DynamoDB audit does) need not implement it.
+type AuditLookup interface {
+	HasOutcome(change string) (bool, error)
+}
+
 // Class sorts errors so the audit says what kind of trouble a target is in.
 type Class string
 

@@ -115,6 +115,46 @@ type Actuation struct {
 	// (Original is then only what the service allowed without one).
 	OriginalUnset bool      `json:"original_unset,omitempty"`
 	OriginalAt    time.Time `json:"original_at,omitzero"`
+	// Pending is a change recorded durably before it was sent to the
+	// service, and not yet known to have landed or failed: a process
+	// that died in between left it. The next evaluation reads the knob
+	// and settles it.
+	Pending *Intent `json:"pending,omitempty"`
+}
+
+// Intent is a change about to be applied. The memory that carries it
+// already holds the change's cooldown stamps, so a crash never lets a
+// cooldown lapse; Undo holds the stamps from before, restored when the
+// change turns out not to have happened.
+type Intent struct {
+	// ID names the change in the audit: its intent line, its outcome
+	// line and any line that settles it after a crash share it.
+	ID        string    `json:"id"`
+	At        time.Time `json:"at"`
+	From      float64   `json:"from"`
+	FromUnset bool      `json:"from_unset,omitempty"`
+	To        float64   `json:"to"`
+	Undo      History   `json:"undo"`
+}
+
+// History is the part of Memory that says when the limit last changed
+// and how: what a change that did not happen must not leave behind.
+type History struct {
+	LastUp      time.Time `json:"last_up,omitzero"`
+	LastDown    time.Time `json:"last_down,omitzero"`
+	LastDir     Action    `json:"last_dir,omitempty"`
+	Flaps       int       `json:"flaps,omitempty"`
+	LastDownCut bool      `json:"last_down_cut,omitempty"`
+}
+
+// History returns m's change history.
+func (m *Memory) History() History {
+	return History{LastUp: m.LastUp, LastDown: m.LastDown, LastDir: m.LastDir, Flaps: m.Flaps, LastDownCut: m.LastDownCut}
+}
+
+// SetHistory puts h back as m's change history.
+func (m *Memory) SetHistory(h History) {
+	m.LastUp, m.LastDown, m.LastDir, m.Flaps, m.LastDownCut = h.LastUp, h.LastDown, h.LastDir, h.Flaps, h.LastDownCut
 }
 
 // NewMemory is the memory of a target that has never been evaluated.
@@ -123,6 +163,10 @@ func NewMemory() Memory { return Memory{Version: MemoryVersion} }
 // Clone returns a copy of m that shares nothing with it.
 func (m Memory) Clone() Memory {
 	m.Window = slices.Clone(m.Window)
+	if m.Actuation.Pending != nil {
+		p := *m.Actuation.Pending
+		m.Actuation.Pending = &p
+	}
 	return m
 }
 

@@ -21,6 +21,12 @@ type Signal struct {
 	// failed, or why another target's limit is not trusted. The policy
 	// never reads it; the audit record shows it.
 	Why string `json:"why,omitempty"`
+	// Failed, for a missing reading, is the class of the error that kept
+	// it from being read (throttled, transient, permission, ...): the
+	// service did not answer. Empty when the service answered, even with
+	// no data. A target with a failed signal is running blind, and its
+	// tick says so.
+	Failed string `json:"failed,omitempty"`
 }
 
 // Present reports whether s carries a usable number. NaN and ±Inf, which a

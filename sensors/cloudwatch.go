@@ -142,7 +142,7 @@ func (c *CloudWatch) Read(ctx context.Context, targets []*config.Target, now tim
 				errs = append(errs, err)
 				for _, r := range j.refs {
 					if s := out[r.target][r.sig.Name]; !s.Valid {
-						out[r.target][r.sig.Name] = policy.Signal{Why: why(err)}
+						out[r.target][r.sig.Name] = policy.Signal{Why: why(err), Failed: string(controller.Classify(err))}
 					}
 				}
 				return

@@ -258,9 +258,9 @@ func TestStatusCodesLeaveDataMissing(t *testing.T) {
 	}
 	latest := time.Date(2026, 11, 25, 11, 57, 0, 0, time.UTC)
 	want := policy.Signals{
-		"throttles":   {Why: "CloudWatch query status InternalError"}, // missing: zero, but AWS could not say: unknown, not 0
-		"invocations": {Why: "CloudWatch query status PartialData"},
-		"busy":        {}, // a gauge with no data holds
+		"throttles":   {Why: "CloudWatch query status InternalError", Failed: "transient"}, // missing: zero, but AWS could not say: unknown, not 0
+		"invocations": {Why: "CloudWatch query status PartialData", Failed: "transient"},
+		"busy":        {}, // a gauge with no data holds, and is no failure: CloudWatch answered
 	}
 	_ = latest
 	if d := cmp.Diff(want, got["fn0"]); d != "" {

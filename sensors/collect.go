@@ -85,9 +85,12 @@ func (b *batch) fanOut(acc map[string]*series, out map[string]policy.Signals) {
 			switch {
 			case !usable:
 				// missing, and unknown: no rule may fill it in
-				sig.Why = "CloudWatch did not answer this query"
+				sig.Why, sig.Failed = "CloudWatch did not answer this query", "transient"
 				if s != nil {
 					sig.Why = "CloudWatch query status " + string(s.status)
+					if s.status == types.StatusCodeForbidden {
+						sig.Failed = "permission"
+					}
 				}
 			case r.sig.Missing == config.MissingZero:
 				if haveLatest {

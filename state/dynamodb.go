@@ -228,7 +228,7 @@ func (a *DynamoDBAudit) Write(r *controller.Record) error {
 	defer cancel()
 	item := map[string]types.AttributeValue{
 		attrPK:   &types.AttributeValueMemberS{Value: r.Target},
-		attrSK:   &types.AttributeValueMemberS{Value: AuditSortKey(r.Time)},
+		attrSK:   &types.AttributeValueMemberS{Value: auditKey(r)},
 		"record": &types.AttributeValueMemberS{Value: string(b)},
 		"mode":   &types.AttributeValueMemberS{Value: string(r.Mode)},
 	}
@@ -240,6 +240,17 @@ func (a *DynamoDBAudit) Write(r *controller.Record) error {
 	}
 	_, err = a.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(a.Table), Item: item})
 	return awsclient.Wrap("PutItem", "audit in table "+a.Table+" target "+r.Target, err)
+}
+
+// auditKey is a record's sort key. An intent line has its own; a line
+// that settles a change after a crash carries the time of the change's
+// tick, so it takes the key of the outcome line the crash may or may not
+// have let through: written twice, a change is still audited once.
+func auditKey(r *controller.Record) string {
+	if r.Intent {
+		return AuditSortKey(r.Time) + "#intent"
+	}
+	return AuditSortKey(r.Time)
 }
 
 // AuditSortKey is the sort key of an audit item: it sorts by time.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -66,6 +67,9 @@ func OpenFile(path string) (*File, error) {
 		return nil, fmt.Errorf("state: locking %s: %w", path, err)
 	}
 	f := &File{path: path, lock: lf, targets: map[string]policy.Memory{}}
+	// Under the lock no other process writes here, so a temporary file
+	// is a crash's leftover.
+	removeStaleTemps(path)
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -115,7 +119,7 @@ func (f *File) Load(_ context.Context, target string) (policy.Memory, error) {
 	if !ok {
 		return policy.NewMemory(), nil
 	}
-	m.Window = append([]policy.Recommendation(nil), m.Window...)
+	m = m.Clone()
 	return m, nil
 }
 
@@ -123,7 +127,7 @@ func (f *File) Load(_ context.Context, target string) (policy.Memory, error) {
 func (f *File) Save(_ context.Context, target string, m policy.Memory) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m.Window = append([]policy.Recommendation(nil), m.Window...) // the caller may keep using its copy
+	m = m.Clone() // the caller may keep using its copy
 	f.targets[target] = m
 	f.dirty = true
 	return nil
@@ -148,7 +152,9 @@ func (f *File) Commit(context.Context) error {
 	if !f.dirty {
 		return nil
 	}
-	b, err := json.MarshalIndent(fileDoc{Version: FileVersion, Targets: f.targets}, "", "  ")
+	// Compact: the file is for the machine (autotuner state shows it to
+	// people), and encoding it is much of a tick's work.
+	b, err := json.Marshal(fileDoc{Version: FileVersion, Targets: f.targets})
 	if err != nil {
 		return err
 	}
@@ -167,6 +173,27 @@ func (f *File) Close() error {
 	err := f.lock.Close() // closing the descriptor releases the flock
 	f.lock = nil
 	return err
+}
+
+// removeStaleTemps deletes the temporary files of writes that a crash
+// interrupted before their rename.
+func removeStaleTemps(path string) {
+	stale, _ := filepath.Glob(globEscape(path) + ".tmp-*")
+	for _, name := range stale {
+		os.Remove(name)
+	}
+}
+
+// globEscape quotes the glob metacharacters of a path.
+func globEscape(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func writeAtomic(path string, data []byte) error {

@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"slices"
 	"sync"
 
 	"github.com/autotuner/autotuner/controller"
@@ -27,14 +26,14 @@ func (s *Mem) Load(_ context.Context, target string) (policy.Memory, error) {
 	if !ok {
 		return policy.NewMemory(), nil
 	}
-	m.Window = slices.Clone(m.Window)
+	m = m.Clone()
 	return m, nil
 }
 
 func (s *Mem) Save(_ context.Context, target string, m policy.Memory) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m.Window = slices.Clone(m.Window) // the caller may keep using its copy
+	m = m.Clone() // the caller may keep using its copy
 	s.m[target] = m
 	return nil
 }
