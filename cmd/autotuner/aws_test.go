@@ -27,6 +27,9 @@ func exampleFake(t *testing.T) *awsfake.Server {
 	fake.Lambda.AddFunction("public-api-handler", &fifty)
 	fake.DynamoDB.AddTable("orders", awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 200}})
 	fake.APIGateway.AddUsagePlan("a1b2c3", awsfake.UsagePlan{Throttle: &awsfake.Throttle{Rate: 100, Burst: 200}})
+	// The table's depth signal reads this queue: without it the table
+	// would be reading blind, a sensing failure.
+	fake.SQS.SetAttribute("https://sqs.us-east-1.amazonaws.com/123456789012/orders", "ApproximateNumberOfMessages", "0")
 	fake.CloudWatch.Value = func(q awsfake.MetricDataQuery, ts time.Time) (float64, bool) {
 		switch m := q.Metric(); m.Name {
 		case "ConcurrentExecutions":
@@ -150,7 +153,12 @@ func TestOnceRecordsTheErrorClass(t *testing.T) {
 		Stage      string
 		ErrorClass string `json:"error_class"`
 	}
-	if err := json.Unmarshal(bytes.TrimSpace(b), &rec); err != nil {
+	// The intent line, then the outcome.
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(lines) != 2 || !bytes.Contains(lines[0], []byte(`"intent":true`)) {
+		t.Fatalf("audit = %s; want an intent line and an outcome line", b)
+	}
+	if err := json.Unmarshal(lines[1], &rec); err != nil {
 		t.Fatal(err)
 	}
 	if rec.Applied || rec.Final != 50 || rec.Stage != "apply" || rec.ErrorClass != "conflict" {

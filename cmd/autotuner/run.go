@@ -82,13 +82,13 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 
 	var audit controller.AuditSink = st.audit
 	if *auditPath != "" {
-		af, err := os.OpenFile(*auditPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		sink, af, err := controller.OpenAuditFile(*auditPath)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "autotuner run: %v\n", err)
 			return exitFailure
 		}
 		defer af.Close()
-		audit = teeAudit(audit, controller.NewJSONLines(af))
+		audit = teeAudit(audit, sink)
 	}
 
 	var ln net.Listener
@@ -209,6 +209,29 @@ func teeAudit(sinks ...controller.AuditSink) controller.AuditSink {
 }
 
 type auditTee []controller.AuditSink
+
+// HasOutcome: a change's line is written if any sink that can tell has it.
+func (t auditTee) HasOutcome(change string) (bool, error) {
+	for _, s := range t {
+		if l, ok := s.(controller.AuditLookup); ok {
+			if found, err := l.HasOutcome(change); found || err != nil {
+				return found, err
+			}
+		}
+	}
+	return false, nil
+}
+
+// Sync makes every sink that can durable.
+func (t auditTee) Sync() error {
+	var errs []error
+	for _, s := range t {
+		if y, ok := s.(interface{ Sync() error }); ok {
+			errs = append(errs, y.Sync())
+		}
+	}
+	return errors.Join(errs...)
+}
 
 func (t auditTee) Write(r *controller.Record) error {
 	var errs []error

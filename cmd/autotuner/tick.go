@@ -84,13 +84,13 @@ func runTick(ctx context.Context, e *env, args []string, plan bool) int {
 	}
 	c := &controller.Controller{Config: f, Sensor: be.sensor, Actuators: be.actuators, Store: store, Logger: e.logger, CheckEvery: be.checkEvery}
 	if *auditPath != "" && !plan {
-		af, err := os.OpenFile(*auditPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		sink, af, err := controller.OpenAuditFile(*auditPath)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "autotuner %s: %v\n", name, err)
 			return exitFailure
 		}
 		defer af.Close()
-		c.Audit = controller.NewJSONLines(af)
+		c.Audit = sink
 	}
 	opt := controller.TickOptions{Plan: plan, DryRun: *dry}
 	if *only != "" {
