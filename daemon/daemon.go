@@ -318,10 +318,7 @@ func (d *Daemon) tick(ctx context.Context, g *generation, only []string) tickDon
 func (d *Daemon) finish(td tickDone) {
 	now := d.o.Clock.Now()
 	d.m.observe(td.res, td.err, td.dur, now)
-	err := td.err
-	if err == nil && td.res != nil && td.res.SenseErr != nil {
-		err = td.res.SenseErr
-	}
+	err := tickErr(td.res, td.err)
 	d.mu.Lock()
 	d.lastErr = err
 	if err == nil {
@@ -336,7 +333,13 @@ func (d *Daemon) finish(td tickDone) {
 				applied++
 			}
 		}
-		attrs = append(attrs, "targets", len(td.res.Records), "applied", applied, "errors", td.res.Errors())
+		for _, r := range td.res.Recovered {
+			if r.Applied {
+				applied++
+			}
+		}
+		attrs = append(attrs, "targets", len(td.res.Records), "applied", applied, "errors", td.res.Errors(),
+			"sense_failures", len(td.res.SenseFailures()), "recovered", len(td.res.Recovered))
 	}
 	if err != nil {
 		d.o.Logger.Error("tick failed", append(attrs, "err", err)...)
@@ -344,6 +347,28 @@ func (d *Daemon) finish(td tickDone) {
 		d.o.Logger.Info("tick done", attrs...)
 	}
 	d.emit(Event{Kind: EventTickDone, At: now, Result: td.res, Err: td.err})
+}
+
+// tickErr is why a tick is not a good one (see tickOK), or nil.
+func tickErr(res *controller.Result, err error) error {
+	switch {
+	case err != nil:
+		return err
+	case res == nil:
+		return errors.New("the tick returned no result")
+	case res.SenseErr != nil:
+		return res.SenseErr
+	}
+	if blind := res.SenseFailures(); len(blind) > 0 {
+		first := ""
+		for _, r := range res.Records {
+			if r.Target == blind[0] {
+				first = r.Error
+			}
+		}
+		return fmt.Errorf("%d of %d targets could not read their signals (%s: %s)", len(blind), len(res.Records), blind[0], first)
+	}
+	return nil
 }
 
 // load reads the policies file and builds its controller.

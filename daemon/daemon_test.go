@@ -501,3 +501,54 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// One target that cannot read its signals makes the tick a failed one,
+// however well the others read theirs: the log, the metrics and /readyz
+// all say so, and readiness goes once no good tick fell within three
+// periods (at least a minute).
+func TestBlindTargetFailsTheTick(t *testing.T) {
+	h := start(t, opts{})
+	h.sensor.SetFail("consumer", "transient")
+	td := h.tick()
+	if got := td.Result.SenseFailures(); len(got) != 1 || got[0] != "consumer" {
+		t.Fatalf("sense failures = %v, want [consumer]", got)
+	}
+	rec := td.Result.Records[0]
+	if !rec.SenseFailed || rec.Stage != "sense" || rec.ErrorClass != controller.ClassTransient || rec.Applied {
+		t.Errorf("record %+v: want a transient sensing failure, nothing applied", rec)
+	}
+	m := scrape(t, h.d)
+	for _, want := range []string{
+		`autotuner_ticks_total{outcome="failed"} 1`,
+		`autotuner_ticks_total{outcome="ok"} 0`,
+		`autotuner_sense_errors_total{class="transient",target="consumer"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if logs := h.logs.String(); !strings.Contains(logs, `msg="tick failed"`) || !strings.Contains(logs, "sense_failures=1") {
+		t.Errorf("the tick was not logged as failed:\n%s", logs)
+	}
+	// Readiness: the daemon started within the window, so it is ready
+	// until three of its longest periods (3 × 5m) pass with no good tick.
+	if ok, why := h.d.Ready(); !ok {
+		t.Fatalf("not ready within the window: %s", why)
+	}
+	for h.clock.Now().Before(t0.Add(15 * time.Minute)) {
+		h.tick()
+		if ok, why := h.d.Ready(); !ok {
+			t.Fatalf("not ready at %v, within the window: %s", h.clock.Now(), why)
+		}
+	}
+	h.tick()
+	ok, why := h.d.Ready()
+	if ok || !strings.Contains(why, "1 of 1 targets could not read their signals (consumer:") {
+		t.Errorf("Ready() = %v %q; want not ready, saying which target is blind", ok, why)
+	}
+	h.sensor.SetFail("consumer", "")
+	h.tick()
+	if ok, why := h.d.Ready(); !ok {
+		t.Errorf("not ready after a good tick: %s", why)
+	}
+}

@@ -21,6 +21,7 @@ type Metrics struct {
 	decisions    *prometheus.CounterVec // action
 	applied      *prometheus.CounterVec // target, direction
 	errors       *prometheus.CounterVec // class, stage
+	senseErrors  *prometheus.CounterVec // target, class
 	limit        *prometheus.GaugeVec   // target
 	signal       *prometheus.GaugeVec   // target, signal
 	decreases    *prometheus.GaugeVec   // target
@@ -47,6 +48,8 @@ func NewMetrics() *Metrics {
 			Help: "Changes applied to a service, by target and direction."}, []string{"target", "direction"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_errors_total",
 			Help: "Per-target errors by class (throttled, transient, conflict, quota, invalid, permission, not_found, refused, internal) and stage."}, []string{"class", "stage"}),
+		senseErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_sense_errors_total",
+			Help: "Evaluations of a target some of whose signals could not be read (the service did not answer), by target and the class of the first failure."}, []string{"target", "class"}),
 		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "autotuner_limit",
 			Help: "The target's limit after the last tick (what is in force, or would be in dry-run)."}, []string{"target"}),
 		signal: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "autotuner_signal_value",
@@ -64,7 +67,7 @@ func NewMetrics() *Metrics {
 		targets: prometheus.NewGauge(prometheus.GaugeOpts{Name: "autotuner_targets",
 			Help: "Targets in the running policies file."}),
 	}
-	r.MustRegister(m.ticks, m.tickDuration, m.decisions, m.applied, m.errors, m.limit, m.signal,
+	r.MustRegister(m.ticks, m.tickDuration, m.decisions, m.applied, m.errors, m.senseErrors, m.limit, m.signal,
 		m.decreases, m.leader, m.reloads, m.lastSuccess, m.configTime, m.targets,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, o := range []string{"ok", "failed", "skipped"} {
@@ -99,7 +102,7 @@ func (m *Metrics) configLoaded(now time.Time, targets int) {
 // observe records a finished tick.
 func (m *Metrics) observe(res *controller.Result, err error, dur time.Duration, now time.Time) {
 	m.tickDuration.Observe(dur.Seconds())
-	if err != nil || res == nil || res.SenseErr != nil {
+	if !tickOK(res, err) {
 		m.ticks.WithLabelValues("failed").Inc()
 	} else {
 		m.ticks.WithLabelValues("ok").Inc()
@@ -107,6 +110,15 @@ func (m *Metrics) observe(res *controller.Result, err error, dur time.Duration, 
 	}
 	if res == nil {
 		return
+	}
+	for _, r := range res.Recovered {
+		if r.Applied {
+			dir := policy.Up
+			if r.Final < r.Current {
+				dir = policy.Down
+			}
+			m.applied.WithLabelValues(r.Target, string(dir)).Inc()
+		}
 	}
 	for _, r := range res.Records {
 		action := policy.Hold
@@ -116,6 +128,9 @@ func (m *Metrics) observe(res *controller.Result, err error, dur time.Duration, 
 		m.decisions.WithLabelValues(string(action), string(r.Mode)).Inc()
 		if r.Applied {
 			m.applied.WithLabelValues(r.Target, string(action)).Inc()
+		}
+		if r.SenseFailed {
+			m.senseErrors.WithLabelValues(r.Target, string(r.ErrorClass)).Inc()
 		}
 		if r.Error != "" {
 			m.errors.WithLabelValues(string(r.ErrorClass), r.Stage).Inc()
@@ -134,6 +149,14 @@ func (m *Metrics) observe(res *controller.Result, err error, dur time.Duration, 
 			m.decreases.WithLabelValues(r.Target).Set(float64(q.Remaining(now)))
 		}
 	}
+}
+
+// tickOK is the one rule for a good tick, shared by the metrics, the
+// log and /readyz: the tick finished, and every target it evaluated read
+// its signals. A target running blind makes the tick a failed one,
+// however many others read theirs.
+func tickOK(res *controller.Result, err error) bool {
+	return err == nil && res != nil && res.SenseErr == nil && len(res.SenseFailures()) == 0
 }
 
 // reloaded counts a reload attempt.

@@ -72,11 +72,9 @@ func (e *EMF) Tick(res *controller.Result, kind Kind, dur time.Duration, now tim
 		"Evaluated": len(res.Records), "Applied": applied, "Errors": errs,
 		"DecisionsUp": decisions["up"], "DecisionsDown": decisions["down"], "DecisionsHold": decisions["hold"],
 	}
-	sense := 0
-	if res.SenseErr != nil {
-		sense = 1
-	}
-	summary["SenseFailures"] = sense
+	// Targets that could not read their signals: every target when the
+	// batched read failed, else those the service did not answer.
+	summary["SenseFailures"] = len(res.SenseFailures())
 	if err := e.line(now, nil, []emfMetric{
 		{"Ticks", "Count"}, {"TickDuration", "Milliseconds"}, {"Evaluated", "Count"}, {"Applied", "Count"},
 		{"Errors", "Count"}, {"DecisionsUp", "Count"}, {"DecisionsDown", "Count"}, {"DecisionsHold", "Count"},

@@ -7,6 +7,7 @@ package daemontest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -28,6 +29,19 @@ type Sensor struct {
 	// Entered, when set, receives once per Read as it starts.
 	Entered chan struct{}
 	Reads   int
+	// Fail names targets whose signals the service does not answer,
+	// with the class of the failure: they come back missing and failed.
+	Fail map[string]string
+}
+
+// SetFail makes the signals of target fail with class ("" answers again).
+func (s *Sensor) SetFail(target, class string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Fail == nil {
+		s.Fail = map[string]string{}
+	}
+	s.Fail[target] = class
 }
 
 var _ controller.Sensor = (*Sensor)(nil)
@@ -36,6 +50,7 @@ func (s *Sensor) Read(ctx context.Context, targets []*config.Target, now time.Ti
 	s.mu.Lock()
 	s.Reads++
 	v, block, entered := s.Value, s.Block, s.Entered
+	fail := maps.Clone(s.Fail)
 	s.mu.Unlock()
 	if entered != nil {
 		entered <- struct{}{}
@@ -53,6 +68,9 @@ func (s *Sensor) Read(ctx context.Context, targets []*config.Target, now time.Ti
 		sig := policy.Signals{}
 		for name := range t.Signals {
 			sig[name] = policy.Reading(v, at)
+			if class := fail[t.Name]; class != "" {
+				sig[name] = policy.Signal{Why: "the service did not answer", Failed: class}
+			}
 		}
 		out[t.Name] = sig
 	}
