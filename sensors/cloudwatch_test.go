@@ -472,3 +472,35 @@ func TestFailedQueueReadSaysWhy(t *testing.T) {
 		t.Errorf("consumed = %+v, want a valid reading with no why", c)
 	}
 }
+
+// CloudWatch unreachable while the queue answers: the read as a whole
+// succeeds, but every CloudWatch signal comes back failed, with its class,
+// so that its target is known to be running blind; the queue's reading
+// stands.
+func TestCloudWatchOutageMarksSignalsFailed(t *testing.T) {
+	fake := awsfake.Start(t)
+	f := parse(t, twoTargets)
+	fake.SQS.SetAttribute("https://sqs.us-east-1.amazonaws.com/123456789012/orders", "ApproximateNumberOfMessages", "17")
+	outage := awsfake.APIError{Status: 503, Code: "ServiceUnavailable", Message: "the service is unavailable"}
+	for range 50 { // every attempt of every call, retries included
+		fake.Fail("GetMetricData", outage)
+	}
+	s := newSensor(t, awsclient.Options{})
+	got, err := s.Read(context.Background(), f.Targets, now)
+	if err != nil {
+		t.Fatalf("one call succeeded, so the read does: %v", err)
+	}
+	for target, sigs := range got {
+		for name, sig := range sigs {
+			if target == "orders-table" && name == "depth" {
+				if !sig.Valid || sig.Failed != "" {
+					t.Errorf("depth = %+v, want the queue's reading", sig)
+				}
+				continue
+			}
+			if sig.Valid || sig.Failed != "transient" {
+				t.Errorf("%s.%s = %+v, want missing and failed (transient)", target, name, sig)
+			}
+		}
+	}
+}
