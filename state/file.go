@@ -34,6 +34,11 @@ type File struct {
 	path string
 	lock *os.File
 
+	// BeforeRename, when set, is called with the temporary file written
+	// and not yet renamed over the state: crash tests end the process
+	// there to leave a torn write behind. nil in production.
+	BeforeRename func()
+
 	mu      sync.Mutex
 	targets map[string]policy.Memory
 	dirty   bool
@@ -158,7 +163,7 @@ func (f *File) Commit(context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(f.path, append(b, '\n')); err != nil {
+	if err := writeAtomic(f.path, append(b, '\n'), f.BeforeRename); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
 	f.dirty = false
@@ -196,7 +201,7 @@ func globEscape(p string) string {
 	return b.String()
 }
 
-func writeAtomic(path string, data []byte) error {
+func writeAtomic(path string, data []byte, beforeRename func()) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -213,6 +218,9 @@ func writeAtomic(path string, data []byte) error {
 	}
 	if err := tmp.Close(); err != nil {
 		return err
+	}
+	if beforeRename != nil {
+		beforeRename()
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -173,5 +174,44 @@ func TestStoresDoNotAlias(t *testing.T) {
 				t.Fatalf("stored window changed to %v", got2.Window)
 			}
 		})
+	}
+}
+
+// A crash between writing the temporary file and renaming it leaves the
+// temporary behind: the next open removes it, and only it. The state is
+// written compactly, on one line.
+func TestOpenRemovesStaleTempsAndWritesCompactly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	stale := path + ".tmp-123456"
+	other := filepath.Join(dir, "other.json.tmp-1")
+	for _, p := range []string{stale, other} {
+		if err := os.WriteFile(p, []byte("{"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the stale temporary file is still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file's temporary was touched: %v", err)
+	}
+	if err := f.Save(context.Background(), "a", policy.NewMemory()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(b, []byte("\n")); n != 1 {
+		t.Errorf("state file has %d lines, want 1 (compact):\n%s", n, b)
 	}
 }
