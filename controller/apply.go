@@ -59,6 +59,9 @@ func (c *Controller) applyUnit(ctx context.Context, tk *tick, u unit) {
 			batch = append(batch, p)
 		}
 	}
+	if len(batch) > 0 && !c.stillLeader(ctx, tk, batch) {
+		return
+	}
 	switch {
 	case len(batch) == 1:
 		batch[0].err = c.applyOne(ctx, batch[0], tk.now)
@@ -76,6 +79,29 @@ func (c *Controller) applyUnit(ctx context.Context, tk *tick, u unit) {
 	for _, p := range batch {
 		c.noteOutcome(p, tk.now)
 	}
+}
+
+// stillLeader asks the gate right before changes go out: a leader whose
+// lease ran out while the tick read and decided must act no more. Their
+// intents stay in the store, for the next leader to settle (it finds
+// the old values and drops them); this process saves nothing more for
+// these targets, since its writes would overwrite the leader's.
+func (c *Controller) stillLeader(ctx context.Context, tk *tick, batch []*pending) bool {
+	if c.Gate == nil {
+		return true
+	}
+	ok, err := c.Gate.MayApply(ctx)
+	if err == nil && ok {
+		return true
+	}
+	for _, p := range batch {
+		tk.pend[p.idx] = nil
+		p.rec.Mode = ModeNotLeader
+		if err != nil {
+			p.rec.Stage, p.rec.Error, p.rec.ErrorClass = "lease", err.Error(), Classify(err)
+		}
+	}
+	return false
 }
 
 // applyGroup applies changes in one call and returns one error per

@@ -81,12 +81,13 @@ type Committer interface {
 }
 
 // Gate says whether this process may change anything now: the lease of the
-// high-availability mode. It is asked for each target right before its
-// change is applied or its memory saved (a follower must do neither, or
-// its memory would overwrite the leader's), so a leader that loses its
-// lease mid-tick acts no more. It is asked once per target per tick, and
-// once more before the changes of a Coalescer's group go out together:
-// answer from a cached lease, not with a call per question.
+// high-availability mode. A follower must neither apply nor save (its
+// memory would overwrite the leader's), and a leader that loses its
+// lease mid-tick must act no more, so it is asked once per target when
+// the target has decided, once more for each Coalescer's group before
+// the group's intents are written, and once more right before each
+// unit's changes go out: answer from a cached lease, not with a call per
+// question.
 type Gate interface {
 	MayApply(ctx context.Context) (bool, error)
 }
