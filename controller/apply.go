@@ -104,6 +104,19 @@ func (c *Controller) stillLeader(ctx context.Context, tk *tick, batch []*pending
 	return false
 }
 
+// outcomeUnknown says whether a failed change may still have landed: a
+// network error, a timeout or a 5xx may come after the service acted,
+// and a panic may come after the call. An answer of the service that
+// refuses the change (throttled, invalid, quota, conflict, ...) means
+// it did not.
+func outcomeUnknown(err error) bool {
+	switch Classify(err) {
+	case ClassTransient, ClassInternal:
+		return true
+	}
+	return false
+}
+
 // applyGroup applies changes in one call and returns one error per
 // change. A panic, or an answer of the wrong length, fails them all.
 func (c *Controller) applyGroup(ctx context.Context, co Coalescer, changes []Change, now time.Time) (res []error) {
@@ -153,13 +166,21 @@ func (c *Controller) applyOne(ctx context.Context, p *pending, now time.Time) (e
 // change never happened and leaves no cooldown behind.
 func (c *Controller) noteOutcome(p *pending, now time.Time) {
 	rec := p.rec
-	p.next.Actuation.Pending = nil
 	if p.err != nil {
 		rec.Stage, rec.Error, rec.ErrorClass = "apply", p.err.Error(), Classify(p.err)
 		rec.Final = p.dec.Current
+		if outcomeUnknown(p.err) {
+			// The call may have landed (a lost response, a timeout): the
+			// intent stays, with its cooldown, for the next tick to
+			// settle by reading the knob.
+			p.next.Actuation.Pending = p.intent
+			return
+		}
 		p.next = unwindChange(p.next, p.before)
+		p.next.Actuation.Pending = nil
 		return
 	}
+	p.next.Actuation.Pending = nil
 	rec.Applied = true
 	p.next.Actuation.LastSet, p.next.Actuation.HaveLastSet, p.next.Actuation.LastSetAt = p.dec.Final, true, now
 	p.next.Actuation.LastUnset = false

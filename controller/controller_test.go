@@ -49,13 +49,18 @@ func TestIsolation(t *testing.T) {
 			t.Errorf("%s: %+v; want a recorded panic", name, rec)
 		}
 	}
-	// A panic while applying fails the change like any apply error: the
-	// memory is saved, with what was read and without the change.
+	// A panic while applying fails the change, but the call may have
+	// landed before it: the memory is saved with what was read and the
+	// change's intent, its cooldown in force, until a read settles it.
 	if rec := record(t, res, "d"); rec.Stage != "apply" || rec.Final != 100 {
 		t.Errorf("d: stage %q final %v; want a failed apply holding 100", rec.Stage, rec.Final)
 	}
-	if m := r.st.memory(t, "d"); !m.Actuation.HaveOriginal || m.Actuation.Original != 100 || !m.LastUp.IsZero() {
-		t.Errorf("d memory: %+v, last up %v; want saved with the original 100 and no change", m.Actuation, m.LastUp)
+	if m := r.st.memory(t, "d"); !m.Actuation.HaveOriginal || m.Actuation.Original != 100 || m.Actuation.Pending == nil || !m.LastUp.Equal(t0) {
+		t.Errorf("d memory: %+v, last up %v; want saved with the original 100 and the change pending", m.Actuation, m.LastUp)
+	}
+	// b's throttling is the service refusing: no change, no intent left.
+	if m := r.st.memory(t, "b"); m.Actuation.Pending != nil || !m.LastUp.IsZero() {
+		t.Errorf("b memory: %+v, last up %v; want no change", m.Actuation, m.LastUp)
 	}
 	if e := record(t, res, "e"); e.Stage != "read" || e.ErrorClass != controller.ClassNotFound {
 		t.Errorf("e: %+v; want a read error of class not_found", e)
@@ -583,8 +588,17 @@ func TestCoalescedChanges(t *testing.T) {
 		if rec := record(t, res, name); rec.Applied || rec.ErrorClass != controller.ClassInternal || !strings.Contains(rec.Error, "panic") {
 			t.Errorf("%s: %+v; want a recorded panic", name, rec)
 		}
-		if m := r2.st.memory(t, name); !m.LastUp.IsZero() {
-			t.Errorf("%s memory: a failed change left last up %v", name, m.LastUp)
+		if m := r2.st.memory(t, name); m.Actuation.Pending == nil {
+			t.Errorf("%s memory: a change that may have landed left no intent", name)
+		}
+	}
+	// The next tick reads the knobs back: unchanged, so the intents are
+	// dropped and their cooldowns undone.
+	co2.panics = false
+	r2.tick(t, t0.Add(time.Minute), controller.TickOptions{})
+	for _, name := range []string{"t-read", "t-write"} {
+		if m := r2.st.memory(t, name); m.Actuation.Pending != nil || (!m.LastUp.IsZero() && !m.LastUp.Equal(t0.Add(time.Minute))) {
+			t.Errorf("%s memory after settling: pending %+v, last up %v", name, m.Actuation.Pending, m.LastUp)
 		}
 	}
 	if rec := record(t, res, "solo"); !rec.Applied {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/controller"
 	"github.com/autotuner/autotuner/policy"
 )
@@ -209,5 +211,81 @@ func TestIntentOvertakenByHandChange(t *testing.T) {
 	}
 	if m := r.st.memory(t, "a"); !m.LastUp.Equal(crashAt) || m.Actuation.LastSet != 77 {
 		t.Errorf("memory: last up %v last set %v; want the cooldown kept and 77", m.LastUp, m.Actuation.LastSet)
+	}
+}
+
+// lostResponse applies the change, then loses the answer: the caller sees
+// a network error.
+type lostResponse struct{ *service }
+
+func (l lostResponse) Apply(ctx context.Context, t *config.Target, from, to float64, now time.Time) error {
+	if err := l.service.Apply(ctx, t, from, to, now); err != nil {
+		return err
+	}
+	return controller.WithClass(controller.ClassTransient, errors.New("read tcp: connection reset by peer"))
+}
+
+// A change whose answer was lost may have landed: it is not claimed, and
+// not forgotten either; its cooldown holds and the next tick settles it.
+func TestLostResponseIsSettledNextTick(t *testing.T) {
+	f := policies(t, lambdaTarget("a", ""))
+	r := newRig(t, f, map[string]float64{"a": 100}, steady(91))
+	r.c.Actuators[config.LambdaReservedConcurrency] = lostResponse{r.svc}
+	res := r.tick(t, t0, controller.TickOptions{})
+	if rec := record(t, res, "a"); rec.Applied || rec.Stage != "apply" || rec.Change == "" {
+		t.Fatalf("record %+v: want a failed apply naming its change", rec)
+	}
+	if m := r.st.memory(t, "a"); m.Actuation.Pending == nil || !m.LastUp.Equal(t0) {
+		t.Fatalf("memory %+v, last up %v: want the intent kept with its cooldown", m.Actuation, m.LastUp)
+	}
+	r.c.Actuators[config.LambdaReservedConcurrency] = r.svc
+	res = r.tick(t, t0.Add(time.Minute), controller.TickOptions{})
+	if len(res.Recovered) != 1 || !res.Recovered[0].Applied || res.Recovered[0].Final != 130 {
+		t.Fatalf("recovered %+v: want the change settled as applied", res.Recovered)
+	}
+	if len(r.svc.applies) != 1 {
+		t.Errorf("applied %v: want the one change", r.svc.applies)
+	}
+}
+
+// blockedService reports the knob locked at its old value while a change
+// takes effect, as a DynamoDB table UPDATING does.
+type blockedService struct {
+	*service
+	blocked bool
+	shown   float64
+}
+
+func (b *blockedService) Current(ctx context.Context, t *config.Target, now time.Time) (controller.State, error) {
+	st, err := b.service.Current(ctx, t, now)
+	if b.blocked {
+		st.Value, st.Constraints.Blocked = b.shown, "table is UPDATING"
+	}
+	return st, err
+}
+
+// A locked knob that still shows the old value does not settle an
+// intent: that waits until the lock is gone.
+func TestBlockedKnobDefersSettling(t *testing.T) {
+	f := policies(t, lambdaTarget("a", ""))
+	level := 70.0
+	r := newRig(t, f, map[string]float64{"a": 100}, func(now time.Time, _ string) policy.Signals { return busy(now, level) })
+	r.tick(t, t0, controller.TickOptions{})
+	level = 91
+	tickUntilCrash(t, r.c, t0.Add(time.Minute), controller.StepApplied)
+	b := &blockedService{service: r.svc, blocked: true, shown: 100}
+	r.c.Actuators[config.LambdaReservedConcurrency] = b
+	res := r.tick(t, t0.Add(2*time.Minute), controller.TickOptions{})
+	if len(res.Recovered) != 0 {
+		t.Fatalf("settled %+v while the knob was locked", res.Recovered)
+	}
+	if m := r.st.memory(t, "a"); m.Actuation.Pending == nil {
+		t.Fatal("the intent was dropped while the knob was locked")
+	}
+	b.blocked = false
+	level = 91
+	res = r.tick(t, t0.Add(3*time.Minute), controller.TickOptions{})
+	if len(res.Recovered) != 1 || !res.Recovered[0].Applied {
+		t.Fatalf("recovered %+v: want the change settled once unlocked", res.Recovered)
 	}
 }

@@ -97,6 +97,11 @@ func (c *Controller) settle(e *evaluation) {
 	if in == nil || !e.read {
 		return
 	}
+	if e.st.Constraints.Blocked != "" && near(e.st.Value, in.From) {
+		// A locked knob may still show the old value while the change
+		// takes effect (a DynamoDB table UPDATING): settle it later.
+		return
+	}
 	e.mem.Actuation.Pending = nil
 	t := e.p.t
 	rec := &Record{

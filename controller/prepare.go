@@ -75,6 +75,11 @@ func (c *Controller) prepare(ctx context.Context, tk *tick, p *pending, idx int)
 	if err := c.decide(ctx, e); err != nil {
 		return e.fail("read", err)
 	}
+	if in := e.mem.Actuation.Pending; in != nil && p.dec.Changed() && rec.Mode != ModePlan {
+		// Another change must not go out before the last one is known
+		// to have landed or not.
+		return e.fail("read", WithClass(ClassConflict, fmt.Errorf("change %s (%v → %v) is not settled yet: %s", in.ID, in.From, in.To, e.st.Constraints.Blocked)))
+	}
 	if rec.Mode == ModePlan {
 		return false
 	}
