@@ -21,6 +21,9 @@ type CloudWatch struct {
 	PageSize int
 	// Status, when set, overrides the StatusCode of a query ID.
 	Status map[string]string
+	// StatusFunc, when set, may override any query's StatusCode (a
+	// non-empty answer), after Status.
+	StatusFunc func(q MetricDataQuery) string
 	// Value, when set, answers every query: the value of the datapoint at
 	// ts, or false for none. It replaces Put data.
 	Value func(q MetricDataQuery, ts time.Time) (float64, bool)
@@ -232,6 +235,11 @@ func (c *CloudWatch) answer(q MetricDataQuery, start, end time.Time) metricDataR
 	res := metricDataResult{Id: q.Id, StatusCode: "Complete", Timestamps: []time.Time{}, Values: []float64{}}
 	if st, ok := c.Status[q.Id]; ok {
 		res.StatusCode = st
+	}
+	if c.StatusFunc != nil {
+		if st := c.StatusFunc(q); st != "" {
+			res.StatusCode = st
+		}
 	}
 	period := q.Period
 	if q.MetricStat != nil {

@@ -20,6 +20,13 @@ type DynamoDB struct {
 	tables         map[string]*Table
 }
 
+// SetUpdateDuration changes UpdateDuration while calls may be in flight.
+func (d *DynamoDB) SetUpdateDuration(dur time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.UpdateDuration = dur
+}
+
 // Capacity is a read/write pair.
 type Capacity struct{ Read, Write int64 }
 

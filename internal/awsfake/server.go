@@ -58,6 +58,14 @@ type Server struct {
 	AutoScaling *AutoScaling
 	STS         *STS
 
+	// Chaos, when set, is asked about every call the queued faults and
+	// quotas let through: it may answer an error instead, or drop the
+	// answer (see Fault).
+	Chaos func(c Call) Fault
+	// Answered, when set, sees every error the services themselves
+	// answered (not those Fail, Quota or Chaos injected).
+	Answered func(c Call, status int, body []byte)
+
 	mu     sync.Mutex
 	calls  []Call
 	faults map[string][]APIError
@@ -199,8 +207,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	service, op := identify(r)
+	call := Call{Service: service, Op: op, Method: r.Method, Path: r.URL.EscapedPath(), Header: r.Header.Clone(), Body: body, At: time.Now()}
 	s.mu.Lock()
-	s.calls = append(s.calls, Call{Service: service, Op: op, Method: r.Method, Path: r.URL.EscapedPath(), Header: r.Header.Clone(), Body: body, At: time.Now()})
+	s.calls = append(s.calls, call)
 	var fault *APIError
 	if fs := s.faults[op]; len(fs) > 0 {
 		fault = &fs[0]
@@ -220,12 +229,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.Latency > 0 {
 		time.Sleep(s.Latency)
 	}
+	var chaos Fault
+	if !over && fault == nil && s.Chaos != nil {
+		chaos = s.Chaos(call)
+	}
 	var res response
 	switch {
 	case over:
 		res = encodeError(service, throttleError(service))
 	case fault != nil:
 		res = encodeError(service, *fault)
+	case chaos.Err != nil:
+		res = encodeError(service, *chaos.Err)
 	default:
 		req := &request{Request: r, body: body}
 		switch service {
@@ -246,6 +261,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		default:
 			res = encodeError("lambda", APIError{Status: 404, Code: "UnknownOperationException", Message: "awsfake: no fake for " + r.Method + " " + r.URL.Path})
 		}
+	}
+	if s.Answered != nil && res.status >= 400 && !over && fault == nil && chaos.Err == nil {
+		s.Answered(call, res.status, res.body)
+	}
+	if chaos.Drop {
+		drop(w)
+		return
 	}
 	for k, v := range res.header {
 		w.Header().Set(k, v)
