@@ -3,6 +3,13 @@
 // the policy decide, apply (or only plan), persist memory, and write one
 // audit record per target.
 //
+// A tick is a sequence of stages over one per-tick value (tick.go):
+// decide (prepare.go), record intents durably (intent.go), apply
+// (apply.go), audit outcomes, save. No change goes out before its intent
+// is in the store and the audit, and a change a crash left unsettled is
+// settled by the next evaluation from the knob's actual value, so no
+// change is lost, audited twice or taken for the original.
+//
 // It reaches the outside world only through the small interfaces declared
 // here (Sensor, Actuator, Store, Gate), so the daemon, the Lambda mode and
 // the simulator run the very same tick. Time arrives as an argument; the
