@@ -253,6 +253,13 @@ func newCrashRig(t *testing.T, ddb *dynamodb.Client, dynalite, table string) *cr
 		}
 		return 0, false
 	}
+	// A quota the service had to enforce is a change autotuner should
+	// never have sent.
+	fake.Answered = func(c awsfake.Call, _ int, body []byte) {
+		if bytes.Contains(body, []byte("LimitExceeded")) || bytes.Contains(body, []byte("below its minimum")) {
+			t.Errorf("quota violated by %s %s: %s", c.Op, c.Path, body)
+		}
+	}
 	dir := t.TempDir()
 	r := &crashRig{fake: fake, dir: dir, cfg: filepath.Join(dir, "policies.yaml"), audit: filepath.Join(dir, "audit.jsonl"),
 		statePath: filepath.Join(dir, "state.json"), dynalite: dynalite, table: table, ddb: ddb}
