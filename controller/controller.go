@@ -107,6 +107,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time, opt TickOptions) (
 	if err != nil {
 		return nil, err
 	}
+	defer tk.release()
 	c.sense(ctx, tk)
 	c.limits(ctx, tk.targets, tk.readings, now)
 	c.each(tk, func(u unit) { c.decideUnit(ctx, tk, u) })
@@ -143,6 +144,7 @@ func (c *Controller) begin(now time.Time, opt *TickOptions) (*tick, error) {
 		now: now, no: tickNo, opt: opt, targets: targets,
 		res:  &Result{At: now, Records: make([]*Record, len(targets))},
 		pend: make([]*pending, len(targets)),
+		buf:  newPendings(len(targets)),
 	}, nil
 }
 

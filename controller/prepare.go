@@ -15,7 +15,8 @@ import (
 // tk.pend.
 func (c *Controller) decideUnit(ctx context.Context, tk *tick, u unit) {
 	for _, i := range u.members() {
-		p := &pending{idx: i}
+		p := &tk.buf[i]
+		p.idx = i
 		if c.prepare(ctx, tk, p, i) {
 			tk.pend[i] = p
 		}
@@ -40,7 +41,8 @@ type evaluation struct {
 // complete record.
 func (c *Controller) prepare(ctx context.Context, tk *tick, p *pending, idx int) (ok bool) {
 	t := tk.targets[idx]
-	e := &evaluation{tk: tk, p: p, idx: idx, sig: tk.readings[t.Name]}
+	ev := evaluation{tk: tk, p: p, idx: idx, sig: tk.readings[t.Name]}
+	e := &ev
 	rec := &Record{V: AuditVersion, Time: tk.now, Target: t.Name, Kind: string(t.Kind), Resource: t.Identity(), Mode: c.mode(t, tk.opt), Alarm: tk.opt.Alarm[t.Name], Signals: e.sig}
 	if rec.Signals == nil {
 		rec.Signals = policy.Signals{}
@@ -177,6 +179,7 @@ func (c *Controller) decide(ctx context.Context, e *evaluation) error {
 	}
 	p.rec.Decision = &dec
 	p.rec.Final = dec.Final
+	p.dec = p.rec.Decision
 	if !next.Actuation.HaveOriginal && e.read {
 		next.Actuation.Original, next.Actuation.HaveOriginal, next.Actuation.OriginalAt = e.st.Value, true, tk.now
 		next.Actuation.OriginalUnset = e.st.Unset
@@ -184,7 +187,7 @@ func (c *Controller) decide(ctx context.Context, e *evaluation) error {
 	if e.read {
 		next.Actuation.LastSet, next.Actuation.HaveLastSet, next.Actuation.LastUnset = e.st.Value, true, e.st.Unset
 	}
-	p.dec, p.next, p.before = dec, next, before
+	p.next, p.before = next, before
 	return nil
 }
 

@@ -26,8 +26,29 @@ type tick struct {
 	// (planned, failed, not the leader's) and its record complete.
 	pend []*pending
 
-	mu        sync.Mutex
-	recovered []*Record
+	// buf holds the pendings, reused from tick to tick: a Decision and
+	// two Memory values each make them large.
+	buf []pending
+}
+
+var pendingPool sync.Pool // of *[]pending
+
+// newPendings returns n zeroed pendings.
+func newPendings(n int) []pending {
+	if b, ok := pendingPool.Get().(*[]pending); ok && cap(*b) >= n {
+		s := (*b)[:n]
+		clear(s)
+		return s
+	}
+	return make([]pending, n)
+}
+
+// release returns the tick's pendings for the next tick. Nothing of them
+// outlives the tick: records are allocated apart.
+func (tk *tick) release() {
+	clear(tk.pend)
+	b := tk.buf
+	pendingPool.Put(&b)
 }
 
 // pending is one target's evaluation between its decision and its
@@ -37,7 +58,7 @@ type pending struct {
 	t    *config.Target
 	act  Actuator
 	rec  *Record
-	dec  policy.Decision
+	dec  *policy.Decision // the record's
 	next policy.Memory
 	// before is the memory the decision started from, to unwind a change
 	// that did not happen.
@@ -57,7 +78,7 @@ type pending struct {
 
 // applies reports whether the pending change goes to the service.
 func (p *pending) applies() bool {
-	return p.dec.Changed() && p.rec.Mode == ModeApply && p.failStage == ""
+	return p.dec != nil && p.dec.Changed() && p.rec.Mode == ModeApply && p.failStage == ""
 }
 
 // each runs fn over the tick's units, Parallelism at a time.
