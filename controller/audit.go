@@ -108,8 +108,10 @@ func OpenAuditFile(path string) (*JSONLines, *os.File, error) {
 	return j, f, nil
 }
 
-// HasOutcome reports whether an outcome line of change (one that is not
-// its intent) was written. Without ReadBack it cannot know, and says no.
+// HasOutcome reports whether a line that settles change was written: its
+// outcome, applied, or a recovered line. A failed outcome whose change
+// may still have landed (a lost answer) settles nothing. Without
+// ReadBack it cannot know, and says no.
 func (j *JSONLines) HasOutcome(change string) (bool, error) {
 	if j.ReadBack == nil {
 		return false, nil
@@ -128,10 +130,12 @@ func (j *JSONLines) HasOutcome(change string) (bool, error) {
 			continue
 		}
 		var l struct {
-			Change string `json:"change"`
-			Intent bool   `json:"intent"`
+			Change    string `json:"change"`
+			Intent    bool   `json:"intent"`
+			Applied   bool   `json:"applied"`
+			Recovered bool   `json:"recovered"`
 		}
-		if json.Unmarshal(line, &l) == nil && l.Change == change && !l.Intent {
+		if json.Unmarshal(line, &l) == nil && l.Change == change && !l.Intent && (l.Applied || l.Recovered) {
 			return true, nil
 		}
 	}

@@ -25,6 +25,7 @@ func changeID(target string, now time.Time) string {
 // memory first, then the audit line. A change whose intent cannot be
 // written is not sent.
 func (c *Controller) recordIntents(ctx context.Context, tk *tick) {
+	c.auditSettled(tk)
 	var ps []*pending
 	for _, p := range tk.pend {
 		if p != nil && p.applies() {
@@ -129,19 +130,33 @@ func (c *Controller) settle(e *evaluation) {
 // (API Gateway rates to hundredths).
 func near(a, b float64) bool { return math.Abs(a-b) <= 0.005+1e-9*math.Abs(b) }
 
+// auditSettled writes the lines of the changes settled from a crashed
+// run before any memory that forgets their intents is written: the
+// intents of this tick's own changes are such writes.
+func (c *Controller) auditSettled(tk *tick) {
+	n := 0
+	for _, p := range tk.pend {
+		if p == nil || p.settled == nil {
+			continue
+		}
+		tk.res.Recovered = append(tk.res.Recovered, p.settled)
+		if !c.outcomeWritten(p.settled.Change) {
+			c.write(p.settled)
+			n++
+		}
+	}
+	if n > 0 {
+		c.syncAudit()
+	}
+}
+
 // auditOutcomes writes, ahead of the save that forgets their intents, the
-// lines of the changes settled from a crashed run and of the changes this
-// tick sent or refused after recording their intent.
+// lines of the changes this tick sent or refused after recording their
+// intent.
 func (c *Controller) auditOutcomes(tk *tick) {
 	for _, p := range tk.pend {
 		if p == nil {
 			continue
-		}
-		if p.settled != nil {
-			tk.res.Recovered = append(tk.res.Recovered, p.settled)
-			if !c.outcomeWritten(p.settled.Change) {
-				c.write(p.settled)
-			}
 		}
 		if p.intent != nil {
 			if c.OnRecord != nil {

@@ -106,8 +106,8 @@ type AuditSink interface {
 	Write(r *Record) error
 }
 
-// AuditLookup is an AuditSink that can tell whether a change's outcome
-// line was written: a process that died after writing it, before saving
+// AuditLookup is an AuditSink that can tell whether a line settling a
+// change (its applied outcome, or a recovered line) was written: a process that died after writing it, before saving
 // the memory that forgets the intent, would otherwise audit the change
 // twice when the next tick settles it. A sink that cannot tell (or
 // overwrites by key, as the DynamoDB audit does) need not implement it.

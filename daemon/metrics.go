@@ -39,7 +39,7 @@ func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: r,
 		ticks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_ticks_total",
-			Help: "Ticks by outcome: ok, failed (the tick itself failed, or signals could not be read) or skipped (the previous tick was still running)."}, []string{"outcome"}),
+			Help: "Ticks by outcome: ok, failed (the tick itself failed, or any target could not read its signals) or skipped (the previous tick was still running)."}, []string{"outcome"}),
 		tickDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "autotuner_tick_duration_seconds",
 			Help: "Wall time of a tick.", Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_decisions_total",
