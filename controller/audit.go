@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -121,7 +120,11 @@ func (j *JSONLines) HasOutcome(change string) (bool, error) {
 		return false, err
 	}
 	defer r.Close()
-	needle := []byte(`"change":` + strconv.Quote(change))
+	quoted, err := json.Marshal(change) // as Write encodes it
+	if err != nil {
+		return false, err
+	}
+	needle := append([]byte(`"change":`), quoted...)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
