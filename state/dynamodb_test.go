@@ -2,6 +2,7 @@ package state_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -192,6 +193,51 @@ func TestDynamoDBAudit(t *testing.T) {
 	want := []string{
 		"audit#2026-11-25T12:00:00.000000000Z apply " + fmt.Sprint(at.Add(30*24*time.Hour).Unix()),
 		"audit#2026-11-25T12:02:00.000000000Z dry-run " + fmt.Sprint(at.Add(2*time.Minute+30*24*time.Hour).Unix()),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit items (-want +got):\n%s", diff)
+	}
+}
+
+// A change's intent line has an item of its own; its outcome and a line
+// that settles it after a crash share one key, so a change written both
+// ways is still audited once, as its settled truth.
+func TestDynamoDBAuditKeysOfAChange(t *testing.T) {
+	c, table := dynamoTable(t)
+	ctx := context.Background()
+	a := &state.DynamoDBAudit{Client: c, Table: table}
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	id := "orders@" + at.Format(time.RFC3339Nano)
+	for _, r := range []*controller.Record{
+		{V: 1, Time: at, Target: "orders", Mode: controller.ModeApply, Change: id, Intent: true, Final: 130},
+		{V: 1, Time: at, Target: "orders", Mode: controller.ModeApply, Change: id, Applied: true, Final: 130},
+		{V: 1, Time: at, Target: "orders", Mode: controller.ModeApply, Change: id, Applied: true, Recovered: true, Final: 130},
+	} {
+		if err := a.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := c.Query(ctx, &dynamodb.QueryInput{
+		TableName:              aws.String(table),
+		KeyConditionExpression: aws.String("pk = :t AND begins_with(sk, :a)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": &types.AttributeValueMemberS{Value: "orders"}, ":a": &types.AttributeValueMemberS{Value: "audit#"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range out.Items {
+		var r controller.Record
+		if err := json.Unmarshal([]byte(it["record"].(*types.AttributeValueMemberS).Value), &r); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s intent=%v applied=%v recovered=%v", it["sk"].(*types.AttributeValueMemberS).Value, r.Intent, r.Applied, r.Recovered))
+	}
+	want := []string{
+		"audit#2026-11-25T12:00:00.000000000Z intent=false applied=true recovered=true",
+		"audit#2026-11-25T12:00:00.000000000Z#intent intent=true applied=false recovered=false",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("audit items (-want +got):\n%s", diff)
