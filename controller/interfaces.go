@@ -107,9 +107,10 @@ type AuditSink interface {
 }
 
 // AuditLookup is an AuditSink that can tell whether a line settling a
-// change (its applied outcome, or a recovered line) was written: a process that died after writing it, before saving
-// the memory that forgets the intent, would otherwise audit the change
-// twice when the next tick settles it. A sink that cannot tell (or
+// change (its applied outcome, or a recovered line) was written: a
+// process that died after writing it, before saving the memory that
+// forgets the intent, would otherwise audit the change twice when the
+// next tick settles it. A sink that cannot tell (or
 // overwrites by key, as the DynamoDB audit does) need not implement it.
 type AuditLookup interface {
 	HasOutcome(change string) (bool, error)

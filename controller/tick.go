@@ -26,8 +26,8 @@ type tick struct {
 	// (planned, failed, not the leader's) and its record complete.
 	pend []*pending
 
-	// buf holds the pendings, reused from tick to tick: a Decision and
-	// two Memory values each make them large.
+	// buf holds the pendings, reused from tick to tick: two Memory
+	// values each make them large.
 	buf []pending
 }
 
