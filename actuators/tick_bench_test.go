@@ -62,7 +62,7 @@ func fleetFile(n int, kinds ...config.Kind) string {
     min: 1
     max: 5000
     signals:
-      requests: {namespace: AWS/ApiGateway, metric: Count, dimensions: {ApiName: api%[1]d, Stage: prod}, stat: Sum, per_second: true, missing: zero}
+      requests: {namespace: AWS/ApiGateway, metric: Count, dimensions: {ApiName: api%[1]d, Stage: prod}, stat: Sum, per_second: true}
       errors_4xx: {namespace: AWS/ApiGateway, metric: 4XXError, dimensions: {ApiName: api%[1]d, Stage: prod}, stat: Sum, missing: zero}
       latency: {namespace: AWS/ApiGateway, metric: Latency, dimensions: {ApiName: api%[1]d, Stage: prod}, stat: p99}
     policy:
