@@ -118,7 +118,7 @@ const (
 	ClassPermission Class = "permission" // AccessDenied
 	ClassNotFound   Class = "not_found"  // the resource does not exist
 	ClassRefused    Class = "refused"    // autotuner itself refused (Application Auto Scaling present, ...)
-	ClassInternal   Class = "internal"   // a bug: a panic in a target's evaluation
+	ClassInternal   Class = "internal"   // a bug (a panic in a target's evaluation), or the host is exhausted (file descriptors, disk)
 )
 
 // Classify finds the class of err. Errors carry it by implementing
@@ -130,6 +130,9 @@ func Classify(err error) Class {
 	var c interface{ ErrorClass() string }
 	if errors.As(err, &c) {
 		return Class(c.ErrorClass())
+	}
+	if lc, ok := LocalClass(err); ok {
+		return lc
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return ClassTransient
