@@ -192,7 +192,10 @@ func TestRunRejectsBadFlagsAndFiles(t *testing.T) {
 		{[]string{"run", "-c", good, "extra"}, exitUsage, "unexpected arguments"},
 		{[]string{"run", "-c", good, "--lease", "x", "--state", filepath.Join(dir, "s.json")}, exitFailure, "--lease needs --state-table"},
 		{[]string{"run", "-c", good, "--lease", "x", "--lease-ttl", "30s", "--state-table", "t"}, exitUsage, "--lease-ttl 30s must be longer than the longest wait between ticks, 1m0s"},
-		{[]string{"run", "-c", good, "--listen", "256.0.0.1:1", "--state", filepath.Join(dir, "s2.json")}, exitFailure, "listening on"},
+		{[]string{"run", "-c", good, "--listen", "256.0.0.1:1", "--listen-public", "--state", filepath.Join(dir, "s2.json")}, exitFailure, "listening on"},
+		{[]string{"run", "-c", good, "--listen", "0.0.0.0:9107", "--state", filepath.Join(dir, "s3.json")}, exitUsage, "is not a loopback address"},
+		{[]string{"run", "-c", good, "--listen", ":9107", "--state", filepath.Join(dir, "s3.json")}, exitUsage, "pass --listen-public"},
+		{[]string{"run", "-c", good, "--listen", "9107", "--state", filepath.Join(dir, "s3.json")}, exitUsage, "want HOST:PORT"},
 	} {
 		var stderr bytes.Buffer
 		e := &env{stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
