@@ -592,6 +592,7 @@ func (c *Controller) prepare(ctx context.Context, p *pending, t *config.Target, 
 	if !next.Actuation.HaveOriginal && read {
 		next.Actuation.Original, next.Actuation.HaveOriginal, next.Actuation.OriginalAt = st.Value, true, now
 		next.Actuation.OriginalUnset = st.Unset
+		next.Actuation.OriginalBurst, next.Actuation.HaveOriginalBurst = st.Burst, st.HaveBurst
 	}
 	if read {
 		next.Actuation.LastSet, next.Actuation.HaveLastSet, next.Actuation.LastUnset = st.Value, true, st.Unset

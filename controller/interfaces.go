@@ -28,6 +28,11 @@ type State struct {
 	// mapping, the table maximum for an uncapped on-demand table. Going
 	// back to "no setting" is not the same as setting Value.
 	Unset bool
+	// Burst is the burst in force beside a rate (API Gateway, when the
+	// target's burst follows its rate), so that revert can restore it;
+	// HaveBurst says it was read.
+	Burst     float64
+	HaveBurst bool
 }
 
 // Actuator reads and sets one kind of knob.
