@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/autotuner/autotuner/lambdamode"
 )
 
 func TestWallTimeIsNeverZero(t *testing.T) {
@@ -35,5 +38,22 @@ func TestValidateSaysWhatWasWrongWithItsArguments(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errs, tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, errs, exitUsage, tc.want)
 		}
+	}
+}
+
+// Outside Lambda, with the state table set as in the function's
+// configuration, `autotuner lambda` points at --event rather than leaving
+// the runtime library to complain about its variables.
+func TestLambdaOutsideLambdaHintsAtEvent(t *testing.T) {
+	var started bool
+	prev := startLambda
+	startLambda = func(context.Context, *lambdamode.Handler) { started = true }
+	t.Cleanup(func() { startLambda = prev })
+	e, _, errb := lambdaEnv(map[string]string{envStateTable: "autotuner", "AWS_REGION": "us-east-1"})
+	if code := run(context.Background(), e, []string{"lambda"}); code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	if started || !strings.Contains(errb.String(), "not inside AWS Lambda") || !strings.Contains(errb.String(), "--event FILE") {
+		t.Errorf("started %v, stderr %q: want a hint of --event", started, errb.String())
 	}
 }
