@@ -81,14 +81,15 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 	defer st.close()
 
 	var audit controller.AuditSink = st.audit
+	var af *auditFile
 	if *auditPath != "" {
-		af, err := os.OpenFile(*auditPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		af, err = openAuditFile(*auditPath)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "autotuner run: %v\n", err)
 			return exitFailure
 		}
 		defer af.Close()
-		audit = teeAudit(audit, controller.NewJSONLines(af))
+		audit = teeAudit(audit, af)
 	}
 
 	var ln net.Listener
@@ -158,6 +159,14 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 			case <-fwdCtx.Done():
 				return
 			case <-hup:
+				if af != nil {
+					// logrotate's postrotate sends SIGHUP: write on at the path.
+					if err := af.Reopen(); err != nil {
+						e.logger.Error("SIGHUP: reopening the audit file failed; still writing to the old one", "path", *auditPath, "err", err)
+					} else {
+						e.logger.Info("SIGHUP: audit file reopened", "path", *auditPath)
+					}
+				}
 				e.logger.Info("SIGHUP: reloading the policies file", "path", *cfgPath)
 				select {
 				case reload <- struct{}{}:

@@ -70,6 +70,7 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(runPolicies), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	auditPath := filepath.Join(dir, "audit.jsonl")
 	act := &daemontest.Actuator{Initial: 10}
 	fakeBackend(t, &daemontest.Sensor{Value: 20}, act)
 
@@ -91,7 +92,7 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	defer cancel()
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, e, []string{"run", "-c", cfg, "--state", statePath, "--listen", "127.0.0.1:0"})
+		code <- run(ctx, e, []string{"run", "-c", cfg, "--state", statePath, "--listen", "127.0.0.1:0", "--audit", auditPath})
 	}()
 	next := func(kind daemon.EventKind) daemon.Event {
 		t.Helper()
@@ -146,12 +147,28 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	if !strings.Contains(logs.String(), "version: must be 1, got 2") {
 		t.Errorf("reload problems not logged:\n%s", logs.String())
 	}
-	// SIGHUP with a good file that adds nothing but a comment.
+	// SIGHUP with a good file that adds nothing but a comment, sent by
+	// logrotate after moving the audit file away: records go on at the
+	// path, in a new file.
 	if err := os.WriteFile(cfg, []byte(runPolicies+"# edited\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rotated := auditPath + ".1"
+	if err := os.Rename(auditPath, rotated); err != nil {
 		t.Fatal(err)
 	}
 	hup <- nil
 	next(daemon.EventReloaded)
+	w = next(daemon.EventWaiting)
+	clock.Set(w.At)
+	if done := next(daemon.EventTickDone); done.Err != nil {
+		t.Fatal(done.Err)
+	}
+	for _, p := range []string{rotated, auditPath} {
+		if b, err := os.ReadFile(p); err != nil || !strings.Contains(string(b), `"target":"consumer"`) {
+			t.Errorf("%s: %v, %q; want the records of one tick in each file", p, err, b)
+		}
+	}
 
 	cancel() // SIGTERM
 	select {

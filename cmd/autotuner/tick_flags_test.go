@@ -34,7 +34,6 @@ func TestPlanRefusesDryRunAndAudit(t *testing.T) {
 // and final value: 0 would read as a stopped function.
 func TestPlanShowsNoValueWhenTheReadFailed(t *testing.T) {
 	fake := exampleFake(t)
-	fake.Fail("GetFunctionConcurrency", awsfake.APIError{Status: 403, Code: "AccessDeniedException", Message: "not authorized"})
 	fake.Fail("GetFunction", awsfake.APIError{Status: 403, Code: "AccessDeniedException", Message: "not authorized"})
 	cfg := filepath.Join("..", "..", "policies.example.yaml")
 	var out, errb bytes.Buffer
