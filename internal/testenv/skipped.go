@@ -54,6 +54,15 @@ func Missing(root string) []Emulator {
 			out = append(out, Emulator{"aws-lambda-rie", "GOBIN=$PWD/.bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@" + RIEVersion})
 		}
 	}
+	script := os.Getenv(MotoStartEnv)
+	if script == "" {
+		script = filepath.Join(root, "..", "shared", "emulators", "start-moto.sh")
+	}
+	if _, err := os.Stat(script); err != nil {
+		out = append(out, Emulator{"moto", "its start script, ../shared/emulators/start-moto.sh beside the repository, or " + MotoStartEnv})
+	} else if _, err := exec.LookPath("python3"); err != nil {
+		out = append(out, Emulator{"moto", "install python3 (moto runs on it)"})
+	}
 	return out
 }
 
