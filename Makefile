@@ -3,14 +3,40 @@
 # never edit those by hand.
 GO ?= go
 SEED ?= 1
+# The Lambda runtime interface emulator; internal/testenv names the same version.
+RIE_VERSION ?= v0.0.0-20261030222936-bef5c4ba774d
+# moto, the second-opinion AWS emulator, is unpacked and started by this
+# script (see its header); tests find it through AUTOTUNER_MOTO_START.
+MOTO_START ?= $(abspath ../shared/emulators/start-moto.sh)
 
-.PHONY: build test bakeoff
+.PHONY: build test emulators fuzz bench bakeoff
 
 build:
 	$(GO) build -o autotuner ./cmd/autotuner
 
-test:
-	$(GO) test ./...
+# test installs every emulator from the project's own files, then runs the
+# whole suite with emulators required: a missing one fails, never skips.
+test: emulators
+	AUTOTUNER_REQUIRE_EMULATORS=1 AUTOTUNER_MOTO_START="$(MOTO_START)" PATH="$(CURDIR)/.bin:$$PATH" \
+		$(GO) test -count=1 -timeout 45m ./...
+
+emulators:
+	npm ci --prefix tools/dynalite --no-audit --no-fund --loglevel=error
+	GOBIN="$(CURDIR)/.bin" $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	@# Each further Node.js tool under tools/ with a lock file (asl-validator, ...) installs the same way.
+	@for d in tools/*/; do \
+		if [ "$$d" != tools/dynalite/ ] && [ -f "$$d/package-lock.json" ]; then \
+			npm ci --prefix "$$d" --no-audit --no-fund --loglevel=error || exit 1; \
+		fi; \
+	done
+
+# fuzz runs every Fuzz target briefly; a finding fails (.ci/fuzz).
+fuzz:
+	bash .ci/fuzz
+
+# bench runs every benchmark once, so none can rot (.ci/bench).
+bench:
+	bash .ci/bench
 
 bakeoff: build
 	./autotuner bakeoff --out docs/bakeoff.md --seed $(SEED) --readme README.md

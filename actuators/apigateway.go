@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 
 	"github.com/autotuner/autotuner/config"
@@ -33,21 +32,16 @@ func splitMethod(m string) (resource, verb string) {
 	return m[:i], m[i+1:]
 }
 
-// throttleOps are the patch operations that set a rate or a burst, with
-// the burst following the rate by the target's ratio. prefix is the path
-// up to the field, e.g. "/throttle" or "/*/*/throttling".
-func throttleOps(t *config.Target, prefix string, to float64) []types.PatchOperation {
-	replace := func(field, v string) types.PatchOperation {
-		return types.PatchOperation{Op: types.OpReplace, Path: aws.String(prefix + "/" + field), Value: aws.String(v)}
-	}
+// throttleOps are the patch operations that change a rate or a burst
+// from → to, with the burst following the rate by the target's ratio
+// (burst.go). prefix is the path up to the field, e.g. "/throttle" or
+// "/*/*/throttling".
+func (b *burstMemo) throttleOps(t *config.Target, prefix string, from, to float64) []types.PatchOperation {
 	if t.Limit == "burst" {
-		return []types.PatchOperation{replace("burstLimit", strconv.FormatInt(int64(math.Round(to)), 10))}
+		return burstOps(prefix, to)
 	}
-	ops := []types.PatchOperation{replace("rateLimit", formatRate(to))}
-	if b, ok := followBurst(t, to); ok {
-		ops = append(ops, replace("burstLimit", strconv.FormatInt(b, 10)))
-	}
-	return ops
+	burst, tied := b.nextBurst(t, from, to)
+	return rateOps(prefix, to, burst, tied)
 }
 
 // followBurst is the burst that goes with rate, when the target ties them.

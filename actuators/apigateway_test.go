@@ -35,7 +35,7 @@ func TestUsagePlanPlanWide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	diff(t, "state", controller.State{Value: 100, Constraints: policy.Constraints{Ceiling: AccountRate}}, st)
+	diff(t, "state", controller.State{Value: 100, Constraints: policy.Constraints{Ceiling: AccountRate}, Burst: 200, HaveBurst: true}, st)
 	if err := u.Apply(ctx, tg, 100, 12.5, t0); err != nil {
 		t.Fatal(err)
 	}

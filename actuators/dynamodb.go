@@ -81,7 +81,10 @@ func index(d *types.TableDescription, name string) *types.GlobalSecondaryIndexDe
 // blocked says why a table or index cannot change now, or "".
 func (s *tableSnap) blocked(t *config.Target) string {
 	if s.changed != "" {
-		return "table " + t.Table + " is UPDATING: " + s.changed + " was changed this tick"
+		// Not "is UPDATING": that is DynamoDB's to say, and the next
+		// DescribeTable will. What is known is that a change was just sent,
+		// and DynamoDB takes one update at a time.
+		return "table " + t.Table + " was just changed (" + s.changed + "), and DynamoDB takes one update at a time: this waits until the table is ACTIVE again"
 	}
 	if st := s.desc.TableStatus; st != types.TableStatusActive {
 		return "table " + t.Table + " is " + string(st)

@@ -87,26 +87,36 @@ func (l *LambdaReserved) Current(ctx context.Context, t *config.Target, now time
 	if err != nil {
 		return controller.State{}, err
 	}
-	if err := spend(c, awsclient.PlaneLambda, 1, now, "GetFunctionConcurrency", res); err != nil {
+	// GetFunction returns the reservation too, and has its own quota of
+	// 100 requests/s, apart from the 15 requests/s every other control-plane
+	// call shares (GetFunctionConcurrency among them): a fleet's reads no
+	// longer crowd out its changes, and a first tick reads every function.
+	// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+	// ("GetFunction API requests: 100 requests per second").
+	if err := spend(c, awsclient.PlaneLambdaGet, 1, now, "GetFunction", res); err != nil {
 		return controller.State{}, err
 	}
-	out, err := c.Lambda.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(t.Function)})
+	out, err := c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(t.Function)})
 	if err != nil {
-		return controller.State{}, awsclient.Wrap("GetFunctionConcurrency", res, err)
+		return controller.State{}, awsclient.Wrap("GetFunction", res, err)
+	}
+	var reserved *int32
+	if out.Concurrency != nil {
+		reserved = out.Concurrency.ReservedConcurrentExecutions
 	}
 	acct, err := l.account(ctx, c, now)
 	if err != nil {
 		return controller.State{}, err
 	}
 	l.mu.Lock()
-	l.reserved[resourceKey(c, t.Function)] = reservation{tick: now, n: out.ReservedConcurrentExecutions}
+	l.reserved[resourceKey(c, t.Function)] = reservation{tick: now, n: reserved}
 	unreserved := acct.unreserved
 	l.mu.Unlock()
 
 	var own int64
 	st := controller.State{}
-	if out.ReservedConcurrentExecutions != nil {
-		own = int64(*out.ReservedConcurrentExecutions)
+	if reserved != nil {
+		own = int64(*reserved)
 		st.Value = float64(own)
 	} else {
 		st.Value = float64(unreserved)
@@ -123,7 +133,7 @@ func (l *LambdaReserved) Current(ctx context.Context, t *config.Target, now time
 	} else {
 		st.Constraints.Blocked = "the account's unreserved concurrency is at Lambda's floor of 100; nothing is left to reserve"
 	}
-	if out.ReservedConcurrentExecutions != nil && own == 0 && !t.AllowZero {
+	if reserved != nil && own == 0 && !t.AllowZero {
 		// A reservation of 0 that autotuner may not set was set by a
 		// person: an emergency stop. Raising it back to min would undo it.
 		st.Constraints.Blocked = "the reservation is 0: the function was stopped by hand, and autotuner leaves it stopped (allow_zero lets autotuner manage 0)"

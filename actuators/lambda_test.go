@@ -33,9 +33,14 @@ func TestLambdaReservedFloorAndCalls(t *testing.T) {
 	// a may grow to what is unreserved (200) plus its own 100, less the floor.
 	diff(t, "state of a", controller.State{Value: 100, Constraints: policy.Constraints{Floor: 1, Ceiling: 200}}, st)
 
-	gets := fake.Calls("GetFunctionConcurrency")
-	if len(gets) != 1 || gets[0].Method != "GET" || gets[0].Path != "/2019-09-30/functions/a/concurrency" {
-		t.Errorf("GetFunctionConcurrency = %+v", gets)
+	// Read through GetFunction, whose quota is its own (100 rps), not
+	// GetFunctionConcurrency, which shares the 15 rps of every change.
+	gets := fake.Calls("GetFunction")
+	if len(gets) != 1 || gets[0].Method != "GET" || gets[0].Path != "/2015-03-31/functions/a" {
+		t.Errorf("GetFunction = %+v", gets)
+	}
+	if n := len(fake.Calls("GetFunctionConcurrency")); n != 0 {
+		t.Errorf("GetFunctionConcurrency called %d times", n)
 	}
 
 	// Over the floor: refused before AWS is asked.
@@ -131,11 +136,11 @@ func TestLambdaErrorsDecodedAndClassified(t *testing.T) {
 	// Persistent throttling ends as a throttled error.
 	fake.Reset()
 	tm := awsfake.APIError{Status: 429, Code: "TooManyRequestsException", Message: "Rate exceeded"}
-	fake.Fail("GetFunctionConcurrency", tm, tm, tm)
+	fake.Fail("GetFunction", tm, tm, tm)
 	_, err = l.Current(ctx, fn("a"), t0.Add(time.Minute))
 	wantClass(t, err, controller.ClassThrottled)
 
-	fake.Fail("GetFunctionConcurrency", awsfake.APIError{Status: 403, Code: "AccessDeniedException", Message: "User is not authorized to perform: lambda:GetFunctionConcurrency"})
+	fake.Fail("GetFunction", awsfake.APIError{Status: 403, Code: "AccessDeniedException", Message: "User is not authorized to perform: lambda:GetFunction"})
 	_, err = l.Current(ctx, fn("a"), t0.Add(2*time.Minute))
 	wantClass(t, err, controller.ClassPermission)
 
@@ -144,12 +149,13 @@ func TestLambdaErrorsDecodedAndClassified(t *testing.T) {
 }
 
 func TestLambdaBudgetDefersReads(t *testing.T) {
-	fake, conn := connect(t, awsclient.Options{BudgetCaps: map[awsclient.Plane]int{awsclient.PlaneLambda: 3}})
+	fake, conn := connect(t, awsclient.Options{BudgetCaps: map[awsclient.Plane]int{awsclient.PlaneLambdaGet: 2}})
 	for _, n := range []string{"a", "b", "c"} {
 		fake.Lambda.AddFunction(n, ptr(10))
 	}
 	l := NewLambdaReserved(conn)
-	// a: GetFunctionConcurrency + GetAccountSettings; b: one more; c: none left.
+	// a: GetFunction + GetAccountSettings (the shared plane); b: one more
+	// GetFunction; c: none left.
 	for _, n := range []string{"a", "b"} {
 		if _, err := l.Current(ctx, fn(n), t0); err != nil {
 			t.Fatal(err)

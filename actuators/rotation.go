@@ -21,7 +21,9 @@ const MaxReadsPerTick = 500
 // PlaneOf is the control plane whose quota reading a kind's value spends.
 func PlaneOf(k config.Kind) awsclient.Plane {
 	switch k {
-	case config.LambdaReservedConcurrency, config.LambdaSQSMaxConcurrency:
+	case config.LambdaReservedConcurrency:
+		return awsclient.PlaneLambdaGet // read through GetFunction
+	case config.LambdaSQSMaxConcurrency:
 		return awsclient.PlaneLambda
 	case config.APIGatewayUsagePlan, config.APIGatewayStage:
 		return awsclient.PlaneAPIGateway

@@ -36,11 +36,12 @@ func TestCheckEvery(t *testing.T) {
 		want    int
 	}{
 		{"few", lambdas[:50], 1},
-		{"1000 lambda: 60 reads in 5 s at 12 rps", lambdas, 17},
+		{"1000 lambda: 450 GetFunction reads in 5 s at 90 rps", lambdas, 3},
 		{"1000 tables: capped at 500 reads", tables, 2},
 		{"500 tables, read and write", shared, 1},
-		{"mixed takes the largest", append(append([]*config.Target{}, lambdas...), tables...), 17},
-		{"quotas are per region", otherRegion, 9},
+		{"mixed takes the largest", append(append([]*config.Target{}, lambdas...), tables...), 3},
+		{"quotas are per region", otherRegion, 2},
+		{"event source mappings share the 15 rps plane", many(1000, func(int) *config.Target { return &config.Target{Kind: config.LambdaSQSMaxConcurrency} }), 17},
 	} {
 		if got := CheckEvery(tc.targets, awsclient.DefaultRates, DefaultReadTime); got != tc.want {
 			t.Errorf("%s: CheckEvery = %d, want %d", tc.name, got, tc.want)

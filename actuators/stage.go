@@ -19,6 +19,8 @@ import (
 // stage-wide one, and that the account's limit.
 type Stage struct {
 	Conn Conn
+
+	bursts burstMemo
 }
 
 var _ controller.Actuator = (*Stage)(nil)
@@ -72,7 +74,7 @@ func (s *Stage) Current(ctx context.Context, t *config.Target, now time.Time) (c
 		return controller.State{}, awsclient.Wrap("GetStage", res, err)
 	}
 	rate, burst, unset := stageThrottle(t, out.MethodSettings)
-	st := controller.State{Value: rate, Unset: unset}
+	st := s.bursts.withBurst(t, controller.State{Value: rate, Unset: unset}, burst)
 	st.Constraints.Ceiling = AccountRate
 	if t.Limit == "burst" {
 		st.Value = float64(burst)
@@ -92,6 +94,16 @@ func stagePrefix(method string) string {
 }
 
 func (s *Stage) Apply(ctx context.Context, t *config.Target, from, to float64, now time.Time) error {
+	return s.update(ctx, t, s.bursts.throttleOps(t, stagePrefix(t.Method), from, to), now)
+}
+
+// RestoreBurst sets the rate and the burst together: revert puts back
+// both values autotuner changed.
+func (s *Stage) RestoreBurst(ctx context.Context, t *config.Target, rate float64, burst int64, now time.Time) error {
+	return s.update(ctx, t, rateOps(stagePrefix(t.Method), rate, burst, true), now)
+}
+
+func (s *Stage) update(ctx context.Context, t *config.Target, ops []types.PatchOperation, now time.Time) error {
 	res := t.Identity()
 	c, err := s.Conn(t.Region, t.RoleARN)
 	if err != nil {
@@ -103,7 +115,10 @@ func (s *Stage) Apply(ctx context.Context, t *config.Target, from, to float64, n
 	_, err = c.APIGateway.UpdateStage(ctx, &apigateway.UpdateStageInput{
 		RestApiId:       aws.String(t.RestAPI),
 		StageName:       aws.String(t.Stage),
-		PatchOperations: throttleOps(t, stagePrefix(t.Method), to),
+		PatchOperations: ops,
 	})
+	if err == nil {
+		s.bursts.noteOps(t, ops)
+	}
 	return awsclient.Wrap("UpdateStage", res, err)
 }

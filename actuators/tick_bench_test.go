@@ -62,7 +62,7 @@ func fleetFile(n int, kinds ...config.Kind) string {
     min: 1
     max: 5000
     signals:
-      requests: {namespace: AWS/ApiGateway, metric: Count, dimensions: {ApiName: api%[1]d, Stage: prod}, stat: Sum, per_second: true, missing: zero}
+      requests: {namespace: AWS/ApiGateway, metric: Count, dimensions: {ApiName: api%[1]d, Stage: prod}, stat: Sum, per_second: true}
       errors_4xx: {namespace: AWS/ApiGateway, metric: 4XXError, dimensions: {ApiName: api%[1]d, Stage: prod}, stat: Sum, missing: zero}
       latency: {namespace: AWS/ApiGateway, metric: Latency, dimensions: {ApiName: api%[1]d, Stage: prod}, stat: p99}
     policy:
@@ -90,6 +90,7 @@ func benchTick(b *testing.B, warm bool, n int, kinds ...config.Kind) {
 	fake := awsfake.Start(b)
 	fake.Latency = 20 * time.Millisecond
 	fake.Quota("lambda", 15, 15)
+	fake.Quota("lambda-get", 100, 100) // GetFunction's own quota
 	fake.Quota("apigateway", 10, 40)
 	fake.Quota("usageplan-update", 1.0/20, 1)
 	fake.Quota("dynamodb", 2500, 2500)
@@ -177,11 +178,12 @@ func benchTick(b *testing.B, warm bool, n int, kinds ...config.Kind) {
 	b.ReportMetric(float64(errs)/float64(ticks), "errors/op")
 	b.ReportMetric(float64(ctl.CheckEvery), "check_every")
 	viol := 0
-	for _, p := range []string{"lambda", "apigateway", "usageplan-update", "dynamodb", "cloudwatch"} {
+	for _, p := range []string{"lambda", "lambda-get", "apigateway", "usageplan-update", "dynamodb", "cloudwatch"} {
 		viol += fake.Violations(p)
 	}
 	b.ReportMetric(float64(viol), "quota_violations")
 	b.ReportMetric(float64(fake.PeakRate("lambda")), "lambda_peak_rps")
+	b.ReportMetric(float64(fake.PeakRate("lambda-get")), "lambda_get_peak_rps")
 	b.ReportMetric(float64(fake.PeakRate("apigateway")), "apigw_peak_rps")
 	if count["GetMetricData"] > 6*ticks {
 		b.Errorf("%d GetMetricData calls in %d ticks, want at most 6 a tick", count["GetMetricData"], ticks)

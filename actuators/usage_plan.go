@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/controller"
@@ -23,8 +24,9 @@ const UsagePlanInterval = 20 * time.Second
 type UsagePlan struct {
 	Conn Conn
 
-	mu   sync.Mutex
-	last map[awsclient.Key]time.Time // last UpdateUsagePlan per account
+	mu     sync.Mutex
+	last   map[awsclient.Key]time.Time // last UpdateUsagePlan per account
+	bursts burstMemo
 }
 
 var _ controller.Actuator = (*UsagePlan)(nil)
@@ -73,7 +75,7 @@ func (u *UsagePlan) Current(ctx context.Context, t *config.Target, now time.Time
 		return controller.State{}, awsclient.Wrap("GetUsagePlan", res, err)
 	}
 	rate, burst, unset := planThrottle(t, out)
-	st := controller.State{Value: rate, Unset: unset}
+	st := u.bursts.withBurst(t, controller.State{Value: rate, Unset: unset}, burst)
 	if t.Limit == "burst" {
 		st.Value = float64(burst)
 		st.Constraints.Ceiling = AccountBurst
@@ -90,18 +92,31 @@ func (u *UsagePlan) Current(ctx context.Context, t *config.Target, now time.Time
 	return st, nil
 }
 
+func planPrefix(t *config.Target) string {
+	if t.Method == "" {
+		return "/throttle"
+	}
+	resource, verb := splitMethod(t.Method)
+	return "/apiStages/" + t.APIStage + "/throttle/" + escapePointer(resource) + "/" + verb
+}
+
 func (u *UsagePlan) Apply(ctx context.Context, t *config.Target, from, to float64, now time.Time) error {
+	return u.update(ctx, t, u.bursts.throttleOps(t, planPrefix(t), from, to), now)
+}
+
+// RestoreBurst sets the rate and the burst together: revert puts back
+// both values autotuner changed.
+func (u *UsagePlan) RestoreBurst(ctx context.Context, t *config.Target, rate float64, burst int64, now time.Time) error {
+	return u.update(ctx, t, rateOps(planPrefix(t), rate, burst, true), now)
+}
+
+// update sends one UpdateUsagePlan within the account's quota.
+func (u *UsagePlan) update(ctx context.Context, t *config.Target, ops []types.PatchOperation, now time.Time) error {
 	res := planResource(t)
 	c, err := u.Conn(t.Region, t.RoleARN)
 	if err != nil {
 		return err
 	}
-	prefix := "/throttle"
-	if t.Method != "" {
-		resource, verb := splitMethod(t.Method)
-		prefix = "/apiStages/" + t.APIStage + "/throttle/" + escapePointer(resource) + "/" + verb
-	}
-	ops := throttleOps(t, prefix, to)
 	// The quota is per account: take the slot before calling, so that two
 	// plans changed in one tick cannot both spend it.
 	u.mu.Lock()
@@ -119,6 +134,9 @@ func (u *UsagePlan) Apply(ctx context.Context, t *config.Target, from, to float6
 	}
 	_, err = c.APIGateway.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(t.UsagePlan), PatchOperations: ops})
 	// A failed call keeps the slot: AWS counts calls, not successes.
+	if err == nil {
+		u.bursts.noteOps(t, ops)
+	}
 	return awsclient.Wrap("UpdateUsagePlan", res, err)
 }
 

@@ -129,7 +129,12 @@ func (d *decoder) obj(n *yaml.Node, path string) *obj {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			d.errorf(k, path, "keys must be plain names")
+			// At the top of the file there is no key to name, so say where.
+			where := path
+			if where == "" {
+				where = "(top level)"
+			}
+			d.errorf(k, where, "keys must be plain names, got %s", kindName(k))
 			continue
 		}
 		if _, dup := o.vals[k.Value]; dup {

@@ -163,15 +163,16 @@ func (d *decoder) defaults(n *yaml.Node, path string) Defaults {
 	if o.duration("interval", &def.Interval) {
 		o.check(def.Interval >= 10*time.Second && def.Interval <= 24*time.Hour, "interval", "must be between 10s and 24h, got %s", def.Interval)
 	}
-	o.str("schedule", &def.Schedule)
+	o.schedule("schedule", &def.Schedule)
 	if o.duration("metric_delay", &def.MetricDelay) {
 		o.check(def.MetricDelay >= 0 && def.MetricDelay <= time.Hour, "metric_delay", "must be between 0s and 1h, got %s", def.MetricDelay)
 	}
 	if o.duration("period", &def.Period) {
 		o.check(validPeriod(def.Period), "period", "must be 1s, 5s, 10s, 30s or a multiple of 60s, got %s", def.Period)
 	}
+	o.boolean("allow_unknown_regions", &def.AllowUnknownRegions)
 	if o.str("region", &def.Region) {
-		o.check(regionRE.MatchString(def.Region), "region", "is not an AWS region name: %q", def.Region)
+		o.checkRegion("region", def.Region, def.AllowUnknownRegions)
 	}
 	o.boolean("dry_run", &def.DryRun)
 	o.done()
@@ -230,7 +231,7 @@ func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 	}
 	d.identity(o, t)
 	if o.str("region", &t.Region) {
-		o.check(regionRE.MatchString(t.Region), "region", "is not an AWS region name: %q", t.Region)
+		o.checkRegion("region", t.Region, def.AllowUnknownRegions)
 	}
 	if o.str("role_arn", &t.RoleARN) {
 		o.check(roleRE.MatchString(t.RoleARN), "role_arn", "must be an IAM role ARN (arn:aws:iam::123456789012:role/name), got %q", t.RoleARN)
@@ -243,7 +244,7 @@ func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 	o.boolean("dry_run", &t.DryRun)
 	o.boolean("coexist_with_autoscaling", &t.CoexistWithAutoscaling)
 	t.Alarms = o.strings("alarms")
-	o.str("schedule", &t.Schedule)
+	o.schedule("schedule", &t.Schedule)
 	if hasMin && hasMax {
 		d.checkBounds(o, t)
 	}

@@ -40,6 +40,8 @@ type Defaults struct {
 	Period      time.Duration // default signal period
 	Region      string
 	DryRun      bool
+	// AllowUnknownRegions accepts a region the SDK does not know yet.
+	AllowUnknownRegions bool
 }
 
 // Missing says how a signal's absence is read.

@@ -28,6 +28,11 @@ type State struct {
 	// mapping, the table maximum for an uncapped on-demand table. Going
 	// back to "no setting" is not the same as setting Value.
 	Unset bool
+	// Burst is the burst in force beside a rate (API Gateway, when the
+	// target's burst follows its rate), so that revert can restore it;
+	// HaveBurst says it was read.
+	Burst     float64
+	HaveBurst bool
 }
 
 // Actuator reads and sets one kind of knob.
@@ -129,7 +134,7 @@ const (
 	ClassPermission Class = "permission" // AccessDenied
 	ClassNotFound   Class = "not_found"  // the resource does not exist
 	ClassRefused    Class = "refused"    // autotuner itself refused (Application Auto Scaling present, ...)
-	ClassInternal   Class = "internal"   // a bug: a panic in a target's evaluation
+	ClassInternal   Class = "internal"   // a bug (a panic in a target's evaluation), or the host is exhausted (file descriptors, disk)
 )
 
 // Classify finds the class of err. Errors carry it by implementing
@@ -141,6 +146,9 @@ func Classify(err error) Class {
 	var c interface{ ErrorClass() string }
 	if errors.As(err, &c) {
 		return Class(c.ErrorClass())
+	}
+	if lc, ok := LocalClass(err); ok {
+		return lc
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return ClassTransient

@@ -183,6 +183,7 @@ func (c *Controller) decide(ctx context.Context, e *evaluation) error {
 	if !next.Actuation.HaveOriginal && e.read {
 		next.Actuation.Original, next.Actuation.HaveOriginal, next.Actuation.OriginalAt = e.st.Value, true, tk.now
 		next.Actuation.OriginalUnset = e.st.Unset
+		next.Actuation.OriginalBurst, next.Actuation.HaveOriginalBurst = e.st.Burst, e.st.HaveBurst
 	}
 	if e.read {
 		next.Actuation.LastSet, next.Actuation.HaveLastSet, next.Actuation.LastUnset = e.st.Value, true, e.st.Unset

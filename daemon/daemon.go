@@ -62,6 +62,9 @@ type Options struct {
 	Metrics *Metrics
 	// Listener serves /healthz, /readyz and /metrics when set.
 	Listener net.Listener
+	// MaxConns caps the endpoint's connections (see ConnCap); 0 means
+	// DefaultMaxConns.
+	MaxConns int
 	// TickTimeout bounds one tick. 0 means 5 minutes.
 	TickTimeout time.Duration
 	// ShutdownGrace is how long a stop waits for the tick in flight
@@ -96,6 +99,8 @@ type Daemon struct {
 	lastOK      time.Time
 	lastErr     error
 	readyWindow time.Duration
+
+	conns *capListener // the endpoint's connections; nil without a listener
 }
 
 // New checks the options and fills in defaults.
@@ -118,7 +123,11 @@ func New(o Options) (*Daemon, error) {
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = o.TickTimeout
 	}
-	return &Daemon{o: o, m: o.Metrics}, nil
+	d := &Daemon{o: o, m: o.Metrics}
+	if o.Listener != nil {
+		d.conns = newCapListener(o.Listener, ConnCap(o.MaxConns))
+	}
+	return d, nil
 }
 
 // Metrics returns the daemon's metrics.
@@ -149,9 +158,9 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	var srvErr chan error
 	var srv *http.Server
 	if d.o.Listener != nil {
-		srv = &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv = newServer(d.Handler(), d.o.Logger, d.conns)
 		srvErr = make(chan error, 1)
-		go func() { srvErr <- srv.Serve(d.o.Listener) }()
+		go func() { srvErr <- srv.Serve(d.conns) }()
 	}
 
 	var (

@@ -20,10 +20,11 @@ import (
 	"github.com/autotuner/autotuner/controller"
 	"github.com/autotuner/autotuner/daemon"
 	"github.com/autotuner/autotuner/daemon/daemontest"
+	"github.com/autotuner/autotuner/internal/testenv"
 	"github.com/autotuner/autotuner/state"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(testenv.Wrap(m)) }
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 

@@ -11,11 +11,6 @@ import (
 	"github.com/autotuner/autotuner/config"
 )
 
-// cronParser accepts standard five-field specs, an optional leading
-// seconds field, descriptors such as @hourly and "@every 1m", and a
-// CRON_TZ= prefix.
-var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
 // group is a set of targets that tick on the same schedule.
 type group struct {
 	spec    string
@@ -29,26 +24,9 @@ type plan struct {
 	groups []*group
 }
 
-// ParseSchedule checks a cron spec as the daemon reads it.
-func ParseSchedule(spec string) (s cron.Schedule, err error) {
-	// robfig/cron panics on some malformed input (such as "TZ="); a bad
-	// spec in a policies file must be an error, never a crash.
-	defer func() {
-		if p := recover(); p != nil {
-			s, err = nil, fmt.Errorf("malformed cron spec: %v", p)
-		}
-	}()
-	s, err = cronParser.Parse(spec)
-	if err != nil {
-		return nil, err
-	}
-	// robfig/cron gives up (a zero time) on specs that never fire, such
-	// as February 30th; such a schedule would spin the loop.
-	if s.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
-		return nil, errors.New("the schedule never fires")
-	}
-	return s, nil
-}
+// ParseSchedule checks a cron spec as the daemon reads it: with the
+// parser and rules `validate` uses (config.ParseSchedule).
+func ParseSchedule(spec string) (cron.Schedule, error) { return config.ParseSchedule(spec) }
 
 // newPlan groups targets by schedule. Every spec is checked, and every bad
 // one is reported, so a reload names all problems at once.

@@ -47,17 +47,31 @@ const (
 func (r Reason) String() string {
 	var b strings.Builder
 	b.WriteString(strings.ReplaceAll(r.Code, "_", " "))
-	if r.Signal != "" {
+	switch {
+	case r.Signal != "" && r.Code == ReasonMissing:
+		// No datapoint: there is no value to show, and 0 would read
+		// as a reading of zero.
+		b.WriteString(" (")
+		b.WriteString(r.Signal)
+		b.WriteString(")")
+	case r.Signal != "":
 		b.WriteString(" (")
 		b.WriteString(r.Signal)
 		b.WriteString(" = ")
 		b.WriteString(num(r.Value))
-		if r.Param != 0 {
+		switch {
+		case r.Param == 0:
+		case r.Code == ReasonDebounceUp || r.Code == ReasonDebounceDn:
+			// Param is the count of evaluations in a row it waits for.
+			b.WriteString(", acts after ")
+			b.WriteString(num(r.Param))
+			b.WriteString(" in a row")
+		default:
 			b.WriteString(", setpoint ")
 			b.WriteString(num(r.Param))
 		}
 		b.WriteString(")")
-	} else if r.Param != 0 {
+	case r.Param != 0:
 		b.WriteString(" ")
 		b.WriteString(num(r.Param))
 	}

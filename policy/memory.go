@@ -115,6 +115,10 @@ type Actuation struct {
 	// (Original is then only what the service allowed without one).
 	OriginalUnset bool      `json:"original_unset,omitempty"`
 	OriginalAt    time.Time `json:"original_at,omitzero"`
+	// OriginalBurst is the API Gateway burst in force before autotuner
+	// first changed a rate its burst follows; revert restores both.
+	OriginalBurst     float64 `json:"original_burst,omitempty"`
+	HaveOriginalBurst bool    `json:"have_original_burst,omitempty"`
 	// Pending is a change recorded durably before it was sent to the
 	// service, and not yet known to have landed or failed: a process
 	// that died in between left it. The next evaluation reads the knob

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,7 +163,8 @@ type TuneOptions struct {
 	// MaxEvals stops the search after this many simulations (0: none).
 	// With MaxEvals and no Budget the result is deterministic.
 	MaxEvals int
-	// Workers is how many simulations run at once (0: 2).
+	// Workers is how many simulations run at once (0: every core,
+	// GOMAXPROCS). The result does not depend on it.
 	Workers int
 	// Now reads the clock for the budget; time.Now when nil.
 	Now func() time.Time
@@ -266,7 +268,7 @@ func Tune(ctx context.Context, opt TuneOptions) (*TuneResult, error) {
 	}
 	workers := opt.Workers
 	if workers <= 0 {
-		workers = 2
+		workers = runtime.GOMAXPROCS(0)
 	}
 	started := now()
 

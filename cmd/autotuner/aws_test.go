@@ -73,7 +73,7 @@ func TestPlanAndOnceSpeakAWSProtocols(t *testing.T) {
 	if n := len(fake.Calls("PutFunctionConcurrency")) + len(fake.Calls("UpdateTable")) + len(fake.Calls("UpdateUsagePlan")); n != 0 {
 		t.Fatalf("plan made %d changes, want none", n)
 	}
-	for _, op := range []string{"GetMetricData", "GetFunctionConcurrency", "GetAccountSettings", "DescribeTable", "GetUsagePlan", "DescribeScalableTargets"} {
+	for _, op := range []string{"GetMetricData", "GetFunction", "GetAccountSettings", "DescribeTable", "GetUsagePlan", "DescribeScalableTargets"} {
 		if len(fake.Calls(op)) == 0 {
 			t.Errorf("plan never called %s (calls: %v)", op, fake.Ops())
 		}

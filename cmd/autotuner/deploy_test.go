@@ -221,12 +221,27 @@ func TestDaemonDeployFiles(t *testing.T) {
 			}
 		}
 	}
-	// The unit's flags must be flags the daemon accepts.
+	// The unit's and the container's flags must be flags the daemon
+	// accepts; the container listens beyond loopback, so it must say so.
+	cmdlines := []string{}
 	for _, line := range strings.Split(string(unit), "\n") {
-		cmdline, ok := strings.CutPrefix(line, "ExecStart=/usr/local/bin/autotuner ")
-		if !ok {
-			continue
+		if cmdline, ok := strings.CutPrefix(line, "ExecStart=/usr/local/bin/autotuner "); ok {
+			cmdlines = append(cmdlines, cmdline)
 		}
+	}
+	for _, line := range strings.Split(string(docker), "\n") {
+		if argv, ok := strings.CutPrefix(line, "CMD "); ok {
+			var args []string
+			if err := json.Unmarshal([]byte(argv), &args); err != nil {
+				t.Fatalf("Dockerfile CMD: %v", err)
+			}
+			if !slices.Contains(args, "--listen-public") {
+				t.Errorf("the container listens on %q without --listen-public, which run refuses", args)
+			}
+			cmdlines = append(cmdlines, strings.Join(args, " "))
+		}
+	}
+	for _, cmdline := range cmdlines {
 		args := strings.Fields(cmdline)
 		fs := newFlags(&env{stderr: &strings.Builder{}}, "run", "")
 		newRunFlags(fs)

@@ -131,7 +131,7 @@ func buildIAMPolicy(f *config.File, region, account string) *iamPolicy {
 		}
 		switch t.Kind {
 		case config.LambdaReservedConcurrency:
-			rw("LambdaReservedConcurrency", []string{"lambda:GetFunctionConcurrency"}, []string{"lambda:PutFunctionConcurrency"},
+			rw("LambdaReservedConcurrency", []string{"lambda:GetFunction"}, []string{"lambda:PutFunctionConcurrency"},
 				fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", part, reg, acct, t.Function))
 			add("LambdaAccountFloor", []string{"lambda:GetAccountSettings"}, "*")
 		case config.LambdaSQSMaxConcurrency:

@@ -55,6 +55,14 @@ func runLambda(ctx context.Context, e *env, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
+	// Outside Lambda the runtime library would only say its variables are
+	// missing; say what the user most likely wants instead.
+	if *event == "" && e.getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+		fmt.Fprintln(e.stderr, "autotuner lambda: not inside AWS Lambda (AWS_LAMBDA_RUNTIME_API is not set). "+
+			"To handle one event here, pass --event FILE (e.g. testdata/events/scheduled.json; with --state FILE when "+envStateTable+" is not set); "+
+			"to serve the runtime, deploy it (deploy/sam) or run it under aws-lambda-rie")
+		return exitUsage
+	}
 	h, closeFn, err := newLambdaHandler(ctx, e, *statePath, *event != "")
 	if err != nil {
 		fmt.Fprintf(e.stderr, "autotuner lambda: %v\n", err)

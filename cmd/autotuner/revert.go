@@ -182,8 +182,9 @@ func (r *reverter) revert(ctx context.Context, t *config.Target) {
 		r.fail(t, "reading", err)
 		return
 	}
-	if cur.Value == orig {
-		r.say(t, "already at its original value %v (recorded %s)", orig, mem.Actuation.OriginalAt.UTC().Format(time.RFC3339))
+	burst := r.burstToRestore(t, mem.Actuation, cur, act)
+	if cur.Value == orig && burst.none() {
+		r.say(t, "already at its original value %v%s (recorded %s)", orig, burst.note, mem.Actuation.OriginalAt.UTC().Format(time.RFC3339))
 		return
 	}
 	c := cur.Constraints
@@ -202,13 +203,19 @@ func (r *reverter) revert(ctx context.Context, t *config.Target) {
 			return
 		}
 	}
-	note := ""
+	note := burst.note
 	if r.dry {
 		r.say(t, "would set %v → %v, its value before autotuner first touched it at %s%s", cur.Value, orig, mem.Actuation.OriginalAt.UTC().Format(time.RFC3339), note)
 		return
 	}
-	if err := act.Apply(ctx, t, cur.Value, orig, r.now); err != nil {
-		r.fail(t, "applying", err)
+	var err2 error
+	if burst.set {
+		err2 = burst.restorer.RestoreBurst(ctx, t, orig, burst.to, r.now)
+	} else {
+		err2 = act.Apply(ctx, t, cur.Value, orig, r.now)
+	}
+	if err2 != nil {
+		r.fail(t, "applying", err2)
 		return
 	}
 	mem.Actuation.LastSet, mem.Actuation.HaveLastSet, mem.Actuation.LastSetAt = orig, true, r.now

@@ -81,18 +81,23 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 	defer st.close()
 
 	var audit controller.AuditSink = st.audit
+	var af *auditFile
 	if *auditPath != "" {
-		sink, af, err := controller.OpenAuditFile(*auditPath)
+		af, err = openAuditFile(*auditPath)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "autotuner run: %v\n", err)
 			return exitFailure
 		}
 		defer af.Close()
-		audit = teeAudit(audit, sink)
+		audit = teeAudit(audit, af)
 	}
 
 	var ln net.Listener
 	if *listen != "" && *listen != "off" {
+		if err := checkListen(*listen, *rf.listenPublic, e.logger); err != nil {
+			fmt.Fprintf(e.stderr, "autotuner run: %v\n", err)
+			return exitUsage
+		}
 		ln, err = net.Listen("tcp", *listen)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "autotuner run: listening on %s: %v\n", *listen, err)
@@ -128,6 +133,7 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 		Clock:         daemonClock,
 		Logger:        e.logger,
 		Listener:      ln,
+		MaxConns:      *rf.maxConns,
 		TickTimeout:   *tickTimeout,
 		ShutdownGrace: *grace,
 		DryRun:        *dry,
@@ -153,6 +159,14 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 			case <-fwdCtx.Done():
 				return
 			case <-hup:
+				if af != nil {
+					// logrotate's postrotate sends SIGHUP: write on at the path.
+					if err := af.Reopen(); err != nil {
+						e.logger.Error("SIGHUP: reopening the audit file failed; still writing to the old one", "path", *auditPath, "err", err)
+					} else {
+						e.logger.Info("SIGHUP: audit file reopened", "path", *auditPath)
+					}
+				}
 				e.logger.Info("SIGHUP: reloading the policies file", "path", *cfgPath)
 				select {
 				case reload <- struct{}{}:
@@ -177,20 +191,23 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 // runFlags are the daemon's flags.
 type runFlags struct {
 	cfgPath, listen, auditPath *string
-	dry                        *bool
+	dry, listenPublic          *bool
+	maxConns                   *int
 	tickTimeout, grace         *time.Duration
 	state                      *stateOpts
 }
 
 func newRunFlags(fs *flag.FlagSet) *runFlags {
 	return &runFlags{
-		cfgPath:     configFlag(fs),
-		listen:      fs.String("listen", defaultListen, `address for /healthz, /readyz and /metrics ("off" to disable)`),
-		dry:         fs.Bool("dry-run", false, "decide and remember, apply nothing, for every target"),
-		tickTimeout: fs.Duration("tick-timeout", 5*time.Minute, "longest a tick may run before it is cancelled"),
-		grace:       fs.Duration("shutdown-grace", 0, "on SIGTERM, how long to wait for the tick in flight (default: --tick-timeout)"),
-		auditPath:   fs.String("audit", "", "append audit records (JSON lines) to this file"),
-		state:       stateFlags(fs),
+		cfgPath:      configFlag(fs),
+		listen:       fs.String("listen", defaultListen, `address for /healthz, /readyz and /metrics ("off" to disable)`),
+		listenPublic: fs.Bool("listen-public", false, "allow --listen on an address other than loopback (logs a warning)"),
+		maxConns:     fs.Int("max-connections", daemon.DefaultMaxConns, "most connections the endpoint holds; idle ones are evicted first (lowered to a quarter of the descriptor limit)"),
+		dry:          fs.Bool("dry-run", false, "decide and remember, apply nothing, for every target"),
+		tickTimeout:  fs.Duration("tick-timeout", 5*time.Minute, "longest a tick may run before it is cancelled"),
+		grace:        fs.Duration("shutdown-grace", 0, "on SIGTERM, how long to wait for the tick in flight (default: --tick-timeout)"),
+		auditPath:    fs.String("audit", "", "append audit records (JSON lines) to this file"),
+		state:        stateFlags(fs),
 	}
 }
 

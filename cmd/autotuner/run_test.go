@@ -70,6 +70,7 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(runPolicies), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	auditPath := filepath.Join(dir, "audit.jsonl")
 	act := &daemontest.Actuator{Initial: 10}
 	fakeBackend(t, &daemontest.Sensor{Value: 20}, act)
 
@@ -91,7 +92,7 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	defer cancel()
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, e, []string{"run", "-c", cfg, "--state", statePath, "--listen", "127.0.0.1:0"})
+		code <- run(ctx, e, []string{"run", "-c", cfg, "--state", statePath, "--listen", "127.0.0.1:0", "--audit", auditPath})
 	}()
 	next := func(kind daemon.EventKind) daemon.Event {
 		t.Helper()
@@ -146,12 +147,28 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	if !strings.Contains(logs.String(), "version: must be 1, got 2") {
 		t.Errorf("reload problems not logged:\n%s", logs.String())
 	}
-	// SIGHUP with a good file that adds nothing but a comment.
+	// SIGHUP with a good file that adds nothing but a comment, sent by
+	// logrotate after moving the audit file away: records go on at the
+	// path, in a new file.
 	if err := os.WriteFile(cfg, []byte(runPolicies+"# edited\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rotated := auditPath + ".1"
+	if err := os.Rename(auditPath, rotated); err != nil {
 		t.Fatal(err)
 	}
 	hup <- nil
 	next(daemon.EventReloaded)
+	w = next(daemon.EventWaiting)
+	clock.Set(w.At)
+	if done := next(daemon.EventTickDone); done.Err != nil {
+		t.Fatal(done.Err)
+	}
+	for _, p := range []string{rotated, auditPath} {
+		if b, err := os.ReadFile(p); err != nil || !strings.Contains(string(b), `"target":"consumer"`) {
+			t.Errorf("%s: %v, %q; want the records of one tick in each file", p, err, b)
+		}
+	}
 
 	cancel() // SIGTERM
 	select {
@@ -192,7 +209,10 @@ func TestRunRejectsBadFlagsAndFiles(t *testing.T) {
 		{[]string{"run", "-c", good, "extra"}, exitUsage, "unexpected arguments"},
 		{[]string{"run", "-c", good, "--lease", "x", "--state", filepath.Join(dir, "s.json")}, exitFailure, "--lease needs --state-table"},
 		{[]string{"run", "-c", good, "--lease", "x", "--lease-ttl", "30s", "--state-table", "t"}, exitUsage, "--lease-ttl 30s must be longer than the longest wait between ticks, 1m0s"},
-		{[]string{"run", "-c", good, "--listen", "256.0.0.1:1", "--state", filepath.Join(dir, "s2.json")}, exitFailure, "listening on"},
+		{[]string{"run", "-c", good, "--listen", "256.0.0.1:1", "--listen-public", "--state", filepath.Join(dir, "s2.json")}, exitFailure, "listening on"},
+		{[]string{"run", "-c", good, "--listen", "0.0.0.0:9107", "--state", filepath.Join(dir, "s3.json")}, exitUsage, "is not a loopback address"},
+		{[]string{"run", "-c", good, "--listen", ":9107", "--state", filepath.Join(dir, "s3.json")}, exitUsage, "pass --listen-public"},
+		{[]string{"run", "-c", good, "--listen", "9107", "--state", filepath.Join(dir, "s3.json")}, exitUsage, "want HOST:PORT"},
 	} {
 		var stderr bytes.Buffer
 		e := &env{stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -123,8 +123,8 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 			return exitFailure
 		}
 	default:
-		fmt.Fprintf(e.stdout, "scenario %s (%s), seed %d, policies %s — %s simulated in %.1fs\n\n",
-			sc.Name, sc.Topology.Kind, sc.Seed, pname, time.Duration(setup.DurationS)*time.Second, time.Since(started).Seconds())
+		fmt.Fprintf(e.stdout, "scenario %s (%s), seed %d, policies %s — %s simulated in %s\n\n",
+			sc.Name, sc.Topology.Kind, sc.Seed, pname, time.Duration(setup.DurationS)*time.Second, wallTime(time.Since(started)))
 		writeKPITable(e.stdout, results)
 	}
 	if *out != "" {
@@ -257,4 +257,20 @@ func writeSimAudit(ctx context.Context, setup *sim.Setup, policyName, path strin
 		runErr = err
 	}
 	return runErr
+}
+
+// wallTime shows how long a run took with two significant digits, so a
+// fast run reads "40ms", never "0.0s".
+func wallTime(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(time.Second).String()
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	case d >= 10*time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	case d >= 10*time.Microsecond:
+		return d.Round(time.Microsecond).String()
+	}
+	return d.String()
 }

@@ -18,8 +18,8 @@ import (
 )
 
 func init() {
-	register(command{name: "plan", summary: "decide once for every target and print the plan; change nothing", run: func(ctx context.Context, e *env, a []string) int { return runTick(ctx, e, a, true) }})
-	register(command{name: "once", summary: "run one tick: decide and apply, then exit", run: func(ctx context.Context, e *env, a []string) int { return runTick(ctx, e, a, false) }})
+	register(command{name: "plan", summary: "decide once for every target and print the plan; change nothing (exit 0, 1 if a target had an error, 2 for bad input)", run: func(ctx context.Context, e *env, a []string) int { return runTick(ctx, e, a, true) }})
+	register(command{name: "once", summary: "run one tick: decide and apply, then exit (exit 0, 1 if a target had an error, 2 for bad input)", run: func(ctx context.Context, e *env, a []string) int { return runTick(ctx, e, a, false) }})
 }
 
 // backend is the outside world a tick talks to.
@@ -43,15 +43,25 @@ func runTick(ctx context.Context, e *env, args []string, plan bool) int {
 	if plan {
 		name = "plan"
 	}
-	fs := newFlags(e, name, "[-c policies.yaml] [flags]")
+	fs := newFlags(e, name, "[-c policies.yaml] [flags]\n\nExit status: 0 when every target was evaluated without error; 1 when a\ntarget had an error (the plan is still printed, the error beside it) or\nAWS could not be reached; 2 for bad flags or an invalid policies file.")
 	cfgPath := configFlag(fs)
 	statePath := fs.String("state", "autotuner-state.json", "state file")
 	asJSON := fs.Bool("json", false, "print the decisions as JSON lines (the audit records)")
 	only := fs.String("targets", "", "comma-separated target names (default: all)")
-	dry := fs.Bool("dry-run", false, "decide and remember, apply nothing (once only)")
-	auditPath := fs.String("audit", "", "append audit records to this file (once only; default: none)")
+	dry := fs.Bool("dry-run", false, "decide and remember, apply nothing (once only; plan refuses it)")
+	auditPath := fs.String("audit", "", "append audit records to this file (once only; plan refuses it)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "autotuner %s: unexpected arguments %q (the policies file goes with -c)\n", name, fs.Args())
+		return exitUsage
+	}
+	// plan changes nothing and records nothing: a flag that promises
+	// otherwise is refused rather than silently ignored.
+	if plan && (*dry || *auditPath != "") {
+		fmt.Fprintln(e.stderr, "autotuner plan: --dry-run and --audit are for once: plan never applies and writes no audit; use once --dry-run --audit FILE to decide, remember and record without applying")
+		return exitUsage
 	}
 	f, err := config.Load(*cfgPath)
 	if err != nil {
@@ -146,7 +156,13 @@ func printPlan(w io.Writer, res *controller.Result) {
 		if r.Error != "" {
 			action = "error"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%v\t%s\t%s\n", r.Target, r.Mode, r.Current, proposed, r.Final, action, signalSummary(r))
+		// Without a decision the value in force was never learned (the
+		// read failed, or a follower had nothing to plan from): "-", not 0.
+		current, final := "-", "-"
+		if r.Decision != nil {
+			current, final = strconv.FormatFloat(r.Current, 'g', -1, 64), strconv.FormatFloat(r.Final, 'g', -1, 64)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Target, r.Mode, current, proposed, final, action, signalSummary(r))
 	}
 	tw.Flush()
 	for _, r := range res.Records {

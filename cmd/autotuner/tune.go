@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -29,6 +30,7 @@ func runTune(ctx context.Context, e *env, args []string) int {
 	seed := fs.Uint64("seed", 0, "random seed (default: the scenario's)")
 	traces := fs.String("traces", "", "directory of trace CSVs (default: ../shared/traces from here, then from the module root)")
 	out := fs.String("out", "", "also write the whole tuned policies file here")
+	parallel := fs.Int("parallel", runtime.GOMAXPROCS(0), "simulations run at once (default: every core); the result does not depend on it")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -41,6 +43,9 @@ func runTune(ctx context.Context, e *env, args []string) int {
 	}
 	if *scenario == "" {
 		return usage("--scenario is required")
+	}
+	if *parallel < 1 {
+		return usage("--parallel must be at least 1, got %d", *parallel)
 	}
 	w, err := sim.ParseTuneWeights(*weights)
 	if err != nil {
@@ -65,7 +70,7 @@ func runTune(ctx context.Context, e *env, args []string) int {
 		return usage("%v", err)
 	}
 	opt := sim.TuneOptions{Scenario: sc, PoliciesName: pname, Policies: pdata, TracesDir: tracesDir(*traces),
-		Weights: w, Holdout: h, Budget: *budget, MaxEvals: *maxEvals}
+		Weights: w, Holdout: h, Budget: *budget, MaxEvals: *maxEvals, Workers: *parallel}
 	if *target != "" {
 		opt.Targets = []string{*target}
 	}

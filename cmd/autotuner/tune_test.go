@@ -45,6 +45,7 @@ func TestTuneUsage(t *testing.T) {
 		{[]string{"tune", "--scenario", "steady", "--holdout", "30"}, "percentage"},
 		{[]string{"tune", "--scenario", "steady", "--budget", "0"}, "--budget or --max-evals"},
 		{[]string{"tune", "--scenario", "nope"}, "not a built-in scenario"},
+		{[]string{"tune", "--scenario", "steady", "--parallel", "0"}, "--parallel must be at least 1"},
 	} {
 		code, _, stderr := cli(t, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {

@@ -16,7 +16,14 @@ func runValidate(_ context.Context, e *env, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
+	switch fs.NArg() {
+	case 1:
+	case 0:
+		fmt.Fprintln(e.stderr, "autotuner validate: name the policies file to check, e.g. autotuner validate policies.yaml")
+		fs.Usage()
+		return exitUsage
+	default:
+		fmt.Fprintf(e.stderr, "autotuner validate: one policies file at a time, got %d: %q\n", fs.NArg(), fs.Args())
 		fs.Usage()
 		return exitUsage
 	}

@@ -176,6 +176,7 @@ func (f *Factory) For(region, role string) (*Clients, error) {
 			o.RoleSessionName = "autotuner"
 		}))
 	}
+	cfg.Credentials = markCredentials(cfg.Credentials)
 	lim := newLimiters(f.rates)
 	c := &Clients{Key: k, Config: cfg, Budget: NewBudget(f.rates, f.opts.BudgetWindow)}
 	for p, n := range f.opts.BudgetCaps {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	smithy "github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -24,6 +25,7 @@ const (
 	ClassPermission = controller.ClassPermission
 	ClassNotFound   = controller.ClassNotFound
 	ClassRefused    = controller.ClassRefused
+	ClassInternal   = controller.ClassInternal
 )
 
 // Error is a failed AWS call (or one autotuner refused to make), with the
@@ -111,6 +113,29 @@ var codes = map[string]controller.Class{
 }
 
 func classify(err error) (controller.Class, string) {
+	// The SDK joins its client-side retry budget error with the last
+	// attempt's error (often a throttle). The budget is this process's,
+	// refilled by successes: the call may succeed next tick, so it is
+	// transient, not the service throttling us.
+	var quota ratelimit.QuotaExceededError
+	if errors.As(err, &quota) {
+		return ClassTransient, ""
+	}
+	// No credentials, or none that can be retrieved (no profile, no role,
+	// an expired SSO session): nothing works until a human fixes them.
+	var creds *CredentialsError
+	if errors.As(err, &creds) {
+		return controller.Class(creds.ErrorClass()), ""
+	}
+	var sign *v4.SigningError
+	if errors.As(err, &sign) {
+		return ClassPermission, ""
+	}
+	// This machine's own trouble (descriptors, disk, local permissions)
+	// surfaces inside network errors too, so it is checked first.
+	if c, ok := controller.LocalClass(err); ok {
+		return c, ""
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		code := api.ErrorCode()
@@ -141,10 +166,6 @@ func classify(err error) (controller.Class, string) {
 		case s >= 500:
 			return ClassTransient, ""
 		}
-	}
-	var quota ratelimit.QuotaExceededError
-	if errors.As(err, &quota) {
-		return ClassThrottled, "" // the SDK's own retry budget is spent
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {

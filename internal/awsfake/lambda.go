@@ -137,6 +137,21 @@ func (l *Lambda) serve(op string, r *request) response {
 			return ok(map[string]any{})
 		}
 		return ok(map[string]any{"ReservedConcurrentExecutions": *r})
+	case "GetFunction":
+		// The reservation comes in Concurrency, absent when there is none.
+		name := pathParam(p, "/2015-03-31/functions/", "")
+		r, exists := l.functions[name]
+		if !exists {
+			return fail(errorf(404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:123456789012:function:%s", name))
+		}
+		out := map[string]any{
+			"Configuration": map[string]any{"FunctionName": name, "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:" + name, "Runtime": "provided.al2023", "State": "Active"},
+			"Code":          map[string]any{"RepositoryType": "S3", "Location": "https://example.invalid/" + name},
+		}
+		if r != nil {
+			out["Concurrency"] = map[string]any{"ReservedConcurrentExecutions": *r}
+		}
+		return ok(out)
 	case "PutFunctionConcurrency", "DeleteFunctionConcurrency":
 		name := pathParam(p, "/2017-10-31/functions/", "/concurrency")
 		cur, exists := l.functions[name]

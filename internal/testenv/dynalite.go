@@ -43,6 +43,7 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	if Required() {
 		t.Fatalf("emulator required but unavailable: %s", msg)
 	}
+	recordSkip(msg)
 	t.Skipf("skipping: %s", msg)
 }
 

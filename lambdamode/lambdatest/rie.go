@@ -53,7 +53,7 @@ func Find(t testing.TB) string {
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	testenv.Unavailable(t, "aws-lambda-rie is not installed; run: GOBIN=$PWD/.bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d")
+	testenv.Unavailable(t, "aws-lambda-rie is not installed; run: GOBIN=$PWD/.bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@"+testenv.RIEVersion)
 	return ""
 }
 
