@@ -42,6 +42,10 @@ const (
 	// (a Floor setpoint), before any metric shows that traffic here.
 	ReasonAdmitted = "admitted"
 	ReasonOracle   = "oracle"
+	// ReasonStaleEvidence: below the band, but on a datapoint no newer
+	// than the last one that showed throttling: it describes the load
+	// before that throttling, so no decrease acts on it.
+	ReasonStaleEvidence = "stale_evidence"
 )
 
 func (r Reason) String() string {

@@ -102,6 +102,9 @@ type chain struct {
 
 	window      WindowMode // what the stabilization window records
 	windowValue float64
+	// evidence is the value measured evidence supports (Proposal.Evidence):
+	// the up step cap does not hold an increase below it.
+	evidence float64
 }
 
 func (c *chain) set(guard, rule string, to, param float64, until time.Time, signal string) {
@@ -304,7 +307,11 @@ func (c *chain) steps() {
 	cur := c.in.Current
 	switch {
 	case c.v > cur:
-		if l := c.stepLimit(c.g.StepUp, cur); c.v-cur > l {
+		l := c.stepLimit(c.g.StepUp, cur)
+		if c.evidence > cur {
+			l = math.Max(l, c.evidence-cur) // caps damp noise, not evidence
+		}
+		if c.v-cur > l {
 			c.set(GuardStepUp, "largest step up", cur+l, l, time.Time{}, "")
 			c.sat = true
 		}

@@ -43,6 +43,12 @@ type Memory struct {
 	// LastThrottle is the period of the newest throttle datapoint seen, so
 	// that one throttle datapoint drives at most one increase.
 	LastThrottle time.Time `json:"last_throttle,omitzero"`
+	// Throttled is the period of the newest datapoint that showed
+	// throttling: no decrease acts on a datapoint older than it.
+	Throttled time.Time `json:"throttled,omitzero"`
+	// Dispersion is the measured variance of the demand from one
+	// datapoint to the next, relative (an exponential average).
+	Dispersion float64 `json:"dispersion,omitempty"`
 	// LastBlocked is the last tick at which the service reported the knob
 	// still locked by our own last increase (a DynamoDB table UPDATING):
 	// until then the change was taking effect, so a period that began
@@ -151,6 +157,9 @@ func (m Memory) sanitized() Memory {
 		m.DFiltered = 0
 	}
 	m.Flaps = min(max(m.Flaps, 0), maxFlaps)
+	if !finite(m.Dispersion) || m.Dispersion < 0 {
+		m.Dispersion = 0
+	}
 	if !finite(m.FloorFactor) || m.FloorFactor < 0 {
 		m.FloorFactor = 0
 	}
