@@ -44,6 +44,7 @@ func TestLoadExample(t *testing.T) {
 		Band:      0.1,
 		PID:       policy.PID{Kp: 0.9, Ki: 0.05, Kd: 0, DFilter: 0.5, IntegralLimit: 0.5},
 		UpAfter:   1, DownAfter: 5,
+		Forecast: true,
 	}
 	if diff := cmp.Diff(wantP, at.P); diff != "" {
 		t.Errorf("orders-consumer params (-want +got):\n%s", diff)

@@ -377,6 +377,9 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		o.check(false, "utilization", "the autotuner policy needs at least one of utilization, backlog, setpoints or throttles")
 	}
 	pc.fraction(o, "band", &p.Band, 0, 0.9)
+	// forecast: false turns predictive pre-scaling off (the seasonal
+	// profile is then neither learned nor used).
+	o.boolean("forecast", &p.Forecast)
 	if pn := o.get("pid"); pn != nil {
 		po := pc.d.obj(pn, o.at("pid"))
 		for _, g := range []struct {

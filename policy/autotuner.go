@@ -95,6 +95,9 @@ type AutotunerParams struct {
 	PID       PID
 	UpAfter   int // consecutive evaluations above the band before acting up
 	DownAfter int // consecutive evaluations below the band before acting down
+	// Forecast learns the target's recurring load (Memory.Profile) and
+	// raises the limit ahead of it.
+	Forecast bool
 }
 
 // DefaultAutotuner holds the defaults of the autotuner policy. Guards such
@@ -105,6 +108,7 @@ func DefaultAutotuner() AutotunerParams {
 		PID:       PID{Kp: 0.9, Ki: 0.05, Kd: 0.0, DFilter: 0.5, IntegralLimit: 0.5},
 		UpAfter:   1,
 		DownAfter: 5,
+		Forecast:  true,
 	}
 }
 
@@ -134,7 +138,19 @@ func (a *Autotuner) Name() string { return "autotuner" }
 // cannot produce an infinite proposal; the step guards damp it further.
 const maxDemand = 100
 
+// Recommend runs the controller (recommend), then applies the floors and
+// the forecast around it.
 func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
+	integral := mem.Integral
+	prop := a.recommend(in, mem)
+	a.applyFloor(in, mem, &prop, integral)
+	a.preScale(in, mem, &prop)
+	return prop
+}
+
+// applyFloor serves the hard lower bounds (Floor setpoints): what the
+// door in front admits is served at once, and no decrease goes below it.
+func (a *Autotuner) applyFloor(in *Input, mem *Memory, prop *Proposal, integral float64) {
 	floor, sp, rate := a.floor(in, mem)
 	// A floor above what may be set is served as far as it can be: at
 	// max (or the service's ceiling) it holds, rather than letting the
@@ -144,10 +160,8 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		hi = c
 	}
 	floor = min(floor, hi)
-	integral := mem.Integral
-	prop := a.recommend(in, mem)
 	if floor <= 0 || prop.Value >= floor {
-		return prop
+		return
 	}
 	// The floor, not the controller, sets this output: the error of
 	// this datapoint must not wind the integral up (or down) meanwhile.
@@ -168,7 +182,6 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			prop.Reason = Reason{Code: ReasonInBand, Signal: sp.Signal, Value: rate, Param: floor}
 		}
 	}
-	return prop
 }
 
 // floor is the highest hard lower bound the Floor setpoints ask for, in

@@ -46,6 +46,10 @@ const (
 	// than the last one that showed throttling: it describes the load
 	// before that throttling, so no decrease acts on it.
 	ReasonStaleEvidence = "stale_evidence"
+	// ReasonForecast: raised ahead of load that recurs (the seasonal
+	// profile), or a decrease held at what it expects within the lead
+	// time (Param, seconds).
+	ReasonForecast = "forecast"
 )
 
 func (r Reason) String() string {

@@ -75,6 +75,12 @@ type Memory struct {
 	// the downstream; undoing it is recovery, not a flap.
 	LastDownCut bool `json:"last_down_cut,omitempty"`
 
+	// Profile is the seasonal profile of the capacity this target
+	// needed, for predictive pre-scaling (nil until it learns). It is
+	// shared between copies of a Memory and replaced, never written, by
+	// Decide (copy on write), so a Memory stays cheap to pass by value.
+	Profile *Profile `json:"profile,omitempty"`
+
 	// Window holds recent recommendations for the scale-down
 	// stabilization window.
 	Window []Recommendation `json:"window,omitempty"`
@@ -129,6 +135,10 @@ func NewMemory() Memory { return Memory{Version: MemoryVersion} }
 // Clone returns a copy of m that shares nothing with it.
 func (m Memory) Clone() Memory {
 	m.Window = slices.Clone(m.Window)
+	if m.Profile != nil {
+		p := *m.Profile
+		m.Profile = &p
+	}
 	return m
 }
 
