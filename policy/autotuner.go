@@ -266,7 +266,7 @@ type stage struct {
 	err      float64 // normalized error: demand − 1
 	required float64 // demand × the current limit, in the limit's units
 	band     float64 // the hysteresis band in force (noise included)
-	noisy    bool    // the noise, not the configured band, sets it
+	noise    float64 // the band a count's or the measured noise asks for (0: none)
 	above    bool
 	below    bool
 	terms    Terms

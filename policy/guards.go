@@ -432,7 +432,7 @@ func (c *chain) backPressure() {
 				c.cut = true
 				c.hold = false
 				if bp.Memory > 0 {
-					c.mem.Congestion, c.mem.CongestionAt = cur, c.in.Now
+					c.mem.Congestion, c.mem.CongestionAt, c.mem.ProbeStep = cur, c.in.Now, Probe
 				}
 			}
 		case s.Value >= bp.Warn && c.v > cur:
@@ -470,11 +470,30 @@ func (c *chain) congestionCeiling() {
 	if memory <= 0 || c.in.Now.Sub(m.CongestionAt) >= memory {
 		return
 	}
-	limit := math.Max(0.9*m.Congestion, c.in.Current+Probe*m.Congestion)
+	step := max(m.ProbeStep, Probe)
+	limit := math.Max(0.9*m.Congestion, c.in.Current+step*m.Congestion)
 	if c.v > limit {
 		c.set(GuardBackPressure, "approach the level that overloaded downstream slowly", math.Max(limit, c.in.Current), m.Congestion, m.CongestionAt.Add(memory), "")
 		c.sat = true
 	}
+	// Each evaluation that wants more while every guard signal reads
+	// healthy doubles the next probe; one that does not resets it.
+	if c.downstreamHealthy() {
+		m.ProbeStep = math.Min(2*step, 1)
+	} else {
+		m.ProbeStep = Probe
+	}
+}
+
+// downstreamHealthy reports whether every back-pressure signal is present
+// and below its warn level.
+func (c *chain) downstreamHealthy() bool {
+	for _, bp := range c.g.BackPressure {
+		if s := c.in.Signals[bp.Signal]; !s.Present() || s.Value >= bp.Warn {
+			return false
+		}
+	}
+	return len(c.g.BackPressure) > 0
 }
 
 // rounding moves the value onto the knob's quantum, always towards more

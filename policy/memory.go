@@ -61,6 +61,12 @@ type Memory struct {
 	// doubling into the same overload again (TCP's slow-start threshold).
 	Congestion   float64   `json:"congestion,omitempty"`
 	CongestionAt time.Time `json:"congestion_at,omitzero"`
+	// ProbeStep is how far above 90% of Congestion the next evaluation
+	// may go, as a fraction of it: Probe after a cut, doubling with each
+	// evaluation that wants more while the downstream stays healthy, so a
+	// backlog held up by back-pressure drains at the rate the recovered
+	// downstream sustains (TCP's slow start after a loss).
+	ProbeStep float64 `json:"probe_step,omitempty"`
 
 	// Change history for cooldowns and oscillation accounting.
 	LastUp   time.Time `json:"last_up,omitzero"`
@@ -175,6 +181,9 @@ func (m Memory) sanitized() Memory {
 	}
 	if !finite(m.Congestion) || m.Congestion < 0 {
 		m.Congestion = 0
+	}
+	if !finite(m.ProbeStep) || m.ProbeStep < 0 || m.ProbeStep > 1 {
+		m.ProbeStep = 0
 	}
 	for _, r := range m.Window {
 		if !finite(r.Value) {

@@ -32,9 +32,12 @@ const (
 // count of few events, or where the demand has been measured to vary this
 // much from one datapoint to the next. The audit record shows it.
 func (a *Autotuner) noiseBand(mem *Memory, est *estimate, st *stage, base float64) {
-	band := a.P.Band
+	band, noise := a.P.Band, 0.0
 	widen := func(b float64, src string) {
 		b = math.Min(b, maxNoiseBand)
+		if src != NoiseSmallLimit {
+			noise = math.Max(noise, b)
+		}
 		if b > band {
 			band, st.terms.Noise = b, src
 		}
@@ -58,19 +61,19 @@ func (a *Autotuner) noiseBand(mem *Memory, est *estimate, st *stage, base float6
 	if est.driverSP != nil && !est.driverSP.UpOnly {
 		widen(DispersionK*math.Sqrt(math.Max(mem.Dispersion, 0)), NoiseMeasured)
 	}
-	// Only a count's noise, or the measured one, asks for a second
-	// datapoint: at a small limit one unit of change is already a lot.
-	st.band, st.noisy = band, band > a.P.Band && st.terms.Noise != NoiseSmallLimit
+	st.band, st.noise = band, noise
 	st.terms.Band = band
 }
 
 // upAfter is how many datapoints in a row above the band an increase
-// needs. Where noise sets the band, one datapoint is not enough unless it
-// lies beyond twice the band; throttles and alarms are evidence, not
-// noise, and act on the first.
+// needs. Where a count's noise or the measured noise is known, one
+// datapoint is enough only beyond twice that noise band (8σ of a Poisson
+// count): otherwise a second must confirm it. Only a count or the measured
+// variation asks for it (at a small limit one unit is already a lot), and
+// throttles and alarms are evidence, not noise: they act on the first.
 func (a *Autotuner) upAfter(est *estimate, st *stage) int {
 	n := max(a.P.UpAfter, 1)
-	if st.noisy && est.throttleDemand == 0 && st.err <= 2*st.band {
+	if st.noise > 0 && est.throttleDemand == 0 && st.err <= 2*st.noise {
 		n = max(n, 2)
 	}
 	return n
