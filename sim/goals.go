@@ -29,7 +29,7 @@ var GoalNames = []string{GoalThrottledVsTT, GoalThrottledHalfTT, GoalCostVsTT, G
 
 // HalfThrottleScenarios are where the autotuner must throttle at most
 // half what target tracking does.
-var HalfThrottleScenarios = []string{"flash-crowd", "spike-train", "azure-bursty"}
+var HalfThrottleScenarios = []string{"flash-crowd", "spike-train", "azure-bursty", "flash-spike", "hourly-cron"}
 
 // BackPressureDeadlineS is how soon after a brownout begins the
 // back-pressure guard must have cut the upstream limit.

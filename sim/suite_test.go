@@ -35,9 +35,18 @@ var guardedGoals = map[string][]string{
 // replay the real traces of ../shared/traces; they are checked when the
 // traces are there.
 var guardedTraceGoals = map[string][]string{
-	"azure-bursty": {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalReversals, GoalCostVsTT, GoalOverload, GoalPareto, GoalNearOracleCost, GoalActuations},
-	"nasa-diurnal": {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals, GoalOverload, GoalNearOracleThr, GoalNearOracleCost, GoalActuations},
+	"azure-bursty":   {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalReversals, GoalCostVsTT, GoalOverload, GoalPareto, GoalNearOracleCost, GoalActuations},
+	"nasa-diurnal":   {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals, GoalOverload, GoalNearOracleThr, GoalNearOracleCost, GoalActuations},
+	"flash-spike":    {GoalThrottledVsTT, GoalNoQuotaViolations, GoalNearOracleCost},
+	"hourly-cron":    {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalPareto, GoalActuations},
+	"noisy-plateau":  {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals, GoalOverload, GoalPareto, GoalNearOracleThr, GoalNearOracleCost, GoalActuations},
+	"nasa-week":      {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals, GoalOverload, GoalPareto, GoalNearOracleThr, GoalNearOracleCost, GoalActuations},
+	"queue-brownout": {GoalThrottledVsTT, GoalNoQuotaViolations, GoalBackPressure, GoalReversals, GoalCostVsTT, GoalPareto, GoalNearOracleCost, GoalActuations},
 }
+
+// calmScenarios are the noisy plateaus, where the autotuner may make at
+// most one reversal per hour per target (twice as calm as elsewhere).
+var calmScenarios = []string{"noisy-plateau"}
 
 // suiteSeed is the seed of the bake-off (make bakeoff).
 const suiteSeed = 1
@@ -78,6 +87,20 @@ func TestTraceSuiteRegression(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGuarded(t, runs, guardedTraceGoals)
+	for _, r := range runs {
+		if !slices.Contains(calmScenarios, r.Setup.Scenario.Name) {
+			continue
+		}
+		for _, res := range r.Results {
+			if res.Policy != PolicyAutotuner {
+				continue
+			}
+			hours := float64(r.Setup.DurationS) / 3600
+			if per := float64(res.KPIs.Reversals) / hours / 3; per > 1 { // its three targets
+				t.Errorf("%s: %.2f reversals per hour per target, want at most 1 on a noisy plateau", r.Setup.Scenario.Name, per)
+			}
+		}
+	}
 }
 
 // checkGuarded fails for every guarded goal a run no longer meets.
