@@ -164,6 +164,18 @@ type queue struct {
 	head  int
 	size  int
 	depth float64
+	// retried is how many of the queued messages have failed at least
+	// once. The fluid model does not know which ones they are, so a pop
+	// takes them in proportion.
+	retried float64
+}
+
+// taint marks n of the queued messages as having failed once. A message
+// that fails again is already marked, so the count never exceeds depth.
+func (q *queue) taint(n float64) {
+	if n > 0 {
+		q.retried = min(q.retried+n, q.depth)
+	}
 }
 
 func newQueue() *queue { return &queue{buf: make([]chunk, 4096), mask: 4095} }
@@ -191,8 +203,18 @@ func (q *queue) push(t int64, n float64) {
 	q.size++
 }
 
-// pop removes n messages from the head (oldest first).
-func (q *queue) pop(n float64) {
+// pop removes n messages from the head (oldest first) and returns how
+// many of them had failed before.
+func (q *queue) pop(n float64) (retried float64) {
+	if n > 0 && q.depth > 0 && q.retried > 0 {
+		retried = min(q.retried, q.retried*min(n, q.depth)/q.depth)
+		q.retried -= retried
+	}
+	q.dequeue(n)
+	return retried
+}
+
+func (q *queue) dequeue(n float64) {
 	for n > 0 && q.size > 0 {
 		h := &q.buf[q.head]
 		if h.n > n {

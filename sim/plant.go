@@ -258,7 +258,8 @@ func (p *plant) step(t int64) {
 	failed := failedT + failedD
 	var age float64
 	if p.q != nil {
-		p.q.pop(served)
+		k.delay(p.q.pop(served))
+		p.q.taint(lthr + failed)
 		if failed > 0 {
 			p.hidden += failed
 			p.hiddenRing[(t+visibilityTimeout)&(ringSize-1)] += failed
@@ -285,6 +286,16 @@ func (p *plant) step(t int64) {
 	p.cw.put(mLDuration, t, (fn.mean+extra)*1000)
 
 	// KPIs.
+	if p.q == nil {
+		// A synchronous caller that does not retry loses what was
+		// turned away or failed.
+		k.lose(lostThrottled, api429+lthr)
+		k.lose(lostFailed, failed)
+	} else {
+		// The client of the queue's API does not retry a 429; behind
+		// the queue every failure is redelivered (delayed, see pop).
+		k.lose(lostThrottled, api429)
+	}
 	k.served += served
 	k.apiThrottled += api429
 	k.lambdaThrottled += lthr
@@ -349,6 +360,9 @@ func (p *plant) flushMinute() {
 	a, tl := &p.acc, p.tl
 	tl.Offered = append(tl.Offered, a.offered/60)
 	tl.Served = append(tl.Served, a.served/60)
+	tl.Lost = append(tl.Lost, p.k.minuteLost)
+	tl.Delayed = append(tl.Delayed, p.k.minuteDelayed)
+	p.k.minuteLost, p.k.minuteDelayed = 0, 0
 	tl.APIThrottled = append(tl.APIThrottled, a.apiThr)
 	tl.LambdaThrottled = append(tl.LambdaThrottled, a.lThr)
 	tl.TableThrottled = append(tl.TableThrottled, a.tThr)
@@ -402,6 +416,9 @@ func binAge(i int) float64 {
 type kpis struct {
 	offered, served                                                 float64
 	apiThrottled, lambdaThrottled, tableThrottled, downstreamErrors float64
+	lost                                                            [nLossCauses]float64
+	delayed                                                         float64
+	minuteLost, minuteDelayed                                       float64 // since the timeline's last minute
 	overloadS                                                       int64
 	maxAge                                                          float64
 	ageHist                                                         []float64
