@@ -59,10 +59,14 @@ type plant struct {
 	latency    float64 // the downstream's latency last second, seconds
 
 	pending []change
-	cw      *store
-	k       kpis
-	tl      *Timeline
-	acc     minuteAcc
+	// warm is the warm-up in seconds: the plant's clock starts warm
+	// seconds before the scenario's, at the first rate, and scoring
+	// begins when the scenario does.
+	warm int64
+	cw   *store
+	k    kpis
+	tl   *Timeline
+	acc  minuteAcc
 }
 
 // tableState is a DynamoDB table: two capacities and the control-plane
@@ -170,7 +174,8 @@ func (p *plant) applyDue(t int64) {
 // step simulates second t.
 func (p *plant) step(t int64) {
 	p.applyDue(t)
-	rate := p.curve.rate(t)
+	ts := max(t-p.warm, 0) // the scenario's second; the warm-up holds second 0
+	rate := p.curve.rate(ts)
 	arr := p.arr.draw(rate)
 	k := &p.k
 	k.offered += arr
@@ -248,8 +253,8 @@ func (p *plant) step(t int64) {
 	calls := admitted - failedT
 	var failedD, capNow float64
 	if d := p.down; d != nil {
-		capNow = d.capacity * p.curve.capacityFactor(t)
-		failedD, p.latency = d.serve(calls, p.curve.capacityFactor(t))
+		capNow = d.capacity * p.curve.capacityFactor(ts)
+		failedD, p.latency = d.serve(calls, p.curve.capacityFactor(ts))
 		p.cw.put(mDLatency, t, p.latency*1000)
 		p.cw.put(mDErrors, t, failedD)
 		p.cw.put(mDRequests, t, calls)
@@ -327,6 +332,16 @@ func (p *plant) step(t int64) {
 	if (t+1)%60 == 0 {
 		p.flushMinute()
 	}
+}
+
+// beginScoring ends the warm-up: what was counted so far is dropped, the
+// plant's state (limits, queue, bank, functions in flight) carries on.
+func (p *plant) beginScoring(minutes int64) {
+	hist := p.k.ageHist
+	clear(hist)
+	p.k = kpis{ageHist: hist}
+	p.acc = minuteAcc{}
+	p.tl = newTimeline(minutes)
 }
 
 func (p *plant) depthNow() float64 {
