@@ -110,7 +110,7 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 	horizon := int64(3600)
 	for _, t := range f.Targets {
 		for _, q := range t.SignalList {
-			horizon = max(horizon, int64((q.Delay+q.Period)/time.Second)+sc.CloudWatch.DelayMax.Seconds()+600)
+			horizon = max(horizon, int64((q.Delay+q.Period)/time.Second)+sc.CloudWatch.DelayMax.Seconds()+sc.CloudWatch.lateBy()+sqsWakeLateSecond+600)
 		}
 	}
 	p := newPlant(sc, s.curve, s.durs, horizon)
