@@ -15,14 +15,6 @@ const (
 	PriceReadUnitOD  = 0.125e-6 // on-demand read request unit
 )
 
-// visibilityTimeout is how long a failed SQS message stays invisible
-// before it is received again.
-const visibilityTimeout = 30
-
-// pollerStep is how fast Lambda's SQS poller adds concurrency: up to 300
-// per minute.
-const pollerStep = 5
-
 // knob is a limit the actuators move.
 type knob int
 
@@ -49,14 +41,12 @@ type plant struct {
 	arr   poissonGen
 
 	api   *tokenBucket
-	q     *queue
+	q     *sqsQueue
 	fn    lambdaFn
 	table *tableState
 	down  *downstream
 
-	hidden     float64 // SQS messages inside their visibility timeout
-	hiddenRing [ringSize]float64
-	latency    float64 // the downstream's latency last second, seconds
+	latency float64 // the downstream's latency last second, seconds
 
 	pending []change
 	// warm is the warm-up in seconds: the plant's clock starts warm
@@ -69,16 +59,6 @@ type plant struct {
 	acc  minuteAcc
 }
 
-// tableState is a DynamoDB table: two capacities and the control-plane
-// state that the actuator reports.
-type tableState struct {
-	read, write    capacity
-	rpr, wpr       float64 // capacity units per request
-	updatingUntil  int64   // the table is UPDATING before this second
-	quota          policy.DecreaseQuota
-	lastIncreaseAt int64
-}
-
 func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64) *plant {
 	tp := &sc.Topology
 	p := &plant{sc: sc, curve: cur, arr: poissonGen{r: rand.New(rand.NewPCG(sc.Seed, 0x61727269766c73))}, pending: make([]change, 0, 16)}
@@ -86,8 +66,8 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 		p.api = &tokenBucket{rate: a.Rate, burst: a.Burst, tokens: a.Burst}
 	}
 	if tp.Queue != nil {
-		p.q = newQueue()
-		p.fn.pollers = pollerStep
+		p.q = newSQS(tp.Queue)
+		p.fn.pollers = pollerStart
 	}
 	p.fn.reserved = tp.Lambda.Reserved
 	p.fn.esmMax = tp.Lambda.MaxConcurrency
@@ -96,15 +76,13 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 		p.fn.mean += d / nClasses
 	}
 	if t := tp.Table; t != nil {
+		bs, full := *t.BurstSeconds, *t.BurstStart
 		p.table = &tableState{
-			read:  capacity{prov: t.Read, onDemand: t.OnDemand},
-			write: capacity{prov: t.Write, onDemand: t.OnDemand},
-			rpr:   t.ReadsPerRequest, wpr: t.WritesPerRequest,
+			read:  newCapacity(t.Read, t.OnDemand, bs, full, t.WarmRead),
+			write: newCapacity(t.Write, t.OnDemand, bs, full, t.WarmWrite),
+			rpr:   t.ReadsPerRequest, wpr: t.WritesPerRequest, hot: t.HotKeyShare,
 			quota: policy.DecreaseQuota{Enforced: !t.OnDemand},
 		}
-		// A table that has been idle has its bank full.
-		p.table.read.bank = burstSeconds * t.Read
-		p.table.write.bank = burstSeconds * t.Write
 	}
 	if d := tp.Downstream; d != nil {
 		p.down = &downstream{capacity: d.Capacity, latency: d.Latency.D().Seconds()}
@@ -194,18 +172,19 @@ func (p *plant) step(t int64) {
 	}
 	e0 := fn.e0(extra)
 	carried := fn.carry(t)
-	var attempts, admitted, visible float64
-	if p.q != nil {
-		p.q.push(t, in)
-		i := t & (ringSize - 1)
-		p.hidden = max(0, p.hidden-p.hiddenRing[i])
-		p.hiddenRing[i] = 0
-		visible = max(0, p.q.depth-p.hidden)
+	var attempts, admitted float64
+	if q := p.q; q != nil {
+		dlq0, expired0 := q.dlq, q.expired
+		q.tick(t)
+		k.lose(lostDeadLetter, q.dlq-dlq0)
+		k.lose(lostExpired, q.expired-expired0)
+		q.send(t, in)
 		pollCap := fn.pollers
 		if fn.esmMax > 0 {
 			pollCap = min(pollCap, fn.esmMax)
 		}
-		attempts = min(math.Floor(visible+1e-9), fn.room(pollCap, carried, e0))
+		attempts = q.want(t, fn.room(pollCap, carried, e0))
+		q.receive(attempts)
 		admitted = min(attempts, fn.room(fn.reserved, carried, e0))
 	} else {
 		attempts = in
@@ -213,41 +192,38 @@ func (p *plant) step(t int64) {
 	}
 	lthr := attempts - admitted
 	conc := fn.start(t, admitted, extra)
-	if p.q != nil {
+	if q := p.q; q != nil {
 		switch {
 		case lthr > 0:
 			// Throttled: the poller backs off to what the function takes.
-			fn.pollers = max(pollerStep, conc+pollerStep)
-		case visible-attempts >= 1:
-			fn.pollers = min(fn.pollers+pollerStep, 1250)
+			fn.pollers = max(pollerStart, conc+pollerStep)
+		case q.visible >= 1:
+			fn.pollers = min(fn.pollers+pollerStep, pollerMax)
 		default:
-			fn.pollers = max(pollerStep, min(fn.pollers, conc+pollerStep))
+			fn.pollers = max(pollerStart, min(fn.pollers, conc+pollerStep))
 		}
 	}
 
 	var failedT, dr, dw, sr, sw float64
 	if tb := p.table; tb != nil {
-		dr, dw = admitted*tb.rpr, admitted*tb.wpr
-		sr, sw = tb.read.consume(dr), tb.write.consume(dw)
-		var fr, fw float64
-		if tb.rpr > 0 {
-			fr = (dr - sr) / tb.rpr
-		}
-		if tb.wpr > 0 {
-			fw = (dw - sw) / tb.wpr
-		}
-		failedT = min(admitted, max(fr, fw))
-		p.cw.put(mTReadThrottle, t, fr)
-		p.cw.put(mTWriteThrottle, t, fw)
-		p.cw.put(mTThrottledRequests, t, fr+fw)
+		st := tb.serve(admitted)
+		failedT, dr, dw, sr, sw = st.failed, st.dr, st.dw, st.sr, st.sw
+		p.cw.put(mTReadThrottle, t, st.fr)
+		p.cw.put(mTWriteThrottle, t, st.fw)
+		p.cw.put(mTThrottledRequests, t, st.fr+st.fw)
 		p.cw.put(mTConsumedRead, t, sr)
 		p.cw.put(mTConsumedWrite, t, sw)
+		p.cw.put(mTRequests, t, admitted)
 		p.cw.put(mTProvRead, t, tb.read.prov)
 		p.cw.put(mTProvWrite, t, tb.write.prov)
 		if tb.read.onDemand {
 			k.cost += sr*PriceReadUnitOD + sw*PriceWriteUnitOD
 		} else {
 			k.cost += (tb.read.prov*PriceRCUHour + tb.write.prov*PriceWCUHour) / 3600
+		}
+		if (t+1)%60 == 0 {
+			tb.read.endMinute(t / 60)
+			tb.write.endMinute(t / 60)
 		}
 	}
 	calls := admitted - failedT
@@ -262,18 +238,21 @@ func (p *plant) step(t int64) {
 	served := calls - failedD
 	failed := failedT + failedD
 	var age float64
-	if p.q != nil {
-		k.delay(p.q.pop(served))
-		p.q.taint(lthr + failed)
-		if failed > 0 {
-			p.hidden += failed
-			p.hiddenRing[(t+visibilityTimeout)&(ringSize-1)] += failed
-		}
-		age = p.q.age(t)
-		p.cw.put(mQAge, t, age)
-		p.cw.put(mQVisible, t, max(0, p.q.depth-p.hidden))
+	perInvocation := 1.0
+	if q := p.q; q != nil {
+		share := q.returned(attempts, lthr, failed)
+		delayed0 := q.delayed
+		served = q.settle(t, share)
+		k.delay(q.delayed - delayed0)
+		q.observe(t, in > 0 || q.depth() >= 0.5)
+		age = q.trueAge(t)
+		p.cw.put(mQAge, t, q.metricAge(t))
+		p.cw.put(mQVisible, t, q.visible)
 		p.cw.put(mQSent, t, in)
 		p.cw.put(mQDeleted, t, served)
+		p.cw.put(mQQuiet, t, float64(t+1-q.quietSince))
+		p.cw.put(mQWoke, t, float64(t-q.wokeAt))
+		perInvocation = q.batch
 	}
 	if p.api != nil {
 		p.cw.put(mAPICount, t, arr)
@@ -284,8 +263,8 @@ func (p *plant) step(t int64) {
 		}
 		p.cw.put(mAPI5xx, t, fivexx)
 	}
-	p.cw.put(mLInvocations, t, admitted)
-	p.cw.put(mLThrottles, t, lthr)
+	p.cw.put(mLInvocations, t, admitted/perInvocation)
+	p.cw.put(mLThrottles, t, lthr/perInvocation)
 	p.cw.put(mLConcurrent, t, conc)
 	p.cw.put(mLErrors, t, failed)
 	p.cw.put(mLDuration, t, (fn.mean+extra)*1000)
@@ -348,7 +327,7 @@ func (p *plant) depthNow() float64 {
 	if p.q == nil {
 		return 0
 	}
-	return p.q.depth
+	return p.q.depth()
 }
 
 // lambdaLimit is the concurrency the function may use.

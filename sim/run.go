@@ -115,7 +115,7 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 	horizon := int64(3600)
 	for _, t := range f.Targets {
 		for _, q := range t.SignalList {
-			horizon = max(horizon, int64((q.Delay+q.Period)/time.Second)+sc.CloudWatch.DelayMax.Seconds()+600)
+			horizon = max(horizon, int64((q.Delay+q.Period)/time.Second)+sc.CloudWatch.DelayMax.Seconds()+sc.CloudWatch.lateBy()+sqsWakeLateSecond+600)
 		}
 	}
 	p := newPlant(sc, s.curve, s.durs, horizon)
@@ -224,23 +224,8 @@ func (s *Setup) choose(f *config.File, name string, p *plant, act *Actuator, n *
 			}
 		}
 		return nil
-	case PolicyOracle:
-		pl := s.getPlan()
-		for _, t := range f.Targets {
-			k, err := act.bind(t)
-			if err != nil {
-				continue
-			}
-			delay := int64(0)
-			switch k {
-			case kRead, kWrite:
-				delay = s.Scenario.Actuation.DynamoDBUpdating.Seconds()
-			case kReserved, kESM:
-				delay = s.Scenario.Actuation.Lambda.Seconds()
-			}
-			o := &oracle{pl: pl, p: p, start: s.Scenario.Start, lookhead: int64(f.Defaults.Interval/time.Second) + delay + 60, units: s.oracleUnits(k), drains: k == kReserved || k == kESM}
-			t.Engine = &policy.Engine{Rec: o, Guards: policy.Guards{Resolution: t.Resolution(), AllowZero: t.AllowZero}}
-		}
+	case PolicyOracle, PolicyOracleCausal:
+		s.chooseOracle(f, name, p, act)
 		return nil
 	}
 	for _, t := range f.Targets {

@@ -70,6 +70,7 @@ type Queue struct {
 	// EventSourceMapping is the mapping's UUID, matched against
 	// lambda-sqs-max-concurrency targets.
 	EventSourceMapping string `yaml:"event_source_mapping"`
+	QueueKnobs         `yaml:",inline"`
 }
 
 // Lambda is a function with reserved concurrency.
@@ -111,6 +112,7 @@ type Table struct {
 	ReadsPerRequest  float64 `yaml:"reads_per_request"`
 	WritesPerRequest float64 `yaml:"writes_per_request"`
 	OnDemand         bool    `yaml:"on_demand"`
+	TableKnobs       `yaml:",inline"`
 }
 
 // Downstream is a dependency the Lambda calls last: a capacity in requests
@@ -165,9 +167,10 @@ type Fault struct {
 type CloudWatch struct {
 	// A datapoint becomes visible DelayMin + (DelayMax−DelayMin)·u³ after
 	// its period ends (u uniform): mostly near DelayMin, sometimes late.
-	DelayMin Duration `yaml:"delay_min"`
-	DelayMax Duration `yaml:"delay_max"`
-	Noise    float64  `yaml:"noise"` // relative standard deviation of multiplicative noise
+	DelayMin         Duration `yaml:"delay_min"`
+	DelayMax         Duration `yaml:"delay_max"`
+	Noise            float64  `yaml:"noise"` // relative standard deviation of multiplicative noise
+	CloudWatchFaults `yaml:",inline"`
 }
 
 // Actuation shapes how fast the simulated services apply changes.
@@ -208,6 +211,8 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // Seconds is the duration in whole seconds.
 func (d Duration) Seconds() int64 { return int64(time.Duration(d) / time.Second) }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // maxScenarioSize keeps a hostile input from exhausting memory.
 const maxScenarioSize = 1 << 20
@@ -280,6 +285,9 @@ func (sc *Scenario) defaults() {
 	if q := tp.Queue; q != nil && q.Name == "" {
 		q.Name = "queue"
 	}
+	if q := tp.Queue; q != nil {
+		q.QueueKnobs.defaults()
+	}
 	if t := tp.Table; t != nil {
 		if t.Name == "" {
 			t.Name = "table"
@@ -293,6 +301,7 @@ func (sc *Scenario) defaults() {
 		if t.Write == 0 {
 			t.Write = 5
 		}
+		t.TableKnobs.defaults(t.OnDemand)
 	}
 	if d := tp.Downstream; d != nil {
 		if d.Name == "" {
@@ -354,7 +363,6 @@ func (sc *Scenario) validate() []string {
 			errs = append(errs, fmt.Sprintf(format, args...))
 		}
 	}
-	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	bad(sc.Duration <= 0 && sc.Traffic.Trace == nil, "duration: is required, for example 2h")
 	bad(sc.Duration.D() > maxDuration, "duration: must be at most %s, got %s", maxDuration, sc.Duration.D())
 	if w := sc.Warmup; w != nil {
@@ -374,11 +382,15 @@ func (sc *Scenario) validate() []string {
 		bad(!finite(a.Rate) || a.Rate <= 0 || a.Rate > 10000, "topology.api.rate: must be above 0 and at most 10000, got %v", a.Rate)
 		bad(!finite(a.Burst) || a.Burst < 0 || a.Burst > 5000, "topology.api.burst: must be between 0 and 5000, got %v", a.Burst)
 	}
+	if q := tp.Queue; q != nil {
+		errs = append(errs, q.QueueKnobs.validate()...)
+	}
 	if t := tp.Table; t != nil {
 		bad(!finite(t.Read) || t.Read < 1 || t.Read > 40000, "topology.table.read: must be between 1 and 40000, got %v", t.Read)
 		bad(!finite(t.Write) || t.Write < 1 || t.Write > 40000, "topology.table.write: must be between 1 and 40000, got %v", t.Write)
 		bad(!finite(t.ReadsPerRequest) || t.ReadsPerRequest < 0 || t.ReadsPerRequest > 100, "topology.table.reads_per_request: must be between 0 and 100")
 		bad(!finite(t.WritesPerRequest) || t.WritesPerRequest < 0 || t.WritesPerRequest > 100, "topology.table.writes_per_request: must be between 0 and 100")
+		errs = append(errs, t.TableKnobs.validate()...)
 	}
 	if d := tp.Downstream; d != nil {
 		bad(!finite(d.Capacity) || d.Capacity <= 0 || d.Capacity > 1e6, "topology.downstream.capacity: must be above 0 and at most 1000000, got %v", d.Capacity)
@@ -420,6 +432,7 @@ func (sc *Scenario) validate() []string {
 	cw := &sc.CloudWatch
 	bad(cw.DelayMax.D() > time.Hour, "cloudwatch.delay_max: must be at most 1h")
 	bad(!finite(cw.Noise) || cw.Noise < 0 || cw.Noise > 1, "cloudwatch.noise: must be between 0 and 1")
+	errs = append(errs, cw.CloudWatchFaults.validate()...)
 	ac := &sc.Actuation
 	bad(ac.DynamoDBUpdating.D() > time.Hour || ac.DynamoDBDecrease.D() > time.Hour || ac.Lambda.D() > time.Hour, "actuation: delays must be at most 1h")
 	return errs

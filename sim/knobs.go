@@ -1,0 +1,166 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// The scenario knobs of each service's documented behaviour. Each has the
+// default stated in docs/simulator.md: AWS's documented figure where AWS
+// documents one.
+
+// TableKnobs shape DynamoDB's best-effort behaviour.
+type TableKnobs struct {
+	// BurstSeconds is how many seconds of unused provisioned capacity the
+	// bank holds (0–300; 300 by default, the documented maximum; burst
+	// capacity is best effort, so 0 is a fair test).
+	BurstSeconds *float64 `yaml:"burst_seconds"`
+	// BurstStart is how full the bank is at the start (0–1; 1 by
+	// default: a table idle for 5 minutes before the scenario).
+	BurstStart *float64 `yaml:"burst_start"`
+	// HotKeyShare is the share of requests that go to one partition key,
+	// whose partition serves at most 3,000 RCU and 1,000 WCU (0 by
+	// default: keys spread evenly).
+	HotKeyShare float64 `yaml:"hot_key_share"`
+	// WarmRead and WarmWrite are an on-demand table's warm throughput
+	// (12,000 and 4,000 by default, a new table's).
+	WarmRead  float64 `yaml:"warm_read"`
+	WarmWrite float64 `yaml:"warm_write"`
+}
+
+func (k *TableKnobs) defaults(onDemand bool) {
+	if k.BurstSeconds == nil {
+		k.BurstSeconds = ptr(float64(maxBurstSeconds))
+	}
+	if k.BurstStart == nil {
+		k.BurstStart = ptr(1.0)
+	}
+	if onDemand && k.WarmRead == 0 {
+		k.WarmRead = onDemandWarmRead
+	}
+	if onDemand && k.WarmWrite == 0 {
+		k.WarmWrite = onDemandWarmWrite
+	}
+}
+
+func (k *TableKnobs) validate() []string {
+	var errs []string
+	rng := func(name string, v, lo, hi float64) {
+		if !finite(v) || v < lo || v > hi {
+			errs = append(errs, fmt.Sprintf("topology.table.%s: must be between %v and %v, got %v", name, lo, hi, v))
+		}
+	}
+	rng("burst_seconds", *k.BurstSeconds, 0, maxBurstSeconds)
+	rng("burst_start", *k.BurstStart, 0, 1)
+	rng("hot_key_share", k.HotKeyShare, 0, 1)
+	rng("warm_read", k.WarmRead, 0, 1e6)
+	rng("warm_write", k.WarmWrite, 0, 1e6)
+	return errs
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// CloudWatchFaults are the ways CloudWatch loses or delays datapoints.
+// AWS documents none as a figure, so each is off by default.
+type CloudWatchFaults struct {
+	// Drop is the share of datapoints (one metric, one minute) that never
+	// arrive, chosen at random for the seed.
+	Drop float64 `yaml:"drop"`
+	// Outages are windows in which no metric has any datapoint.
+	Outages []Outage `yaml:"outages"`
+	// Late delays a share of the minutes (all of a service's metrics
+	// together) by a further By.
+	Late *Late `yaml:"late"`
+}
+
+// Outage is a stretch of the scenario with no datapoints.
+type Outage struct {
+	At  Duration `yaml:"at"`
+	For Duration `yaml:"for"`
+}
+
+// Late is a share of datapoints published late.
+type Late struct {
+	Share float64  `yaml:"share"`
+	By    Duration `yaml:"by"`
+}
+
+func (f *CloudWatchFaults) validate() []string {
+	var errs []string
+	if !finite(f.Drop) || f.Drop < 0 || f.Drop > 1 {
+		errs = append(errs, fmt.Sprintf("cloudwatch.drop: must be between 0 and 1, got %v", f.Drop))
+	}
+	for i, o := range f.Outages {
+		if o.For <= 0 {
+			errs = append(errs, fmt.Sprintf("cloudwatch.outages[%d].for: is required", i))
+		}
+	}
+	if l := f.Late; l != nil {
+		if !finite(l.Share) || l.Share < 0 || l.Share > 1 {
+			errs = append(errs, fmt.Sprintf("cloudwatch.late.share: must be between 0 and 1, got %v", l.Share))
+		}
+		if l.By.D() <= 0 || l.By.Seconds() > 3*3600 {
+			errs = append(errs, "cloudwatch.late.by: must be above 0 and at most 3h")
+		}
+	}
+	return errs
+}
+
+// QueueKnobs are the SQS queue's and its event source mapping's settings.
+type QueueKnobs struct {
+	// BatchSize is the mapping's batch size (1–10,000; 10 by default, as
+	// Lambda's). Above 10 a batching window is required.
+	BatchSize float64 `yaml:"batch_size"`
+	// BatchWindow is MaximumBatchingWindowInSeconds (0–300 s; 0 by default).
+	BatchWindow Duration `yaml:"batch_window"`
+	// ReportBatchItemFailures returns only the failed messages of a batch
+	// (off by default, as Lambda's: one failure returns the whole batch).
+	ReportBatchItemFailures bool `yaml:"report_batch_item_failures"`
+	// VisibilityTimeout is how long a received message stays invisible
+	// (0–12 h; 30 s by default, as SQS's).
+	VisibilityTimeout Duration `yaml:"visibility_timeout"`
+	// MaxReceiveCount is the redrive policy's: after that many receives a
+	// message goes to the dead-letter queue (1–1,000; 0 by default: no
+	// redrive policy).
+	MaxReceiveCount int `yaml:"max_receive_count"`
+	// Retention is the message retention period (1 min–14 days; 4 days by
+	// default, as SQS's). An older message is deleted: lost.
+	Retention Duration `yaml:"retention"`
+}
+
+func (k *QueueKnobs) defaults() {
+	if k.BatchSize == 0 {
+		k.BatchSize = 10
+	}
+	if k.VisibilityTimeout == 0 {
+		k.VisibilityTimeout = Duration(30 * time.Second)
+	}
+	if k.Retention == 0 {
+		k.Retention = Duration(4 * 24 * time.Hour)
+	}
+}
+
+func (k *QueueKnobs) validate() []string {
+	var errs []string
+	bad := func(cond bool, format string, args ...any) {
+		if cond {
+			errs = append(errs, fmt.Sprintf(format, args...))
+		}
+	}
+	bad(!finite(k.BatchSize) || k.BatchSize < 1 || k.BatchSize > 10000 || k.BatchSize != math.Trunc(k.BatchSize), "topology.queue.batch_size: must be a whole number from 1 to 10000, got %v", k.BatchSize)
+	bad(k.BatchWindow.Seconds() > 300, "topology.queue.batch_window: must be at most 5m")
+	bad(k.BatchSize > 10 && k.BatchWindow.Seconds() < 1, "topology.queue.batch_window: a batch_size above 10 needs a batching window of at least 1s")
+	bad(k.VisibilityTimeout.Seconds() < 1 || k.VisibilityTimeout.Seconds() > 12*3600, "topology.queue.visibility_timeout: must be between 1s and 12h")
+	bad(k.MaxReceiveCount < 0 || k.MaxReceiveCount > 1000, "topology.queue.max_receive_count: must be 0 (no redrive policy) or 1..1000, got %d", k.MaxReceiveCount)
+	bad(k.Retention.Seconds() < 60 || k.Retention.Seconds() > 14*86400, "topology.queue.retention: must be between 1m and 14d")
+	return errs
+}
+
+// lateBy is the longest extra delay of a late datapoint.
+func (cw *CloudWatch) lateBy() int64 {
+	if cw.Late == nil {
+		return 0
+	}
+	return cw.Late.By.Seconds()
+}
