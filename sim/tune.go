@@ -138,7 +138,7 @@ func ParseTuneWeights(s string) (TuneWeights, error) {
 // zero does not divide), weighted and summed. The defaults score the sum
 // of the weights of their non-zero KPIs; lower is better.
 func (w TuneWeights) Score(k, ref KPIs, durationS int64) float64 {
-	thr := math.Max(math.Max(float64(ref.Throttled), paretoThrottledFloor*float64(ref.Offered)), 1)
+	thr := math.Max(math.Max(float64(ref.Throttled), paretoLostFloor*float64(ref.Offered)), 1)
 	cost := math.Max(ref.CostUSD, paretoCostFloor)
 	ov := math.Max(float64(ref.OverloadS), paretoOverloadFloor*float64(durationS))
 	act := math.Max(float64(ref.Actuations), 1)
