@@ -237,7 +237,7 @@ func (p *plant) step(t int64) {
 			share = (lthr + failed) / attempts
 		}
 		served = q.settle(t, share)
-		q.observe(t, in > 0 || q.depth() >= 0.5)
+		q.observe(t, in > 0 || attempts > 0 || q.depth() >= 0.5)
 		age = q.trueAge(t)
 		p.cw.put(mQAge, t, q.metricAge(t))
 		p.cw.put(mQVisible, t, q.visible)
