@@ -156,6 +156,7 @@ func TestQueueGrowthIsArrivalMinusService(t *testing.T) {
 func TestPlantQueueHoldsOfferedMinusServed(t *testing.T) {
 	s := setup(t, `
 duration: 1h
+warmup: 0s
 topology:
   kind: sqs-lambda-dynamodb-downstream
   queue: {name: q}

@@ -66,7 +66,8 @@ func (o *oracle) Name() string { return PolicyOracle }
 func (o *oracle) Recommend(in *policy.Input, mem *policy.Memory) policy.Proposal {
 	mem.LastEval = in.Now
 	now := int64(in.Now.Sub(o.start) / time.Second)
-	first, last := now/60, (now+o.lookhead)/60
+	// In the warm-up (now < 0) the plan's first minute is what comes.
+	first, last := max(now, 0)/60, max(now+o.lookhead, 0)/60
 	backlog := 0.0
 	if o.drains {
 		backlog = o.p.visibleNow() / drainTime

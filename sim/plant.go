@@ -49,10 +49,14 @@ type plant struct {
 	latency float64 // the downstream's latency last second, seconds
 
 	pending []change
-	cw      *store
-	k       kpis
-	tl      *Timeline
-	acc     minuteAcc
+	// warm is the warm-up in seconds: the plant's clock starts warm
+	// seconds before the scenario's, at the first rate, and scoring
+	// begins when the scenario does.
+	warm int64
+	cw   *store
+	k    kpis
+	tl   *Timeline
+	acc  minuteAcc
 }
 
 func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64) *plant {
@@ -148,7 +152,8 @@ func (p *plant) applyDue(t int64) {
 // step simulates second t.
 func (p *plant) step(t int64) {
 	p.applyDue(t)
-	rate := p.curve.rate(t)
+	ts := max(t-p.warm, 0) // the scenario's second; the warm-up holds second 0
+	rate := p.curve.rate(ts)
 	arr := p.arr.draw(rate)
 	k := &p.k
 	k.offered += arr
@@ -221,8 +226,8 @@ func (p *plant) step(t int64) {
 	calls := admitted - failedT
 	var failedD, capNow float64
 	if d := p.down; d != nil {
-		capNow = d.capacity * p.curve.capacityFactor(t)
-		failedD, p.latency = d.serve(calls, p.curve.capacityFactor(t))
+		capNow = d.capacity * p.curve.capacityFactor(ts)
+		failedD, p.latency = d.serve(calls, p.curve.capacityFactor(ts))
 		p.cw.put(mDLatency, t, p.latency*1000)
 		p.cw.put(mDErrors, t, failedD)
 		p.cw.put(mDRequests, t, calls)
@@ -236,7 +241,12 @@ func (p *plant) step(t int64) {
 		if attempts > 0 {
 			share = (lthr + failed) / attempts
 		}
-		served = q.settle(t, share)
+		var again float64
+		served, again = q.settle(t, share)
+		k.delay(again)
+		k.lose(lostDeadLetter, q.newDLQ)
+		k.lose(lostExpired, q.newExpired)
+		q.newDLQ, q.newExpired = 0, 0
 		q.observe(t, in > 0 || attempts > 0 || q.depth() >= 0.5)
 		age = q.trueAge(t)
 		p.cw.put(mQAge, t, q.metricAge(t))
@@ -263,6 +273,16 @@ func (p *plant) step(t int64) {
 	p.cw.put(mLDuration, t, (fn.mean+extra)*1000)
 
 	// KPIs.
+	if p.q == nil {
+		// A synchronous caller that does not retry loses what was
+		// turned away or failed.
+		k.lose(lostThrottled, api429+lthr)
+		k.lose(lostFailed, failed)
+	} else {
+		// The client of the queue's API does not retry a 429; behind
+		// the queue every failure is redelivered (delayed, see pop).
+		k.lose(lostThrottled, api429)
+	}
 	k.served += served
 	k.apiThrottled += api429
 	k.lambdaThrottled += lthr
@@ -296,6 +316,21 @@ func (p *plant) step(t int64) {
 	}
 }
 
+// beginScoring ends the warm-up: what was counted so far is dropped, the
+// plant's state (limits, queue, bank, functions in flight) carries on.
+func (p *plant) beginScoring(minutes int64) {
+	hist := p.k.ageHist
+	clear(hist)
+	p.k = kpis{ageHist: hist}
+	if p.q != nil {
+		// Messages still queued from the warm-up are offered to the
+		// scored run: it serves or loses them.
+		p.k.offered = p.q.depth()
+	}
+	p.acc = minuteAcc{}
+	p.tl = newTimeline(minutes)
+}
+
 func (p *plant) depthNow() float64 {
 	if p.q == nil {
 		return 0
@@ -327,6 +362,9 @@ func (p *plant) flushMinute() {
 	a, tl := &p.acc, p.tl
 	tl.Offered = append(tl.Offered, a.offered/60)
 	tl.Served = append(tl.Served, a.served/60)
+	tl.Lost = append(tl.Lost, p.k.minuteLost)
+	tl.Delayed = append(tl.Delayed, p.k.minuteDelayed)
+	p.k.minuteLost, p.k.minuteDelayed = 0, 0
 	tl.APIThrottled = append(tl.APIThrottled, a.apiThr)
 	tl.LambdaThrottled = append(tl.LambdaThrottled, a.lThr)
 	tl.TableThrottled = append(tl.TableThrottled, a.tThr)
@@ -380,6 +418,9 @@ func binAge(i int) float64 {
 type kpis struct {
 	offered, served                                                 float64
 	apiThrottled, lambdaThrottled, tableThrottled, downstreamErrors float64
+	lost                                                            [nLossCauses]float64
+	delayed                                                         float64
+	minuteLost, minuteDelayed                                       float64 // since the timeline's last minute
 	overloadS                                                       int64
 	maxAge                                                          float64
 	ageHist                                                         []float64

@@ -82,6 +82,7 @@ type RunOptions struct {
 
 // accounting derives actuations and reversals from the audit records.
 type accounting struct {
+	from       time.Time // records before it (the warm-up) are not counted
 	last       map[string]policy.Action
 	actuations int
 	reversals  int
@@ -91,12 +92,16 @@ func (a *accounting) record(r *controller.Record) {
 	if !r.Applied || r.Decision == nil {
 		return
 	}
-	a.actuations++
 	dir := r.Decision.Action
-	if prev, ok := a.last[r.Target]; ok && prev != dir {
+	prev, ok := a.last[r.Target]
+	a.last[r.Target] = dir
+	if r.Time.Before(a.from) {
+		return
+	}
+	a.actuations++
+	if ok && prev != dir {
 		a.reversals++
 	}
-	a.last[r.Target] = dir
 }
 
 // Run simulates the scenario under one policy: "autotuner" (the policies
@@ -114,27 +119,35 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 		}
 	}
 	p := newPlant(sc, s.curve, s.durs, horizon)
-	p.tl = newTimeline(s.DurationS / 60)
+	warm := sc.WarmupS()
+	p.warm = warm
+	p.tl = newTimeline(warm / 60)
+	// The controller's clock starts with the warm-up; the scenario's
+	// times (faults, the oracle's plan, scores) count from sc.Start.
+	clock0 := sc.Start.Add(-time.Duration(warm) * time.Second)
 	n := &notes{}
-	act := &Actuator{p: p, start: sc.Start, notes: n}
+	act := &Actuator{p: p, start: clock0, notes: n}
 	if err := s.choose(f, policyName, p, act, n); err != nil {
 		return nil, err
 	}
-	sensor := &Sensor{p: p, start: sc.Start, seed: sc.Seed, cw: sc.CloudWatch, notes: n, resolved: map[*config.Signal]resolvedSignal{}}
+	sensor := &Sensor{p: p, start: clock0, seed: sc.Seed, cw: sc.CloudWatch, notes: n, resolved: map[*config.Signal]resolvedSignal{}}
 	actuators := map[config.Kind]controller.Actuator{}
 	for _, k := range config.Kinds {
 		actuators[k] = act
 	}
-	acct := &accounting{last: map[string]policy.Action{}}
+	acct := &accounting{last: map[string]policy.Action{}, from: sc.Start}
 	c := &controller.Controller{
 		Config: f, Sensor: sensor, Actuators: actuators, Store: state.NewMem(),
-		Audit: opt.Audit, Logger: discardLogger, Parallelism: 1,
+		Logger: discardLogger, Parallelism: 1,
 		OnRecord: func(r *controller.Record) {
 			acct.record(r)
-			if opt.OnRecord != nil {
+			if opt.OnRecord != nil && !r.Time.Before(sc.Start) {
 				opt.OnRecord(r)
 			}
 		},
+	}
+	if opt.Audit != nil {
+		c.Audit = scoredAudit{from: sc.Start, sink: opt.Audit}
 	}
 	interval := int64(f.Defaults.Interval / time.Second)
 	if interval <= 0 {
@@ -146,14 +159,17 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 		}
 	}
 	const report = 3600
-	for t := int64(0); t < s.DurationS; t++ {
+	for t := int64(0); t < warm+s.DurationS; t++ {
+		if t == warm {
+			p.beginScoring(s.DurationS / 60) // a quota violation in the warm-up still counts
+		}
 		// A change whose time has come is in force before the controller
 		// looks: a table that reads ACTIVE again shows its new capacity,
 		// as DynamoDB does, instead of the old one for one more second.
 		p.applyDue(t)
 		if t%interval == 0 {
-			if _, err := c.Tick(ctx, sc.Start.Add(time.Duration(t)*time.Second), controller.TickOptions{}); err != nil {
-				return nil, fmt.Errorf("tick at %s: %w", time.Duration(t)*time.Second, err)
+			if _, err := c.Tick(ctx, clock0.Add(time.Duration(t)*time.Second), controller.TickOptions{}); err != nil {
+				return nil, fmt.Errorf("tick at %s: %w", time.Duration(t-warm)*time.Second, err)
 			}
 		}
 		p.step(t)
@@ -161,9 +177,10 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if opt.Progress != nil {
-				opt.Progress(report)
-			}
+		}
+		// Progress counts the scenario's seconds, not the warm-up's.
+		if ts := t + 1 - warm; ts > 0 && ts%report == 0 && opt.Progress != nil {
+			opt.Progress(report)
 		}
 	}
 	if opt.Progress != nil {
@@ -172,6 +189,20 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 	r := p.result(policyName, acct, act.Violations)
 	r.Notes = n.list
 	return r, nil
+}
+
+// scoredAudit passes on the records of the scored run, not the warm-up's,
+// so an audit trail and the scores cover the same seconds.
+type scoredAudit struct {
+	from time.Time
+	sink controller.AuditSink
+}
+
+func (a scoredAudit) Write(r *controller.Record) error {
+	if r.Time.Before(a.from) {
+		return nil
+	}
+	return a.sink.Write(r)
 }
 
 // choose replaces the targets' engines for a compared policy.

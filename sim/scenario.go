@@ -15,17 +15,21 @@ import (
 // Scenario is one simulation: how long, which plant, which traffic and
 // which faults. It is read from YAML (see docs/simulator.md).
 type Scenario struct {
-	Name        string     `yaml:"name"`
-	Description string     `yaml:"description"`
-	Duration    Duration   `yaml:"duration"`
-	Seed        uint64     `yaml:"seed"`
-	Start       time.Time  `yaml:"start"`    // virtual start; midnight UTC by default so days align with quotas
-	Policies    string     `yaml:"policies"` // policies file, relative to the scenario file; empty: the topology's built-in one
-	Topology    Topology   `yaml:"topology"`
-	Traffic     Traffic    `yaml:"traffic"`
-	Faults      []Fault    `yaml:"faults"`
-	CloudWatch  CloudWatch `yaml:"cloudwatch"`
-	Actuation   Actuation  `yaml:"actuation"`
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description"`
+	Duration    Duration `yaml:"duration"`
+	// Warmup runs the plant at the first rate before the scored duration,
+	// under every policy, so no policy is judged on its cold start; nil
+	// means DefaultWarmup, 0 none.
+	Warmup     *Duration  `yaml:"warmup"`
+	Seed       uint64     `yaml:"seed"`
+	Start      time.Time  `yaml:"start"`    // virtual start; midnight UTC by default so days align with quotas
+	Policies   string     `yaml:"policies"` // policies file, relative to the scenario file; empty: the topology's built-in one
+	Topology   Topology   `yaml:"topology"`
+	Traffic    Traffic    `yaml:"traffic"`
+	Faults     []Fault    `yaml:"faults"`
+	CloudWatch CloudWatch `yaml:"cloudwatch"`
+	Actuation  Actuation  `yaml:"actuation"`
 
 	// dir is where the scenario file lives, for relative paths.
 	dir string
@@ -337,6 +341,21 @@ func (sc *Scenario) defaults() {
 	}
 }
 
+// DefaultWarmup is how long a scenario runs at its first rate, unscored,
+// when it does not say.
+const DefaultWarmup = 30 * time.Minute
+
+// maxWarmup bounds the warm-up: long enough to settle any policy.
+const maxWarmup = 6 * time.Hour
+
+// WarmupS is the warm-up in seconds.
+func (sc *Scenario) WarmupS() int64 {
+	if sc.Warmup == nil {
+		return int64(DefaultWarmup / time.Second)
+	}
+	return sc.Warmup.Seconds()
+}
+
 func (sc *Scenario) validate() []string {
 	var errs []string
 	bad := func(cond bool, format string, args ...any) {
@@ -346,6 +365,9 @@ func (sc *Scenario) validate() []string {
 	}
 	bad(sc.Duration <= 0 && sc.Traffic.Trace == nil, "duration: is required, for example 2h")
 	bad(sc.Duration.D() > maxDuration, "duration: must be at most %s, got %s", maxDuration, sc.Duration.D())
+	if w := sc.Warmup; w != nil {
+		bad(*w < 0 || w.D() > maxWarmup || w.D()%time.Minute != 0, "warmup: must be whole minutes from 0 to %s, got %s", maxWarmup, w.D())
+	}
 	tp := &sc.Topology
 	bad(tp.Kind != TopologyAPI && tp.Kind != TopologyQueue, "topology.kind: must be %s or %s, got %q", TopologyAPI, TopologyQueue, tp.Kind)
 	bad(tp.Kind == TopologyQueue && tp.Queue == nil, "topology.queue: is required for topology %s", TopologyQueue)

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,12 +58,12 @@ func TestSimulateJSONSchema(t *testing.T) {
 	var policies []string
 	for _, r := range results {
 		rm := r.(map[string]any)
-		if diff := cmp.Diff([]string{"kpis", "policy"}, keysOf(rm)); diff != "" {
+		if diff := cmp.Diff([]string{"kpis", "layers", "losses", "policy"}, keysOf(rm)); diff != "" {
 			t.Fatalf("result keys:\n%s", diff)
 		}
 		policies = append(policies, rm["policy"].(string))
 		k := rm["kpis"].(map[string]any)
-		want := []string{"actuations", "cost_usd", "max_queue_age_s", "offered", "overload_s", "p99_queue_age_s", "quota_violations", "reversals", "served", "throttled"}
+		want := []string{"actuations", "cost_usd", "delayed", "lost", "max_queue_age_s", "offered", "overload_s", "p99_queue_age_s", "quota_violations", "reversals", "served", "throttled"}
 		if diff := cmp.Diff(want, keysOf(k)); diff != "" {
 			t.Fatalf("kpi keys:\n%s", diff)
 		}
@@ -185,5 +187,78 @@ func TestSimulateWritesAudit(t *testing.T) {
 	e, _, errb = simEnv(false)
 	if code := run(context.Background(), e, []string{"simulate", "--out", "", "--scenario", "steady", "--audit", path, "--audit-policy", "nope"}); code != exitFailure || !strings.Contains(errb.String(), `unknown policy "nope"`) {
 		t.Errorf("unknown --audit-policy: exit %d, %s", code, errb)
+	}
+}
+
+// Every figure of the CSV is in the JSON, with the same value.
+func TestSimulateJSONCarriesCSV(t *testing.T) {
+	args := []string{"simulate", "--scenario", "brownout", "--compare", "autotuner,target-tracking", "--out", ""}
+	e, js, errb := simEnv(false)
+	if code := run(context.Background(), e, append(args, "--format", "json")); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	e, cs, errb := simEnv(false)
+	if code := run(context.Background(), e, append(args, "--format", "csv")); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	var sum struct {
+		Results []map[string]map[string]any `json:"results"`
+	}
+	// Decode the policy name apart: it is a string, not an object.
+	var names struct {
+		Results []struct{ Policy string } `json:"results"`
+	}
+	var raw struct {
+		Results []map[string]json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js.Bytes(), &names); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range raw.Results {
+		m := map[string]map[string]any{}
+		for _, sect := range []string{"kpis", "layers", "losses"} {
+			var o map[string]any
+			if err := json.Unmarshal(r[sect], &o); err != nil {
+				t.Fatalf("%s: %v", sect, err)
+			}
+			m[sect] = o
+		}
+		sum.Results = append(sum.Results, m)
+	}
+	// Where each CSV column is in the JSON.
+	where := map[string][2]string{
+		"throttled_api_gateway": {"layers", "api_gateway"}, "throttled_lambda": {"layers", "lambda"},
+		"throttled_dynamodb": {"layers", "dynamodb"}, "downstream_errors": {"layers", "downstream"},
+		"lost_throttled": {"losses", "throttled"}, "lost_failed": {"losses", "failed"},
+		"lost_dead_letter": {"losses", "dead_letter"}, "lost_expired": {"losses", "expired"},
+	}
+	rows, err := csv.NewReader(bytes.NewReader(cs.Bytes())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows)-1 != len(sum.Results) {
+		t.Fatalf("%d CSV rows, %d JSON results", len(rows)-1, len(sum.Results))
+	}
+	for i, row := range rows[1:] {
+		if row[0] != names.Results[i].Policy {
+			t.Fatalf("row %d: %s vs %s", i, row[0], names.Results[i].Policy)
+		}
+		for c, col := range rows[0][1:] {
+			at, ok := where[col]
+			if !ok {
+				at = [2]string{"kpis", col}
+			}
+			v, ok := sum.Results[i][at[0]][at[1]]
+			if !ok {
+				t.Errorf("CSV column %s is not in the JSON (%s.%s)", col, at[0], at[1])
+				continue
+			}
+			if got := strconv.FormatFloat(v.(float64), 'f', -1, 64); got != row[c+1] {
+				t.Errorf("%s %s: CSV %s, JSON %s", row[0], col, row[c+1], got)
+			}
+		}
 	}
 }
