@@ -111,7 +111,8 @@ func (a *Actuator) Current(_ context.Context, t *config.Target, now time.Time) (
 	c := &st.Constraints
 	switch k {
 	case kReserved:
-		c.Ceiling = a.p.sc.Topology.Lambda.AccountConcurrency - lambdaUnreservedFloor
+		l := &a.p.sc.Topology.Lambda
+		c.Ceiling = max(0, l.AccountConcurrency-lambdaUnreservedFloor-l.OtherReserved)
 	case kESM:
 		c.Floor, c.Ceiling = 2, 1000
 		if st.Value == 0 {

@@ -69,7 +69,12 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 		p.q = newSQS(tp.Queue)
 		p.fn.pollers = pollerStart
 	}
-	p.fn.reserved = tp.Lambda.Reserved
+	l := &tp.Lambda
+	p.fn.reserved = l.Reserved
+	if l.Unreserved {
+		p.fn.reserved = l.unreservedPool()
+	}
+	p.fn.scaling = scaling{per10s: l.ScalingPer10s, tokens: l.ScalingPer10s, coldStart: l.ColdStart.D().Seconds(), idle: l.IdleTimeout.D().Seconds()}
 	p.fn.esmMax = tp.Lambda.MaxConcurrency
 	p.fn.classes = durationClasses(&tp.Lambda.Duration, durs)
 	for _, d := range p.fn.classes {
@@ -182,13 +187,13 @@ func (p *plant) step(t int64) {
 		}
 		attempts = q.want(t, fn.room(pollCap, carried, e0))
 		q.receive(attempts)
-		admitted = min(attempts, fn.room(fn.reserved, carried, e0))
+		admitted = min(attempts, fn.room(fn.limit(), carried, e0))
 	} else {
 		attempts = in
-		admitted = min(in, fn.room(fn.reserved, carried, e0))
+		admitted = min(in, fn.room(fn.limit(), carried, e0))
 	}
 	lthr := attempts - admitted
-	conc := fn.start(t, admitted, extra)
+	conc := fn.grow(t, fn.start(t, admitted, extra))
 	if q := p.q; q != nil {
 		switch {
 		case lthr > 0:

@@ -83,6 +83,7 @@ type Lambda struct {
 	// AccountConcurrency is the account's concurrency limit (1000).
 	AccountConcurrency float64      `yaml:"account_concurrency"`
 	Duration           DurationDist `yaml:"duration"`
+	LambdaKnobs        `yaml:",inline"`
 }
 
 // DurationDist is a function's duration distribution: log-normal from a
@@ -262,6 +263,7 @@ func (sc *Scenario) defaults() {
 	if tp.Lambda.AccountConcurrency == 0 {
 		tp.Lambda.AccountConcurrency = 1000
 	}
+	tp.Lambda.LambdaKnobs.defaults()
 	if tp.Lambda.Reserved == 0 {
 		tp.Lambda.Reserved = 50
 	}
@@ -375,7 +377,8 @@ func (sc *Scenario) validate() []string {
 	l := &tp.Lambda
 	bad(!finite(l.Reserved) || l.Reserved < 0 || l.Reserved > 100000, "topology.lambda.reserved: must be between 0 and 100000, got %v", l.Reserved)
 	bad(!finite(l.MaxConcurrency) || l.MaxConcurrency != 0 && (l.MaxConcurrency < 2 || l.MaxConcurrency > 1000), "topology.lambda.max_concurrency: must be 0 (unset) or 2..1000, got %v", l.MaxConcurrency)
-	bad(!finite(l.AccountConcurrency) || l.AccountConcurrency < 100 || l.AccountConcurrency > 1e6, "topology.lambda.account_concurrency: must be between 100 and 1000000, got %v", l.AccountConcurrency)
+	bad(!finite(l.AccountConcurrency) || l.AccountConcurrency < 10 || l.AccountConcurrency > 1e6, "topology.lambda.account_concurrency: must be between 10 and 1000000, got %v", l.AccountConcurrency)
+	errs = append(errs, l.validateKnobs(tp.Queue != nil)...)
 	bad(l.Duration.Median.D() > 15*time.Minute || l.Duration.P99.D() > 15*time.Minute, "topology.lambda.duration: Lambda runs at most 15m")
 	bad(l.Duration.Trace == nil && l.Duration.P99 < l.Duration.Median, "topology.lambda.duration.p99: must be >= median")
 	if a := tp.API; a != nil {
