@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 // "Every 10 seconds, Lambda can allocate at most 1,000 additional
@@ -96,5 +97,90 @@ traffic: {rate: 1}
 `))
 	if err == nil || !strings.Contains(err.Error(), "topology.lambda.async") {
 		t.Errorf("async behind a queue: %v", err)
+	}
+}
+
+// Asynchronous invocation: "for throttling errors (429) ... Lambda returns
+// the event to the queue and attempts to run the function again for up
+// to 6 hours by default. The retry interval increases exponentially from
+// 1 second after the first attempt to a maximum of 5 minutes", and a
+// function error is retried twice, after 1 and then 2 minutes
+// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+func TestAsyncInvocationRetries(t *testing.T) {
+	q := newAsync(&Async{MaxEventAge: Duration(6 * time.Hour), RetryAttempts: 2})
+	// Throttled retries come at 1, 2, 4 ... seconds, then every 5 minutes.
+	got := []int64{}
+	for j := range 12 {
+		got = append(got, throttleWait(j))
+	}
+	want := []int64{1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("waits %v, want %v", got, want)
+		}
+	}
+	// An event throttled on every attempt expires after 6 hours; its
+	// attempts all count as throttles.
+	throttles, sec := 0.0, int64(0)
+	for ; sec < 7*3600; sec++ {
+		fresh := 0.0
+		if sec == 0 {
+			fresh = 1
+		}
+		throttles += q.attempts(sec, fresh)
+		q.settle(sec, 1, 0)
+		if q.newExpired > 0 {
+			break
+		}
+	}
+	if sec < 6*3600-maxThrottleWait || sec > 6*3600 {
+		t.Errorf("a throttled event expired at %v, want at 6 hours", time.Duration(sec)*time.Second)
+	}
+	if throttles < 70 || throttles > 90 {
+		t.Errorf("%v throttles for one event over 6 hours, want about 9 + (6 h − 511 s) / 5 min ≈ 79", throttles)
+	}
+	// A failing event is tried three times in all, at 0, 1 and 3 minutes.
+	q = newAsync(&Async{MaxEventAge: Duration(6 * time.Hour), RetryAttempts: 2})
+	var tries []int64
+	for sec := int64(0); sec < 600; sec++ {
+		fresh := 0.0
+		if sec == 0 {
+			fresh = 1
+		}
+		if q.attempts(sec, fresh) > 0 {
+			tries = append(tries, sec)
+		}
+		q.settle(sec, 0, 1)
+	}
+	if len(tries) != 3 || tries[1] != 60 || tries[2] != 180 || q.newFailed != 1 {
+		t.Errorf("attempts at %v s, lost %v; want 0, 60 and 180, then lost", tries, q.newFailed)
+	}
+}
+
+// In a whole plant, an asynchronous function's callers lose nothing to a
+// short throttle: the events wait and are served late (delayed), and what
+// was offered is served, lost or still waiting.
+func TestAsyncPlantDelaysInsteadOfLosing(t *testing.T) {
+	s := setup(t, `
+duration: 2h
+warmup: 0s
+topology:
+  kind: api-lambda-dynamodb
+  api: {rate: 5000, burst: 5000}
+  lambda: {name: fn, reserved: 12, duration: {median: 1s, p99: 1s}, async: {max_event_age: 1h}}
+traffic: {rate: 10}
+faults:
+  - {kind: surge, at: 30m, for: 10m, factor: 1.5}
+`, strings.ReplaceAll(strings.ReplaceAll(tablePolicies, "500", "12"), "min: 12", "min: 1"))
+	res, _ := run(t, s, PolicyAutotuner)
+	k := res.KPIs
+	if res.Layers.Lambda == 0 || k.Delayed == 0 {
+		t.Fatalf("throttles %d, delayed %d: want both", res.Layers.Lambda, k.Delayed)
+	}
+	if k.Lost != 0 {
+		t.Errorf("lost %d: a 10-minute surge within an hour's event age should lose nothing", k.Lost)
+	}
+	if d := k.Offered - k.Served - k.Lost; d < -2 || d > 50 {
+		t.Errorf("offered %d − served %d − lost %d = %d, want only the events still waiting", k.Offered, k.Served, k.Lost, d)
 	}
 }

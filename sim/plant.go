@@ -42,6 +42,7 @@ type plant struct {
 
 	api   *tokenBucket
 	q     *sqsQueue
+	async *asyncQueue // asynchronous invocation, when the scenario asks for it
 	fn    lambdaFn
 	table *tableState
 	down  *downstream
@@ -70,6 +71,9 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 		p.fn.pollers = pollerStart
 	}
 	l := &tp.Lambda
+	if l.Async != nil {
+		p.async = newAsync(l.Async)
+	}
 	p.fn.reserved = l.Reserved
 	if l.Unreserved {
 		p.fn.reserved = l.unreservedPool()
@@ -190,7 +194,10 @@ func (p *plant) step(t int64) {
 		admitted = min(attempts, fn.room(fn.limit(), carried, e0))
 	} else {
 		attempts = in
-		admitted = min(in, fn.room(fn.limit(), carried, e0))
+		if p.async != nil {
+			attempts = p.async.attempts(t, in)
+		}
+		admitted = min(attempts, fn.room(fn.limit(), carried, e0))
 	}
 	lthr := attempts - admitted
 	conc := fn.grow(t, fn.start(t, admitted, extra))
@@ -266,7 +273,7 @@ func (p *plant) step(t int64) {
 		p.cw.put(mAPICount, t, arr)
 		p.cw.put(mAPI4xx, t, api429)
 		fivexx := 0.0
-		if p.q == nil {
+		if p.q == nil && p.async == nil {
 			fivexx = lthr + failed
 		}
 		p.cw.put(mAPI5xx, t, fivexx)
@@ -278,12 +285,23 @@ func (p *plant) step(t int64) {
 	p.cw.put(mLDuration, t, (fn.mean+extra)*1000)
 
 	// KPIs.
-	if p.q == nil {
+	switch {
+	case p.async != nil:
+		// Lambda retries an asynchronous event itself: it is lost only
+		// when too old or out of retries, and delayed if served late.
+		a := p.async
+		a.settle(t, safeDiv(lthr, attempts), safeDiv(failed, admitted))
+		k.lose(lostThrottled, api429)
+		k.lose(lostExpired, a.newExpired)
+		k.lose(lostFailed, a.newFailed)
+		k.delay(a.newDelayed)
+		a.newExpired, a.newFailed, a.newDelayed = 0, 0, 0
+	case p.q == nil:
 		// A synchronous caller that does not retry loses what was
 		// turned away or failed.
 		k.lose(lostThrottled, api429+lthr)
 		k.lose(lostFailed, failed)
-	} else {
+	default:
 		// The client of the queue's API does not retry a 429; behind
 		// the queue every failure is redelivered (delayed, see pop).
 		k.lose(lostThrottled, api429)
@@ -334,6 +352,13 @@ func (p *plant) beginScoring(minutes int64) {
 	}
 	p.acc = minuteAcc{}
 	p.tl = newTimeline(minutes)
+}
+
+func safeDiv(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
 }
 
 func (p *plant) depthNow() float64 {
