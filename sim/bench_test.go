@@ -40,7 +40,8 @@ func BenchmarkPlant(b *testing.B) {
 				p.table.write.prov, p.table.read.prov = 2000, 2000
 			}
 			if p.api != nil {
-				p.api.rate, p.api.burst = 2000, 4000
+				p.setKnob(kAPIRate, 2000)
+				p.setKnob(kAPIBurst, 4000)
 			}
 			p.tl = newTimeline(hour / 60)
 			cols := p.tl.columns()

@@ -10,22 +10,6 @@ import (
 // being rounded away. Each keeps its state in fixed-size fields, so the
 // per-second loop allocates nothing.
 
-// tokenBucket is API Gateway's throttle: Rate tokens per second into a
-// bucket of Burst. A request takes a token or gets a 429.
-type tokenBucket struct {
-	rate, burst, tokens float64
-}
-
-// admit lets through as many of n requests as there are whole tokens, then
-// refills for the next second. From a full bucket under unlimited demand
-// it admits burst + rate×t requests in seconds 0..t.
-func (b *tokenBucket) admit(n float64) float64 {
-	ok := min(n, math.Floor(b.tokens))
-	b.tokens -= ok
-	b.tokens = min(b.burst, b.tokens+b.rate)
-	return ok
-}
-
 // downstream is a dependency with a capacity in requests per second.
 // Below it, latency follows an M/M/1-like curve of its recent load; above
 // it, the excess fails and latency saturates. The load is smoothed over a

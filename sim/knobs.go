@@ -250,3 +250,51 @@ func (l *Lambda) validateKnobs(queue bool) []string {
 func (l *Lambda) unreservedPool() float64 {
 	return max(0, l.AccountConcurrency-l.OtherReserved-l.OtherUsage)
 }
+
+// APIKnobs are a REST API's keys, methods and client errors. With a
+// usage_plan, rate and burst are the plan's throttle for each key and
+// stage_rate/stage_burst the stage's for each method; without one, rate
+// and burst are the stage's.
+type APIKnobs struct {
+	// Keys are the usage plan's API keys and their shares of the
+	// traffic (one key by default).
+	Keys []Share `yaml:"keys"`
+	// Methods are the stage's methods and their shares of the traffic
+	// (one by default).
+	Methods []Share `yaml:"methods"`
+	// StageRate and StageBurst are the stage's default method throttle
+	// under a usage plan (none by default: only the account's).
+	StageRate  float64 `yaml:"stage_rate"`
+	StageBurst float64 `yaml:"stage_burst"`
+	// ClientErrorRate is the share of requests answered with a 4xx other
+	// than 429 (0 by default), counted in 4XXError.
+	ClientErrorRate float64 `yaml:"client_error_rate"`
+}
+
+// Share is a named part of the traffic.
+type Share struct {
+	Name  string  `yaml:"name"`
+	Share float64 `yaml:"share"`
+}
+
+func (k *APIKnobs) validate() []string {
+	var errs []string
+	bad := func(cond bool, format string, args ...any) {
+		if cond {
+			errs = append(errs, fmt.Sprintf(format, args...))
+		}
+	}
+	for _, l := range []struct {
+		name string
+		list []Share
+	}{{"keys", k.Keys}, {"methods", k.Methods}} {
+		bad(len(l.list) > 100, "topology.api.%s: at most 100", l.name)
+		for i, s := range l.list {
+			bad(!finite(s.Share) || s.Share <= 0 || s.Share > 1, "topology.api.%s[%d].share: must be above 0 and at most 1, got %v", l.name, i, s.Share)
+		}
+	}
+	bad(!finite(k.StageRate) || k.StageRate < 0 || k.StageRate > maxAPIRate, "topology.api.stage_rate: must be between 0 and 10000, got %v", k.StageRate)
+	bad(!finite(k.StageBurst) || k.StageBurst < 0 || k.StageBurst > maxAPIBurst, "topology.api.stage_burst: must be between 0 and 5000, got %v", k.StageBurst)
+	bad(!finite(k.ClientErrorRate) || k.ClientErrorRate < 0 || k.ClientErrorRate >= 1, "topology.api.client_error_rate: must be between 0 and 1, got %v", k.ClientErrorRate)
+	return errs
+}

@@ -19,8 +19,10 @@ const (
 type knob int
 
 const (
-	kAPIRate knob = iota
+	kAPIRate knob = iota // the usage plan's throttle, each key
 	kAPIBurst
+	kStageRate // the stage's default method throttle, each method
+	kStageBurst
 	kReserved
 	kESM
 	kRead
@@ -40,7 +42,7 @@ type plant struct {
 	curve *curve
 	arr   poissonGen
 
-	api   *tokenBucket
+	api   *apiGateway
 	q     *sqsQueue
 	async *asyncQueue // asynchronous invocation, when the scenario asks for it
 	fn    lambdaFn
@@ -64,7 +66,7 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 	tp := &sc.Topology
 	p := &plant{sc: sc, curve: cur, arr: poissonGen{r: rand.New(rand.NewPCG(sc.Seed, 0x61727269766c73))}, pending: make([]change, 0, 16)}
 	if a := tp.API; a != nil {
-		p.api = &tokenBucket{rate: a.Rate, burst: a.Burst, tokens: a.Burst}
+		p.api = newAPIGateway(a)
 	}
 	if tp.Queue != nil {
 		p.q = newSQS(tp.Queue)
@@ -105,10 +107,8 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 // limit is the Lambda's effective concurrency cap for the sync path.
 func (p *plant) knobValue(k knob) float64 {
 	switch k {
-	case kAPIRate:
-		return p.api.rate
-	case kAPIBurst:
-		return p.api.burst
+	case kAPIRate, kAPIBurst, kStageRate, kStageBurst:
+		return p.api.get(k <= kAPIBurst, k == kAPIBurst || k == kStageBurst)
 	case kReserved:
 		return p.fn.reserved
 	case kESM:
@@ -123,11 +123,8 @@ func (p *plant) knobValue(k knob) float64 {
 
 func (p *plant) setKnob(k knob, v float64) {
 	switch k {
-	case kAPIRate:
-		p.api.rate = v
-	case kAPIBurst:
-		p.api.burst = v
-		p.api.tokens = min(p.api.tokens, v)
+	case kAPIRate, kAPIBurst, kStageRate, kStageBurst:
+		p.api.set(k <= kAPIBurst, k == kAPIBurst || k == kStageBurst, v)
 	case kReserved:
 		p.fn.reserved = v
 	case kESM:
@@ -167,10 +164,12 @@ func (p *plant) step(t int64) {
 	k := &p.k
 	k.offered += arr
 	in := arr
-	var api429 float64
+	var api429, api4xx float64
 	if p.api != nil {
-		ok := p.api.admit(in)
-		api429 = in - ok
+		var ok, bad float64
+		ok, api429, bad = p.api.admit(in)
+		k.offered -= bad // the client's own errors are not offered to the system
+		api4xx = bad
 		in = ok
 	}
 
@@ -271,7 +270,7 @@ func (p *plant) step(t int64) {
 	}
 	if p.api != nil {
 		p.cw.put(mAPICount, t, arr)
-		p.cw.put(mAPI4xx, t, api429)
+		p.cw.put(mAPI4xx, t, api429+api4xx)
 		fivexx := 0.0
 		if p.q == nil && p.async == nil {
 			fivexx = lthr + failed
@@ -404,7 +403,7 @@ func (p *plant) flushMinute() {
 	tl.LambdaLimit = append(tl.LambdaLimit, p.lambdaLimit())
 	apiRate := 0.0
 	if p.api != nil {
-		apiRate = p.api.rate
+		apiRate = p.api.rate()
 	}
 	tl.APIRate = append(tl.APIRate, apiRate)
 	tl.TableNeed = append(tl.TableNeed, a.tNeed/60)

@@ -62,6 +62,7 @@ type API struct {
 	RestAPI   string  `yaml:"rest_api"`
 	Rate      float64 `yaml:"rate"`  // requests per second
 	Burst     float64 `yaml:"burst"` // bucket size
+	APIKnobs  `yaml:",inline"`
 }
 
 // Queue is an SQS queue feeding the Lambda.
@@ -283,6 +284,9 @@ func (sc *Scenario) defaults() {
 		if a.Burst == 0 {
 			a.Burst = 2 * a.Rate
 		}
+		if a.StageRate > 0 && a.StageBurst == 0 {
+			a.StageBurst = 2 * a.StageRate
+		}
 	}
 	if q := tp.Queue; q != nil && q.Name == "" {
 		q.Name = "queue"
@@ -384,6 +388,7 @@ func (sc *Scenario) validate() []string {
 	if a := tp.API; a != nil {
 		bad(!finite(a.Rate) || a.Rate <= 0 || a.Rate > 10000, "topology.api.rate: must be above 0 and at most 10000, got %v", a.Rate)
 		bad(!finite(a.Burst) || a.Burst < 0 || a.Burst > 5000, "topology.api.burst: must be between 0 and 5000, got %v", a.Burst)
+		errs = append(errs, a.APIKnobs.validate()...)
 	}
 	if q := tp.Queue; q != nil {
 		errs = append(errs, q.QueueKnobs.validate()...)
