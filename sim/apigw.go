@@ -78,11 +78,10 @@ func shares(list []Share) []float64 {
 	return out
 }
 
-// admit takes n requests and returns those it passes on, those throttled
-// (429) and the client errors (other 4xx).
-func (g *apiGateway) admit(n float64) (ok, throttled, clientErr float64) {
-	clientErr = n * g.clientErr
-	in := n - clientErr
+// admit takes n valid requests and returns those it passes on and those
+// throttled (429).
+func (g *apiGateway) admit(n float64) (ok, throttled float64) {
+	in := n
 	ok = in
 	if len(g.keys) > 0 {
 		ok = 0
@@ -98,7 +97,7 @@ func (g *apiGateway) admit(n float64) (ok, throttled, clientErr float64) {
 		}
 	}
 	ok = g.account.admit(ok)
-	return ok, in - ok, clientErr
+	return ok, in - ok
 }
 
 // set changes every bucket of one throttle: the plan's (each key) or the

@@ -298,3 +298,42 @@ func (k *APIKnobs) validate() []string {
 	bad(!finite(k.ClientErrorRate) || k.ClientErrorRate < 0 || k.ClientErrorRate >= 1, "topology.api.client_error_rate: must be between 0 and 1, got %v", k.ClientErrorRate)
 	return errs
 }
+
+// Clients is how synchronous callers retry a 429 or a 5xx.
+type Clients struct {
+	// Retries is how many times a request is retried (0–10; 0 by default).
+	Retries int `yaml:"retries"`
+	// Backoff is the first wait (100ms by default), doubling each retry up
+	// to MaxBackoff (20s by default).
+	Backoff    Duration `yaml:"backoff"`
+	MaxBackoff Duration `yaml:"max_backoff"`
+	// Jitter is full (a wait uniform in [0, backoff], the default), equal
+	// (in [backoff/2, backoff]) or none.
+	Jitter string `yaml:"jitter"`
+}
+
+func (c *Clients) defaults() {
+	if c.Backoff == 0 {
+		c.Backoff = Duration(100 * time.Millisecond)
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = Duration(20 * time.Second)
+	}
+	if c.Jitter == "" {
+		c.Jitter = "full"
+	}
+}
+
+func (c *Clients) validate() []string {
+	var errs []string
+	if c.Retries < 0 || c.Retries > 10 {
+		errs = append(errs, fmt.Sprintf("clients.retries: must be between 0 and 10, got %d", c.Retries))
+	}
+	if c.MaxBackoff.Seconds() > 900 || c.MaxBackoff < c.Backoff {
+		errs = append(errs, "clients.max_backoff: must be at least backoff and at most 15m")
+	}
+	if c.Jitter != "full" && c.Jitter != "equal" && c.Jitter != "none" {
+		errs = append(errs, fmt.Sprintf("clients.jitter: must be full, equal or none, got %q", c.Jitter))
+	}
+	return errs
+}

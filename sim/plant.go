@@ -42,12 +42,13 @@ type plant struct {
 	curve *curve
 	arr   poissonGen
 
-	api   *apiGateway
-	q     *sqsQueue
-	async *asyncQueue // asynchronous invocation, when the scenario asks for it
-	fn    lambdaFn
-	table *tableState
-	down  *downstream
+	api     *apiGateway
+	q       *sqsQueue
+	clients *clients    // synchronous callers that retry, when the scenario says so
+	async   *asyncQueue // asynchronous invocation, when the scenario asks for it
+	fn      lambdaFn
+	table   *tableState
+	down    *downstream
 
 	latency float64 // the downstream's latency last second, seconds
 
@@ -71,6 +72,9 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 	if tp.Queue != nil {
 		p.q = newSQS(tp.Queue)
 		p.fn.pollers = pollerStart
+	}
+	if sc.Clients != nil && sc.Clients.Retries > 0 {
+		p.clients = newClients(sc.Clients)
 	}
 	l := &tp.Lambda
 	if l.Async != nil {
@@ -162,15 +166,20 @@ func (p *plant) step(t int64) {
 	rate := p.curve.rate(ts)
 	arr := p.arr.draw(rate)
 	k := &p.k
-	k.offered += arr
-	in := arr
 	var api429, api4xx float64
+	if p.api != nil && p.api.clientErr > 0 {
+		// The client's own errors (4xx other than 429) are neither
+		// offered to the system nor retried.
+		api4xx = arr * p.api.clientErr
+	}
+	k.offered += arr - api4xx
+	in := arr - api4xx
+	if p.clients != nil {
+		in = p.clients.attempts(t, in)
+	}
+	entered := in
 	if p.api != nil {
-		var ok, bad float64
-		ok, api429, bad = p.api.admit(in)
-		k.offered -= bad // the client's own errors are not offered to the system
-		api4xx = bad
-		in = ok
+		in, api429 = p.api.admit(in)
 	}
 
 	fn := &p.fn
@@ -269,7 +278,7 @@ func (p *plant) step(t int64) {
 		perInvocation = q.batch
 	}
 	if p.api != nil {
-		p.cw.put(mAPICount, t, arr)
+		p.cw.put(mAPICount, t, entered+api4xx) // every attempt, retries included
 		p.cw.put(mAPI4xx, t, api429+api4xx)
 		fivexx := 0.0
 		if p.q == nil && p.async == nil {
@@ -284,26 +293,34 @@ func (p *plant) step(t int64) {
 	p.cw.put(mLDuration, t, (fn.mean+extra)*1000)
 
 	// KPIs.
+	// What a retrying client gets back is counted in clientsSettle: a
+	// 429, and for a synchronous backend every throttle and failure.
+	lost429 := api429
+	if p.clients != nil {
+		p.clientsSettle(t, entered, api429, lthr, failed)
+		lost429 = 0
+	}
 	switch {
 	case p.async != nil:
 		// Lambda retries an asynchronous event itself: it is lost only
 		// when too old or out of retries, and delayed if served late.
 		a := p.async
 		a.settle(t, safeDiv(lthr, attempts), safeDiv(failed, admitted))
-		k.lose(lostThrottled, api429)
+		k.lose(lostThrottled, lost429)
 		k.lose(lostExpired, a.newExpired)
 		k.lose(lostFailed, a.newFailed)
 		k.delay(a.newDelayed)
 		a.newExpired, a.newFailed, a.newDelayed = 0, 0, 0
-	case p.q == nil:
+	case p.q == nil && p.clients == nil:
 		// A synchronous caller that does not retry loses what was
 		// turned away or failed.
 		k.lose(lostThrottled, api429+lthr)
 		k.lose(lostFailed, failed)
+	case p.q == nil:
 	default:
 		// The client of the queue's API does not retry a 429; behind
-		// the queue every failure is redelivered (delayed, see pop).
-		k.lose(lostThrottled, api429)
+		// the queue every failure is redelivered (delayed, see settle).
+		k.lose(lostThrottled, lost429)
 	}
 	k.served += served
 	k.apiThrottled += api429
@@ -351,6 +368,26 @@ func (p *plant) beginScoring(minutes int64) {
 	}
 	p.acc = minuteAcc{}
 	p.tl = newTimeline(minutes)
+}
+
+// clientsSettle tells the retrying clients how second t went: a 429 from
+// the API, and for a synchronous backend a throttle or a failure, comes
+// back to them. What they give up on is lost, by its last error.
+func (p *plant) clientsSettle(t int64, entered, api429, lthr, failed float64) {
+	c, k := p.clients, &p.k
+	back := api429
+	if p.q == nil && p.async == nil {
+		back += lthr + failed
+	}
+	c.settle(t, safeDiv(back, entered))
+	thrShare := safeDiv(api429+lthr, back)
+	if p.q != nil || p.async != nil {
+		thrShare = 1
+	}
+	k.lose(lostThrottled, c.newLost*thrShare)
+	k.lose(lostFailed, c.newLost*(1-thrShare))
+	k.delay(c.newDelayed)
+	c.newLost, c.newDelayed = 0, 0
 }
 
 func safeDiv(a, b float64) float64 {

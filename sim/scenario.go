@@ -30,6 +30,7 @@ type Scenario struct {
 	Faults     []Fault    `yaml:"faults"`
 	CloudWatch CloudWatch `yaml:"cloudwatch"`
 	Actuation  Actuation  `yaml:"actuation"`
+	Clients    *Clients   `yaml:"clients"` // synchronous callers' retries; none by default
 
 	// dir is where the scenario file lives, for relative paths.
 	dir string
@@ -327,6 +328,9 @@ func (sc *Scenario) defaults() {
 	if cw.DelayMax < cw.DelayMin {
 		cw.DelayMax = cw.DelayMin
 	}
+	if c := sc.Clients; c != nil {
+		c.defaults()
+	}
 	ac := &sc.Actuation
 	if ac.DynamoDBUpdating == 0 {
 		ac.DynamoDBUpdating = Duration(3 * time.Minute)
@@ -441,6 +445,9 @@ func (sc *Scenario) validate() []string {
 	bad(cw.DelayMax.D() > time.Hour, "cloudwatch.delay_max: must be at most 1h")
 	bad(!finite(cw.Noise) || cw.Noise < 0 || cw.Noise > 1, "cloudwatch.noise: must be between 0 and 1")
 	errs = append(errs, cw.CloudWatchFaults.validate()...)
+	if c := sc.Clients; c != nil {
+		errs = append(errs, c.validate()...)
+	}
 	ac := &sc.Actuation
 	bad(ac.DynamoDBUpdating.D() > time.Hour || ac.DynamoDBDecrease.D() > time.Hour || ac.Lambda.D() > time.Hour, "actuation: delays must be at most 1h")
 	return errs
