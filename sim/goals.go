@@ -129,7 +129,7 @@ func CheckGoals(in GoalInput) []Goal {
 
 	baselines := make([]string, 0, len(in.KPIs))
 	for name := range in.KPIs {
-		if name != PolicyAutotuner && name != PolicyOracle {
+		if name != PolicyAutotuner && name != PolicyOracle && name != PolicyOracleCausal {
 			baselines = append(baselines, name)
 		}
 	}

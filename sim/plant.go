@@ -191,7 +191,10 @@ func (p *plant) step(t int64) {
 	carried := fn.carry(t)
 	var attempts, admitted float64
 	if q := p.q; q != nil {
+		dlq0, expired0 := q.dlq, q.expired
 		q.tick(t)
+		k.lose(lostDeadLetter, q.dlq-dlq0)
+		k.lose(lostExpired, q.expired-expired0)
 		q.send(t, in)
 		pollCap := fn.pollers
 		if fn.esmMax > 0 {
@@ -257,16 +260,10 @@ func (p *plant) step(t int64) {
 	var age float64
 	perInvocation := 1.0
 	if q := p.q; q != nil {
-		share := 0.0
-		if attempts > 0 {
-			share = (lthr + failed) / attempts
-		}
+		share := q.returned(attempts, lthr, failed)
 		var again float64
 		served, again = q.settle(t, share)
 		k.delay(again)
-		k.lose(lostDeadLetter, q.newDLQ)
-		k.lose(lostExpired, q.newExpired)
-		q.newDLQ, q.newExpired = 0, 0
 		q.observe(t, in > 0 || attempts > 0 || q.depth() >= 0.5)
 		age = q.trueAge(t)
 		p.cw.put(mQAge, t, q.metricAge(t))

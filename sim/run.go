@@ -224,23 +224,8 @@ func (s *Setup) choose(f *config.File, name string, p *plant, act *Actuator, n *
 			}
 		}
 		return nil
-	case PolicyOracle:
-		pl := s.getPlan()
-		for _, t := range f.Targets {
-			k, err := act.bind(t)
-			if err != nil {
-				continue
-			}
-			delay := int64(0)
-			switch k {
-			case kRead, kWrite:
-				delay = s.Scenario.Actuation.DynamoDBUpdating.Seconds()
-			case kReserved, kESM:
-				delay = s.Scenario.Actuation.Lambda.Seconds()
-			}
-			o := &oracle{pl: pl, p: p, start: s.Scenario.Start, lookhead: int64(f.Defaults.Interval/time.Second) + delay + 60, units: s.oracleUnits(k), drains: k == kReserved || k == kESM}
-			t.Engine = &policy.Engine{Rec: o, Guards: policy.Guards{Resolution: t.Resolution(), AllowZero: t.AllowZero}}
-		}
+	case PolicyOracle, PolicyOracleCausal:
+		s.chooseOracle(f, name, p, act)
 		return nil
 	}
 	for _, t := range f.Targets {

@@ -61,7 +61,6 @@ type sqsQueue struct {
 
 	// Counters for the KPIs: in all, and since the plant last took them.
 	dlq, expired, redelivered float64
-	newDLQ, newExpired        float64
 }
 
 // held is n messages sent in second t, received k times, visible again
@@ -107,7 +106,6 @@ func (s *sqsQueue) tick(t int64) {
 		s.flying -= h.n
 		if s.maxReceive > 0 && h.k >= s.maxReceive {
 			s.dlq += h.n
-			s.newDLQ += h.n
 			continue
 		}
 		q := s.pool(h.k)
@@ -125,7 +123,6 @@ func (s *sqsQueue) tick(t int64) {
 				q.pop(n)
 				s.visible -= n
 				s.expired += n
-				s.newExpired += n
 			}
 		}
 	}
@@ -178,16 +175,31 @@ func (s *sqsQueue) oldestPool() int {
 	return best
 }
 
-// settle ends this second's receive: of the messages taken, a share
-// fails (a throttled invocation, a failed call) and the rest is deleted.
-// Without ReportBatchItemFailures a failure returns its whole batch.
-// It returns the messages deleted, and how many of those had been
-// received before (delayed: they succeeded on a retry).
-func (s *sqsQueue) settle(t int64, failedShare float64) (deleted, again float64) {
-	f := min(max(failedShare, 0), 1)
-	if !s.partial && s.batch > 1 && f > 0 {
-		f = 1 - pow(1-f, s.batch)
+// returned is the share of the messages taken that go back to the queue
+// when throttled of them were throttled and failed of the invoked ones
+// failed. A throttle turns away whole batches already; a failed message
+// returns its whole batch without ReportBatchItemFailures.
+func (s *sqsQueue) returned(taken, throttled, failed float64) float64 {
+	if taken <= 0 {
+		return 0
 	}
+	invoked := taken - throttled
+	g := 0.0
+	if invoked > 0 {
+		g = min(max(failed/invoked, 0), 1)
+	}
+	if !s.partial && s.batch > 1 && g > 0 {
+		g = 1 - pow(1-g, s.batch)
+	}
+	return min(max((throttled+invoked*g)/taken, 0), 1)
+}
+
+// settle ends this second's receive: of the messages taken, a share
+// returns (see returned) and the rest is deleted. It returns the messages
+// deleted, and how many of those had been received before (delayed: they
+// succeeded on a retry).
+func (s *sqsQueue) settle(t int64, returnedShare float64) (deleted, again float64) {
+	f := min(max(returnedShare, 0), 1)
 	for _, h := range s.taken {
 		back := h.n * f
 		deleted += h.n - back

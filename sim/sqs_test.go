@@ -100,7 +100,7 @@ func TestSQSBatchFailureReturnsTheBatch(t *testing.T) {
 		q := testSQS(QueueKnobs{BatchSize: 10, ReportBatchItemFailures: tc.partial})
 		q.send(0, 1000)
 		q.receive(q.want(0, 1e9))
-		deleted, _ := q.settle(0, 0.1)
+		deleted, _ := q.settle(0, q.returned(1000, 0, 100)) // 10% of the invoked messages failed
 		if back := 1000 - deleted; math.Abs(back-tc.want) > 1e-6 {
 			t.Errorf("partial %v: %v messages returned, want %v", tc.partial, back, tc.want)
 		}

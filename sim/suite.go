@@ -15,7 +15,7 @@ import (
 )
 
 // SuitePolicies are the policies of the bake-off, in table order.
-var SuitePolicies = []string{PolicyAutotuner, PolicyStatic, "target-tracking", "step-scaling", "hpa", "threshold", "aimd", PolicyOracle}
+var SuitePolicies = []string{PolicyAutotuner, PolicyStatic, "target-tracking", "step-scaling", "hpa", "threshold", "aimd", PolicyOracleCausal, PolicyOracle}
 
 // SuiteOptions choose what the bake-off runs.
 type SuiteOptions struct {

@@ -153,7 +153,7 @@ func simLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, 
 func TestSimulateWritesAudit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	e, _, errb := simEnv(false)
-	if code := run(context.Background(), e, []string{"simulate", "--out", "", "--scenario", "steady", "--compare", "autotuner", "--audit", path}); code != exitOK {
+	if code := run(context.Background(), e, []string{"simulate", "--out", "", "--scenario", "flash-crowd", "--compare", "autotuner", "--audit", path}); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb)
 	}
 	b, err := os.ReadFile(path)
@@ -176,9 +176,10 @@ func TestSimulateWritesAudit(t *testing.T) {
 			changed++
 		}
 	}
-	// steady runs 2 h at a 1-minute interval over the topology's 3 targets.
-	if len(targets) != 3 || targets["orders-fn"] != 120 {
-		t.Errorf("records per target = %v, want 3 targets with 120 each", targets)
+	// flash-crowd scores 3 h at a 1-minute interval over the topology's 3
+	// targets; the warm-up's records are not written.
+	if len(targets) != 3 || targets["orders-fn"] != 180 {
+		t.Errorf("records per target = %v, want 3 targets with 180 each", targets)
 	}
 	if changed == 0 {
 		t.Error("no applied change in the audit")
