@@ -64,6 +64,8 @@ type oracle struct {
 	// throttled write returns its whole batch to the queue.
 	tableCap bool
 	causal   *causalView
+	// inflight is set for the function's knobs on a synchronous path.
+	inflight bool
 }
 
 var _ policy.Recommender = (*oracle)(nil)
@@ -88,7 +90,16 @@ func (o *oracle) Recommend(in *policy.Input, mem *policy.Memory) policy.Proposal
 		if o.tableCap {
 			thr = math.Min(thr, o.p.tableThroughput())
 		}
-		need = math.Max(need, o.units(thr, capf))
+		v := o.units(thr, capf)
+		if o.inflight {
+			// Invocations started earlier still hold their concurrency:
+			// after a peak of long invocations the need falls only as
+			// they end. On the synchronous path room costs nothing and
+			// admits no more than arrives, so the oracle keeps what is in
+			// flight plus a minute of arrivals.
+			v = math.Max(v, headroom(o.p.fn.level+thr*math.Min(o.p.fn.mean, 60)))
+		}
+		need = math.Max(need, v)
 		ok = true
 	})
 	if !ok {
@@ -163,7 +174,18 @@ func (s *Setup) oracleUnits(k knob) func(thr, capNow float64) float64 {
 		if k == kRead {
 			per = tp.Table.ReadsPerRequest
 		}
-		return func(thr, _ float64) float64 { return math.Max(1, math.Ceil(thr*per*1.2)) } // the bank absorbs noise; 20% drains a backlog
+		// The bank absorbs the noise of a second; 20% drains a backlog.
+		// Without a bank (burst capacity is best effort), noise needs
+		// room of its own: three standard deviations of a Poisson count.
+		bankless := tp.Table.BurstSeconds != nil && *tp.Table.BurstSeconds < 60
+		return func(thr, _ float64) float64 {
+			x := thr * per
+			v := math.Ceil(x * 1.2)
+			if bankless {
+				v = math.Max(v, math.Ceil(x+3*math.Sqrt(x)+1))
+			}
+			return math.Max(1, v)
+		}
 	}
 	return func(float64, float64) float64 { return 0 }
 }
@@ -193,6 +215,7 @@ func (s *Setup) chooseOracle(f *config.File, name string, p *plant, act *Actuato
 		fn := k == kReserved || k == kESM
 		o.drains = queued && (fn || k == kRead || k == kWrite)
 		o.tableCap = queued && fn
+		o.inflight = !queued && fn
 		t.Engine = &policy.Engine{Rec: o, Guards: policy.Guards{Resolution: t.Resolution(), AllowZero: t.AllowZero}}
 	}
 }

@@ -23,33 +23,39 @@ type causalView struct {
 	sensor *Sensor // for the publication delay of each minute
 }
 
-// observe returns, at scenario second now, the last published minute's
-// mean arrival rate, the visible backlog at its end and the downstream's
-// capacity in it.
+// causalHold is how many published minutes oracle-causal sizes for: the
+// highest of them, so a limit does not fall between two bursts a few
+// minutes apart (target tracking scales in after 15 low minutes too).
+const causalHold = 15
+
+// observe returns, at scenario second now, the highest mean arrival rate
+// of the last causalHold published minutes, the visible backlog at the
+// newest one's end and the downstream's lowest capacity in them.
 func (c *causalView) observe(now int64) (rate, backlog, capf float64, ok bool) {
 	t := now + c.warm // plant seconds
 	svc, m := svcAPI, mAPICount
 	if c.p.api == nil {
 		svc, m = svcQueue, mQSent
 	}
-	for end := t / causalPeriod * causalPeriod; end >= causalPeriod && t-end < c.p.cw.horizon()-causalPeriod; end -= causalPeriod {
+	capf = math.Inf(1)
+	seen := 0
+	for end := t / causalPeriod * causalPeriod; end >= causalPeriod && t-end < c.p.cw.horizon()-causalPeriod && seen < causalHold; end -= causalPeriod {
 		minute := (end - 1) / causalPeriod
-		if t < end+c.sensor.delay(minute, svc) {
+		if seen == 0 && t < end+c.sensor.delay(minute, svc) {
 			continue // not published yet
 		}
 		sum := 0.0
 		for s := end - causalPeriod; s < end; s++ {
 			sum += c.p.cw.vals[m][s&c.p.cw.mask]
 		}
-		rate = sum / causalPeriod
-		if c.p.q != nil {
+		rate = math.Max(rate, sum/causalPeriod)
+		if seen == 0 && c.p.q != nil {
 			backlog = c.p.cw.vals[mQVisible][(end-1)&c.p.cw.mask]
 		}
-		capf = math.Inf(1)
 		if d := c.sc.Topology.Downstream; d != nil {
-			capf = d.Capacity * c.p.curve.capacityFactor(max(end-1-c.warm, 0))
+			capf = math.Min(capf, d.Capacity*c.p.curve.capacityFactor(max(end-1-c.warm, 0)))
 		}
-		return rate, backlog, capf, true
+		seen++
 	}
-	return 0, 0, 0, false
+	return rate, backlog, capf, seen > 0
 }

@@ -22,7 +22,13 @@ type Setup struct {
 	Scenario     *Scenario
 	PoliciesName string
 	Policies     []byte
-	DurationS    int64
+	// BaselinePoliciesName and BaselinePolicies, when set, are the file
+	// every policy but the autotuner runs: the baselines keep the
+	// scenario's own setpoints while the autotuner runs another file, so
+	// two files are compared like for like. Set with BaselinesFrom.
+	BaselinePoliciesName string
+	BaselinePolicies     []byte
+	DurationS            int64
 
 	trace        *Trace
 	durs         *DurationPercentiles
@@ -62,6 +68,24 @@ func Prepare(sc *Scenario, policiesName string, policies []byte, tracesDir strin
 	}
 	s.meanRate = s.curve.mean(s.DurationS)
 	return s, nil
+}
+
+// BaselinesFrom makes every policy but the autotuner run the policies
+// file data instead of the Setup's own.
+func (s *Setup) BaselinesFrom(name string, data []byte) error {
+	if _, err := config.Parse(name, data); err != nil {
+		return err
+	}
+	s.BaselinePoliciesName, s.BaselinePolicies = name, data
+	return nil
+}
+
+// policiesFor returns the file the named policy runs.
+func (s *Setup) policiesFor(policyName string) (string, []byte) {
+	if policyName != PolicyAutotuner && s.BaselinePolicies != nil {
+		return s.BaselinePoliciesName, s.BaselinePolicies
+	}
+	return s.PoliciesName, s.Policies
 }
 
 func (s *Setup) getPlan() *plan {
@@ -107,7 +131,7 @@ func (a *accounting) record(r *controller.Record) {
 // Run simulates the scenario under one policy: "autotuner" (the policies
 // file as written), a baseline, "static" or "oracle".
 func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Result, error) {
-	f, err := config.Parse(s.PoliciesName, s.Policies)
+	f, err := config.Parse(s.policiesFor(policyName))
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,7 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 	traces := fs.String("traces", "", "directory of trace CSVs (default: ../shared/traces from here, then from the module root)")
 	auditPath := fs.String("audit", "", "write the audit records of one policy's run (JSON lines, as the daemon writes them) to this file")
 	auditPolicy := fs.String("audit-policy", "autotuner", "the policy whose run --audit records")
+	baselinesFollow := fs.Bool("baselines-use-policies", false, "baselines take their setpoints from --policies too (by default they keep the scenario's own policies file, so two files compare like for like)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -82,6 +83,16 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 		}
 		return exitUsage
 	}
+	if *policies != "" && !*baselinesFollow {
+		bn, bd, err := sim.PoliciesFor(sc)
+		if err == nil {
+			err = setup.BaselinesFrom(bn, bd)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "autotuner simulate: the scenario's own policies file, which the baselines run: %v\n", err)
+			return exitUsage
+		}
+	}
 
 	var bar *progressBar
 	if e.isTerminal {
@@ -123,8 +134,12 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 			return exitFailure
 		}
 	default:
-		fmt.Fprintf(e.stdout, "scenario %s (%s), seed %d, policies %s — %s simulated in %.1fs\n\n",
+		fmt.Fprintf(e.stdout, "scenario %s (%s), seed %d, policies %s — %s simulated in %.1fs\n",
 			sc.Name, sc.Topology.Kind, sc.Seed, pname, time.Duration(setup.DurationS)*time.Second, time.Since(started).Seconds())
+		if setup.BaselinePolicies != nil {
+			fmt.Fprintf(e.stdout, "the other policies run %s (--baselines-use-policies to run them on %s)\n", setup.BaselinePoliciesName, pname)
+		}
+		fmt.Fprintln(e.stdout)
 		writeKPITable(e.stdout, results)
 	}
 	if *out != "" {

@@ -263,3 +263,49 @@ func TestSimulateJSONCarriesCSV(t *testing.T) {
 		}
 	}
 }
+
+// Baselines keep the scenario's own setpoints when --policies names
+// another file, so two files compare like for like; a flag restores the
+// old behaviour, where the baselines follow --policies.
+func TestSimulateBaselinesLikeForLike(t *testing.T) {
+	orig, err := os.ReadFile("../../sim/policies/api-lambda-dynamodb.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := strings.ReplaceAll(string(orig), "target: 70%", "target: 40%")
+	if other == string(orig) {
+		t.Fatal("the built-in file has no 70% setpoint to change")
+	}
+	path := filepath.Join(t.TempDir(), "other.yaml")
+	if err := os.WriteFile(path, []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kpis := func(extra ...string) map[string]string {
+		e, out, errb := simEnv(false)
+		args := append([]string{"simulate", "--scenario", "flash-crowd", "--compare", "autotuner,target-tracking", "--out", "", "--format", "csv"}, extra...)
+		if code := run(context.Background(), e, args); code != exitOK {
+			t.Fatalf("%v: exit %d: %s", extra, code, errb)
+		}
+		rows, err := csv.NewReader(bytes.NewReader(out.Bytes())).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, r := range rows[1:] {
+			m[r[0]] = strings.Join(r[1:], ",")
+		}
+		return m
+	}
+	base := kpis()
+	like := kpis("--policies", path)
+	old := kpis("--policies", path, "--baselines-use-policies")
+	if like["target-tracking"] != base["target-tracking"] {
+		t.Errorf("target tracking moved with --policies:\n%s\n%s", base["target-tracking"], like["target-tracking"])
+	}
+	if like["autotuner"] == base["autotuner"] {
+		t.Error("the autotuner did not run the other file")
+	}
+	if old["target-tracking"] == base["target-tracking"] {
+		t.Error("--baselines-use-policies: target tracking kept the scenario's setpoints")
+	}
+}
