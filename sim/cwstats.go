@@ -78,6 +78,9 @@ func (s *Sensor) statistic(r resolvedSignal, from, to int64) (float64, bool) {
 	if n == nil {
 		return a.perSecond(r, pairs), true
 	}
+	if a.samples == 0 && (r.stat == "Sum" || r.stat == "SampleCount") {
+		return 0, true // a metric that reports when idle, such as Consumed*: 0
+	}
 	return a.perSample(r, info.shape, pairs)
 }
 

@@ -164,3 +164,176 @@ func (cw *CloudWatch) lateBy() int64 {
 	}
 	return cw.Late.By.Seconds()
 }
+
+// LambdaKnobs shape the function's scaling and its account.
+type LambdaKnobs struct {
+	// ScalingPer10s is the scaling rate: environments Lambda adds per 10 s
+	// (1,000 by default, as documented; 0 turns the limit off).
+	ScalingPer10s float64 `yaml:"scaling_per_10s"`
+	// ColdStart is the time a new environment takes before its first
+	// invocation (250ms by default; AWS documents a range, not a figure).
+	ColdStart Duration `yaml:"cold_start"`
+	// IdleTimeout is how long an idle environment lives (10m by default;
+	// AWS does not document it).
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// Unreserved starts the function without reserved concurrency: it
+	// shares the account's unreserved pool with the other functions.
+	Unreserved bool `yaml:"unreserved"`
+	// OtherReserved is the concurrency other functions in the account
+	// reserve; OtherUsage what they use of the unreserved pool (both 0 by
+	// default).
+	OtherReserved float64 `yaml:"other_reserved"`
+	OtherUsage    float64 `yaml:"other_usage"`
+	// Async makes the function's callers invoke it asynchronously (no
+	// queue topology only).
+	Async *Async `yaml:"async"`
+}
+
+// Async is the function's asynchronous invocation configuration.
+type Async struct {
+	// MaxEventAge is how long Lambda keeps an event (60s–6h; 6h by default).
+	MaxEventAge Duration `yaml:"max_event_age"`
+	// RetryAttempts is how often a failed invocation is retried (0–2; 2 by
+	// default). Use -1 for 0.
+	RetryAttempts int `yaml:"retry_attempts"`
+}
+
+// scalingDefault is Lambda's documented per-function scaling rate.
+const scalingDefault = 1000
+
+func (k *LambdaKnobs) defaults() {
+	if k.ScalingPer10s == 0 {
+		k.ScalingPer10s = scalingDefault
+	}
+	if k.ColdStart == 0 {
+		k.ColdStart = Duration(250 * time.Millisecond)
+	}
+	if k.IdleTimeout == 0 {
+		k.IdleTimeout = Duration(10 * time.Minute)
+	}
+	if a := k.Async; a != nil {
+		if a.MaxEventAge == 0 {
+			a.MaxEventAge = Duration(6 * time.Hour)
+		}
+		switch a.RetryAttempts {
+		case 0:
+			a.RetryAttempts = 2
+		case -1:
+			a.RetryAttempts = 0
+		}
+	}
+}
+
+func (l *Lambda) validateKnobs(queue bool) []string {
+	var errs []string
+	bad := func(cond bool, format string, args ...any) {
+		if cond {
+			errs = append(errs, fmt.Sprintf(format, args...))
+		}
+	}
+	k := &l.LambdaKnobs
+	bad(!finite(k.ScalingPer10s) || k.ScalingPer10s < 0 || k.ScalingPer10s > 1e6, "topology.lambda.scaling_per_10s: must be between 0 and 1000000, got %v", k.ScalingPer10s)
+	bad(k.ColdStart.D() > 15*time.Minute, "topology.lambda.cold_start: must be at most 15m")
+	bad(!finite(k.OtherReserved) || k.OtherReserved < 0 || k.OtherReserved > l.AccountConcurrency-lambdaUnreservedFloor && k.OtherReserved > 0,
+		"topology.lambda.other_reserved: must be between 0 and account_concurrency − 100, got %v", k.OtherReserved)
+	bad(!finite(k.OtherUsage) || k.OtherUsage < 0 || k.OtherUsage > l.AccountConcurrency, "topology.lambda.other_usage: must be between 0 and account_concurrency, got %v", k.OtherUsage)
+	if a := k.Async; a != nil {
+		bad(queue, "topology.lambda.async: a function behind an SQS queue is invoked by its event source mapping, not asynchronously")
+		bad(a.MaxEventAge.Seconds() < 60 || a.MaxEventAge.Seconds() > 6*3600, "topology.lambda.async.max_event_age: must be between 1m and 6h")
+		bad(a.RetryAttempts < 0 || a.RetryAttempts > 2, "topology.lambda.async.retry_attempts: must be -1 (none), 1 or 2, got %d", a.RetryAttempts)
+	}
+	return errs
+}
+
+// unreservedPool is what a function without a reservation may use: the
+// account's concurrency less the others' reservations and usage.
+func (l *Lambda) unreservedPool() float64 {
+	return max(0, l.AccountConcurrency-l.OtherReserved-l.OtherUsage)
+}
+
+// APIKnobs are a REST API's keys, methods and client errors. With a
+// usage_plan, rate and burst are the plan's throttle for each key and
+// stage_rate/stage_burst the stage's for each method; without one, rate
+// and burst are the stage's.
+type APIKnobs struct {
+	// Keys are the usage plan's API keys and their shares of the
+	// traffic (one key by default).
+	Keys []Share `yaml:"keys"`
+	// Methods are the stage's methods and their shares of the traffic
+	// (one by default).
+	Methods []Share `yaml:"methods"`
+	// StageRate and StageBurst are the stage's default method throttle
+	// under a usage plan (none by default: only the account's).
+	StageRate  float64 `yaml:"stage_rate"`
+	StageBurst float64 `yaml:"stage_burst"`
+	// ClientErrorRate is the share of requests answered with a 4xx other
+	// than 429 (0 by default), counted in 4XXError.
+	ClientErrorRate float64 `yaml:"client_error_rate"`
+}
+
+// Share is a named part of the traffic.
+type Share struct {
+	Name  string  `yaml:"name"`
+	Share float64 `yaml:"share"`
+}
+
+func (k *APIKnobs) validate() []string {
+	var errs []string
+	bad := func(cond bool, format string, args ...any) {
+		if cond {
+			errs = append(errs, fmt.Sprintf(format, args...))
+		}
+	}
+	for _, l := range []struct {
+		name string
+		list []Share
+	}{{"keys", k.Keys}, {"methods", k.Methods}} {
+		bad(len(l.list) > 100, "topology.api.%s: at most 100", l.name)
+		for i, s := range l.list {
+			bad(!finite(s.Share) || s.Share <= 0 || s.Share > 1, "topology.api.%s[%d].share: must be above 0 and at most 1, got %v", l.name, i, s.Share)
+		}
+	}
+	bad(!finite(k.StageRate) || k.StageRate < 0 || k.StageRate > maxAPIRate, "topology.api.stage_rate: must be between 0 and 10000, got %v", k.StageRate)
+	bad(!finite(k.StageBurst) || k.StageBurst < 0 || k.StageBurst > maxAPIBurst, "topology.api.stage_burst: must be between 0 and 5000, got %v", k.StageBurst)
+	bad(!finite(k.ClientErrorRate) || k.ClientErrorRate < 0 || k.ClientErrorRate >= 1, "topology.api.client_error_rate: must be between 0 and 1, got %v", k.ClientErrorRate)
+	return errs
+}
+
+// Clients is how synchronous callers retry a 429 or a 5xx.
+type Clients struct {
+	// Retries is how many times a request is retried (0–10; 0 by default).
+	Retries int `yaml:"retries"`
+	// Backoff is the first wait (100ms by default), doubling each retry up
+	// to MaxBackoff (20s by default).
+	Backoff    Duration `yaml:"backoff"`
+	MaxBackoff Duration `yaml:"max_backoff"`
+	// Jitter is full (a wait uniform in [0, backoff], the default), equal
+	// (in [backoff/2, backoff]) or none.
+	Jitter string `yaml:"jitter"`
+}
+
+func (c *Clients) defaults() {
+	if c.Backoff == 0 {
+		c.Backoff = Duration(100 * time.Millisecond)
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = Duration(20 * time.Second)
+	}
+	if c.Jitter == "" {
+		c.Jitter = "full"
+	}
+}
+
+func (c *Clients) validate() []string {
+	var errs []string
+	if c.Retries < 0 || c.Retries > 10 {
+		errs = append(errs, fmt.Sprintf("clients.retries: must be between 0 and 10, got %d", c.Retries))
+	}
+	if c.MaxBackoff.Seconds() > 900 || c.MaxBackoff < c.Backoff {
+		errs = append(errs, "clients.max_backoff: must be at least backoff and at most 15m")
+	}
+	if c.Jitter != "full" && c.Jitter != "equal" && c.Jitter != "none" {
+		errs = append(errs, fmt.Sprintf("clients.jitter: must be full, equal or none, got %q", c.Jitter))
+	}
+	return errs
+}

@@ -294,7 +294,7 @@ func TestUsagePlanUpdateRate(t *testing.T) {
 duration: 1h
 topology:
   kind: api-lambda-dynamodb
-  api: {rate: 100}
+  api: {rate: 100, usage_plan: x}
 traffic: {rate: 1}
 `, "")
 	p := newPlant(s.Scenario, s.curve, nil, 3600)
@@ -305,8 +305,8 @@ traffic: {rate: 1}
 		t.Fatal(err)
 	}
 	p.applyDue(0)
-	if p.api.burst != 300 {
-		t.Errorf("burst %v, want rate × burst_ratio = 300", p.api.burst)
+	if b := p.knobValue(kAPIBurst); b != 300 {
+		t.Errorf("burst %v, want rate × burst_ratio = 300", b)
 	}
 	st, _ := act.Current(t.Context(), tg, now.Add(5*time.Second))
 	if want := now.Add(20 * time.Second); !st.Constraints.NotBefore.Equal(want) {

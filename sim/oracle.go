@@ -157,9 +157,9 @@ func (s *Setup) oracleUnits(k knob) func(thr, capNow float64) float64 {
 	tp := &s.Scenario.Topology
 	mean := s.meanDuration
 	switch k {
-	case kAPIRate:
+	case kAPIRate, kStageRate:
 		return func(thr, _ float64) float64 { return headroom(thr) }
-	case kAPIBurst:
+	case kAPIBurst, kStageBurst:
 		return func(thr, _ float64) float64 { return 2 * headroom(thr) }
 	case kReserved, kESM:
 		return func(thr, capNow float64) float64 {

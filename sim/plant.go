@@ -19,8 +19,10 @@ const (
 type knob int
 
 const (
-	kAPIRate knob = iota
+	kAPIRate knob = iota // the usage plan's throttle, each key
 	kAPIBurst
+	kStageRate // the stage's default method throttle, each method
+	kStageBurst
 	kReserved
 	kESM
 	kRead
@@ -40,11 +42,13 @@ type plant struct {
 	curve *curve
 	arr   poissonGen
 
-	api   *tokenBucket
-	q     *sqsQueue
-	fn    lambdaFn
-	table *tableState
-	down  *downstream
+	api     *apiGateway
+	q       *sqsQueue
+	clients *clients    // synchronous callers that retry, when the scenario says so
+	async   *asyncQueue // asynchronous invocation, when the scenario asks for it
+	fn      lambdaFn
+	table   *tableState
+	down    *downstream
 
 	latency float64 // the downstream's latency last second, seconds
 
@@ -63,13 +67,24 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 	tp := &sc.Topology
 	p := &plant{sc: sc, curve: cur, arr: poissonGen{r: rand.New(rand.NewPCG(sc.Seed, 0x61727269766c73))}, pending: make([]change, 0, 16)}
 	if a := tp.API; a != nil {
-		p.api = &tokenBucket{rate: a.Rate, burst: a.Burst, tokens: a.Burst}
+		p.api = newAPIGateway(a)
 	}
 	if tp.Queue != nil {
 		p.q = newSQS(tp.Queue)
 		p.fn.pollers = pollerStart
 	}
-	p.fn.reserved = tp.Lambda.Reserved
+	if sc.Clients != nil && sc.Clients.Retries > 0 {
+		p.clients = newClients(sc.Clients)
+	}
+	l := &tp.Lambda
+	if l.Async != nil {
+		p.async = newAsync(l.Async)
+	}
+	p.fn.reserved = l.Reserved
+	if l.Unreserved {
+		p.fn.reserved = l.unreservedPool()
+	}
+	p.fn.scaling = scaling{per10s: l.ScalingPer10s, tokens: l.ScalingPer10s, coldStart: l.ColdStart.D().Seconds(), idle: l.IdleTimeout.D().Seconds()}
 	p.fn.esmMax = tp.Lambda.MaxConcurrency
 	p.fn.classes = durationClasses(&tp.Lambda.Duration, durs)
 	for _, d := range p.fn.classes {
@@ -96,10 +111,8 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 // limit is the Lambda's effective concurrency cap for the sync path.
 func (p *plant) knobValue(k knob) float64 {
 	switch k {
-	case kAPIRate:
-		return p.api.rate
-	case kAPIBurst:
-		return p.api.burst
+	case kAPIRate, kAPIBurst, kStageRate, kStageBurst:
+		return p.api.get(k <= kAPIBurst, k == kAPIBurst || k == kStageBurst)
 	case kReserved:
 		return p.fn.reserved
 	case kESM:
@@ -114,11 +127,8 @@ func (p *plant) knobValue(k knob) float64 {
 
 func (p *plant) setKnob(k knob, v float64) {
 	switch k {
-	case kAPIRate:
-		p.api.rate = v
-	case kAPIBurst:
-		p.api.burst = v
-		p.api.tokens = min(p.api.tokens, v)
+	case kAPIRate, kAPIBurst, kStageRate, kStageBurst:
+		p.api.set(k <= kAPIBurst, k == kAPIBurst || k == kStageBurst, v)
 	case kReserved:
 		p.fn.reserved = v
 	case kESM:
@@ -156,13 +166,20 @@ func (p *plant) step(t int64) {
 	rate := p.curve.rate(ts)
 	arr := p.arr.draw(rate)
 	k := &p.k
-	k.offered += arr
-	in := arr
-	var api429 float64
+	var api429, api4xx float64
+	if p.api != nil && p.api.clientErr > 0 {
+		// The client's own errors (4xx other than 429) are neither
+		// offered to the system nor retried.
+		api4xx = arr * p.api.clientErr
+	}
+	k.offered += arr - api4xx
+	in := arr - api4xx
+	if p.clients != nil {
+		in = p.clients.attempts(t, in)
+	}
+	entered := in
 	if p.api != nil {
-		ok := p.api.admit(in)
-		api429 = in - ok
-		in = ok
+		in, api429 = p.api.admit(in)
 	}
 
 	fn := &p.fn
@@ -185,13 +202,16 @@ func (p *plant) step(t int64) {
 		}
 		attempts = q.want(t, fn.room(pollCap, carried, e0))
 		q.receive(attempts)
-		admitted = min(attempts, fn.room(fn.reserved, carried, e0))
+		admitted = min(attempts, fn.room(fn.limit(), carried, e0))
 	} else {
 		attempts = in
-		admitted = min(in, fn.room(fn.reserved, carried, e0))
+		if p.async != nil {
+			attempts = p.async.attempts(t, in)
+		}
+		admitted = min(attempts, fn.room(fn.limit(), carried, e0))
 	}
 	lthr := attempts - admitted
-	conc := fn.start(t, admitted, extra)
+	conc := fn.grow(t, fn.start(t, admitted, extra))
 	if q := p.q; q != nil {
 		switch {
 		case lthr > 0:
@@ -241,10 +261,10 @@ func (p *plant) step(t int64) {
 	perInvocation := 1.0
 	if q := p.q; q != nil {
 		share := q.returned(attempts, lthr, failed)
-		delayed0 := q.delayed
-		served = q.settle(t, share)
-		k.delay(q.delayed - delayed0)
-		q.observe(t, in > 0 || q.depth() >= 0.5)
+		var again float64
+		served, again = q.settle(t, share)
+		k.delay(again)
+		q.observe(t, in > 0 || attempts > 0 || q.depth() >= 0.5)
 		age = q.trueAge(t)
 		p.cw.put(mQAge, t, q.metricAge(t))
 		p.cw.put(mQVisible, t, q.visible)
@@ -255,10 +275,10 @@ func (p *plant) step(t int64) {
 		perInvocation = q.batch
 	}
 	if p.api != nil {
-		p.cw.put(mAPICount, t, arr)
-		p.cw.put(mAPI4xx, t, api429)
+		p.cw.put(mAPICount, t, entered+api4xx) // every attempt, retries included
+		p.cw.put(mAPI4xx, t, api429+api4xx)
 		fivexx := 0.0
-		if p.q == nil {
+		if p.q == nil && p.async == nil {
 			fivexx = lthr + failed
 		}
 		p.cw.put(mAPI5xx, t, fivexx)
@@ -270,15 +290,34 @@ func (p *plant) step(t int64) {
 	p.cw.put(mLDuration, t, (fn.mean+extra)*1000)
 
 	// KPIs.
-	if p.q == nil {
+	// What a retrying client gets back is counted in clientsSettle: a
+	// 429, and for a synchronous backend every throttle and failure.
+	lost429 := api429
+	if p.clients != nil {
+		p.clientsSettle(t, entered, api429, lthr, failed)
+		lost429 = 0
+	}
+	switch {
+	case p.async != nil:
+		// Lambda retries an asynchronous event itself: it is lost only
+		// when too old or out of retries, and delayed if served late.
+		a := p.async
+		a.settle(t, safeDiv(lthr, attempts), safeDiv(failed, admitted))
+		k.lose(lostThrottled, lost429)
+		k.lose(lostExpired, a.newExpired)
+		k.lose(lostFailed, a.newFailed)
+		k.delay(a.newDelayed)
+		a.newExpired, a.newFailed, a.newDelayed = 0, 0, 0
+	case p.q == nil && p.clients == nil:
 		// A synchronous caller that does not retry loses what was
 		// turned away or failed.
 		k.lose(lostThrottled, api429+lthr)
 		k.lose(lostFailed, failed)
-	} else {
+	case p.q == nil:
+	default:
 		// The client of the queue's API does not retry a 429; behind
-		// the queue every failure is redelivered (delayed, see pop).
-		k.lose(lostThrottled, api429)
+		// the queue every failure is redelivered (delayed, see settle).
+		k.lose(lostThrottled, lost429)
 	}
 	k.served += served
 	k.apiThrottled += api429
@@ -319,8 +358,40 @@ func (p *plant) beginScoring(minutes int64) {
 	hist := p.k.ageHist
 	clear(hist)
 	p.k = kpis{ageHist: hist}
+	if p.q != nil {
+		// Messages still queued from the warm-up are offered to the
+		// scored run: it serves or loses them.
+		p.k.offered = p.q.depth()
+	}
 	p.acc = minuteAcc{}
 	p.tl = newTimeline(minutes)
+}
+
+// clientsSettle tells the retrying clients how second t went: a 429 from
+// the API, and for a synchronous backend a throttle or a failure, comes
+// back to them. What they give up on is lost, by its last error.
+func (p *plant) clientsSettle(t int64, entered, api429, lthr, failed float64) {
+	c, k := p.clients, &p.k
+	back := api429
+	if p.q == nil && p.async == nil {
+		back += lthr + failed
+	}
+	c.settle(t, safeDiv(back, entered))
+	thrShare := safeDiv(api429+lthr, back)
+	if p.q != nil || p.async != nil {
+		thrShare = 1
+	}
+	k.lose(lostThrottled, c.newLost*thrShare)
+	k.lose(lostFailed, c.newLost*(1-thrShare))
+	k.delay(c.newDelayed)
+	c.newLost, c.newDelayed = 0, 0
+}
+
+func safeDiv(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
 }
 
 func (p *plant) depthNow() float64 {
@@ -366,7 +437,7 @@ func (p *plant) flushMinute() {
 	tl.LambdaLimit = append(tl.LambdaLimit, p.lambdaLimit())
 	apiRate := 0.0
 	if p.api != nil {
-		apiRate = p.api.rate
+		apiRate = p.api.rate()
 	}
 	tl.APIRate = append(tl.APIRate, apiRate)
 	tl.TableNeed = append(tl.TableNeed, a.tNeed/60)

@@ -243,8 +243,8 @@ func (s *Setup) choose(f *config.File, name string, p *plant, act *Actuator, n *
 			}
 			v := s.staticValue(t, k)
 			p.setKnob(k, v)
-			if k == kAPIRate && t.BurstRatio > 0 {
-				p.setKnob(kAPIBurst, math.Min(maxAPIBurst, math.Round(v*t.BurstRatio)))
+			if (k == kAPIRate || k == kStageRate) && t.BurstRatio > 0 {
+				p.setKnob(k+1, math.Min(maxAPIBurst, math.Round(v*t.BurstRatio)))
 			}
 		}
 		return nil
@@ -282,9 +282,9 @@ func (s *Setup) staticValue(t *config.Target, k knob) float64 {
 	r := s.meanRate * 1.2
 	var v float64
 	switch k {
-	case kAPIRate:
+	case kAPIRate, kStageRate:
 		v = math.Ceil(r*100) / 100
-	case kAPIBurst:
+	case kAPIBurst, kStageBurst:
 		v = math.Ceil(2 * r)
 	case kReserved, kESM:
 		lat := 0.0

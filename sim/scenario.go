@@ -30,6 +30,7 @@ type Scenario struct {
 	Faults     []Fault    `yaml:"faults"`
 	CloudWatch CloudWatch `yaml:"cloudwatch"`
 	Actuation  Actuation  `yaml:"actuation"`
+	Clients    *Clients   `yaml:"clients"` // synchronous callers' retries; none by default
 
 	// dir is where the scenario file lives, for relative paths.
 	dir string
@@ -62,6 +63,7 @@ type API struct {
 	RestAPI   string  `yaml:"rest_api"`
 	Rate      float64 `yaml:"rate"`  // requests per second
 	Burst     float64 `yaml:"burst"` // bucket size
+	APIKnobs  `yaml:",inline"`
 }
 
 // Queue is an SQS queue feeding the Lambda.
@@ -83,6 +85,7 @@ type Lambda struct {
 	// AccountConcurrency is the account's concurrency limit (1000).
 	AccountConcurrency float64      `yaml:"account_concurrency"`
 	Duration           DurationDist `yaml:"duration"`
+	LambdaKnobs        `yaml:",inline"`
 }
 
 // DurationDist is a function's duration distribution: log-normal from a
@@ -262,6 +265,7 @@ func (sc *Scenario) defaults() {
 	if tp.Lambda.AccountConcurrency == 0 {
 		tp.Lambda.AccountConcurrency = 1000
 	}
+	tp.Lambda.LambdaKnobs.defaults()
 	if tp.Lambda.Reserved == 0 {
 		tp.Lambda.Reserved = 50
 	}
@@ -280,6 +284,9 @@ func (sc *Scenario) defaults() {
 		}
 		if a.Burst == 0 {
 			a.Burst = 2 * a.Rate
+		}
+		if a.StageRate > 0 && a.StageBurst == 0 {
+			a.StageBurst = 2 * a.StageRate
 		}
 	}
 	if q := tp.Queue; q != nil && q.Name == "" {
@@ -320,6 +327,9 @@ func (sc *Scenario) defaults() {
 	}
 	if cw.DelayMax < cw.DelayMin {
 		cw.DelayMax = cw.DelayMin
+	}
+	if c := sc.Clients; c != nil {
+		c.defaults()
 	}
 	ac := &sc.Actuation
 	if ac.DynamoDBUpdating == 0 {
@@ -375,12 +385,14 @@ func (sc *Scenario) validate() []string {
 	l := &tp.Lambda
 	bad(!finite(l.Reserved) || l.Reserved < 0 || l.Reserved > 100000, "topology.lambda.reserved: must be between 0 and 100000, got %v", l.Reserved)
 	bad(!finite(l.MaxConcurrency) || l.MaxConcurrency != 0 && (l.MaxConcurrency < 2 || l.MaxConcurrency > 1000), "topology.lambda.max_concurrency: must be 0 (unset) or 2..1000, got %v", l.MaxConcurrency)
-	bad(!finite(l.AccountConcurrency) || l.AccountConcurrency < 100 || l.AccountConcurrency > 1e6, "topology.lambda.account_concurrency: must be between 100 and 1000000, got %v", l.AccountConcurrency)
+	bad(!finite(l.AccountConcurrency) || l.AccountConcurrency < 10 || l.AccountConcurrency > 1e6, "topology.lambda.account_concurrency: must be between 10 and 1000000, got %v", l.AccountConcurrency)
+	errs = append(errs, l.validateKnobs(tp.Queue != nil)...)
 	bad(l.Duration.Median.D() > 15*time.Minute || l.Duration.P99.D() > 15*time.Minute, "topology.lambda.duration: Lambda runs at most 15m")
 	bad(l.Duration.Trace == nil && l.Duration.P99 < l.Duration.Median, "topology.lambda.duration.p99: must be >= median")
 	if a := tp.API; a != nil {
 		bad(!finite(a.Rate) || a.Rate <= 0 || a.Rate > 10000, "topology.api.rate: must be above 0 and at most 10000, got %v", a.Rate)
 		bad(!finite(a.Burst) || a.Burst < 0 || a.Burst > 5000, "topology.api.burst: must be between 0 and 5000, got %v", a.Burst)
+		errs = append(errs, a.APIKnobs.validate()...)
 	}
 	if q := tp.Queue; q != nil {
 		errs = append(errs, q.QueueKnobs.validate()...)
@@ -433,6 +445,9 @@ func (sc *Scenario) validate() []string {
 	bad(cw.DelayMax.D() > time.Hour, "cloudwatch.delay_max: must be at most 1h")
 	bad(!finite(cw.Noise) || cw.Noise < 0 || cw.Noise > 1, "cloudwatch.noise: must be between 0 and 1")
 	errs = append(errs, cw.CloudWatchFaults.validate()...)
+	if c := sc.Clients; c != nil {
+		errs = append(errs, c.validate()...)
+	}
 	ac := &sc.Actuation
 	bad(ac.DynamoDBUpdating.D() > time.Hour || ac.DynamoDBDecrease.D() > time.Hour || ac.Lambda.D() > time.Hour, "actuation: delays must be at most 1h")
 	return errs

@@ -59,9 +59,8 @@ type sqsQueue struct {
 	// when it last woke from a quiet of 6 hours or more.
 	quietSince, wokeAt int64
 
-	// Counters for the KPIs.
+	// Counters for the KPIs: in all, and since the plant last took them.
 	dlq, expired, redelivered float64
-	delayed                   float64 // deleted after an earlier receive failed
 }
 
 // held is n messages sent in second t, received k times, visible again
@@ -109,7 +108,12 @@ func (s *sqsQueue) tick(t int64) {
 			s.dlq += h.n
 			continue
 		}
-		s.pool(h.k).push(h.t, h.n)
+		q := s.pool(h.k)
+		if h.k >= ageExcludedAfter {
+			q.pushBack(h.t, t, h.n) // SQS moved it to the back of the queue
+		} else {
+			q.push(h.t, h.n)
+		}
 		s.visible += h.n
 	}
 	if s.retention > 0 {
@@ -136,8 +140,9 @@ func (s *sqsQueue) want(t int64, room float64) float64 {
 	return float64(int64(n + 1e-9))
 }
 
-// receive takes n visible messages, oldest first: first the pools of
-// messages received fewer than 3 times, then those SQS moved to the back.
+// receive takes n visible messages, oldest first; a message received 3
+// times or more was moved to the back of the queue when it returned, and
+// is ordered by that moment.
 func (s *sqsQueue) receive(n float64) {
 	s.taken = s.taken[:0]
 	for n > 1e-12 {
@@ -163,10 +168,7 @@ func (s *sqsQueue) oldestPool() int {
 		if q.size == 0 || q.depth < 1e-12 {
 			continue
 		}
-		if k >= ageExcludedAfter && best >= 0 {
-			break // moved to the back: only once the others are empty
-		}
-		if t := q.buf[q.head].t; t < bestT {
+		if t := q.buf[q.head].back; t < bestT {
 			best, bestT = k, t
 		}
 	}
@@ -194,15 +196,15 @@ func (s *sqsQueue) returned(taken, throttled, failed float64) float64 {
 
 // settle ends this second's receive: of the messages taken, a share
 // returns (see returned) and the rest is deleted. It returns the messages
-// deleted.
-func (s *sqsQueue) settle(t int64, returnedShare float64) float64 {
+// deleted, and how many of those had been received before (delayed: they
+// succeeded on a retry).
+func (s *sqsQueue) settle(t int64, returnedShare float64) (deleted, again float64) {
 	f := min(max(returnedShare, 0), 1)
-	deleted := 0.0
 	for _, h := range s.taken {
 		back := h.n * f
 		deleted += h.n - back
 		if h.k > 0 {
-			s.delayed += h.n - back
+			again += h.n - back
 		}
 		if back > 0 {
 			s.inflight.push(held{at: t + s.vt, t: h.t, k: h.k + 1, n: back})
@@ -211,7 +213,7 @@ func (s *sqsQueue) settle(t int64, returnedShare float64) float64 {
 		}
 	}
 	s.taken = s.taken[:0]
-	return deleted
+	return deleted, again
 }
 
 // headAge is the age of the oldest message received fewer than limit
@@ -265,8 +267,9 @@ func pow(b, e float64) float64 {
 
 // chunk is the messages sent in one second that are still queued.
 type chunk struct {
-	t int64
-	n float64
+	t    int64 // sent
+	back int64 // its place in the queue: when sent, or when moved to the back
+	n    float64
 }
 
 // queue is an SQS queue: FIFO chunks by send second, so the age of the
@@ -283,14 +286,17 @@ type queue struct {
 
 func newQueue() *queue { return &queue{buf: make([]chunk, 4096), mask: 4095} }
 
-func (q *queue) push(t int64, n float64) {
+func (q *queue) push(t int64, n float64) { q.pushBack(t, t, n) }
+
+// pushBack adds n messages sent at t whose place in the queue is back.
+func (q *queue) pushBack(t, back int64, n float64) {
 	if n <= 0 {
 		return
 	}
 	q.depth += n
 	if q.size > 0 {
 		last := &q.buf[(q.head+q.size-1)&q.mask]
-		if last.t == t {
+		if last.t == t && last.back == back {
 			last.n += n
 			return
 		}
@@ -302,7 +308,7 @@ func (q *queue) push(t int64, n float64) {
 		}
 		q.buf, q.head, q.mask = nb, 0, len(nb)-1
 	}
-	q.buf[(q.head+q.size)&q.mask] = chunk{t, n}
+	q.buf[(q.head+q.size)&q.mask] = chunk{t: t, back: back, n: n}
 	q.size++
 }
 
