@@ -51,15 +51,17 @@ func (a *Autotuner) noiseBand(mem *Memory, est *estimate, st *stage, base float6
 		st.terms.Count = n
 		widen(NoiseK/math.Sqrt(math.Max(n, 1)), NoisePoisson)
 	}
+	// A datapoint is judged against the noise seen before it: its own
+	// step would otherwise widen the band that judges it.
+	if est.driverSP != nil && !est.driverSP.UpOnly {
+		widen(DispersionK*math.Sqrt(math.Max(mem.Dispersion, 0)), NoiseMeasured)
+	}
 	if st.fresh && est.driverSP != nil && mem.LastRequired > 0 && st.required > 0 {
 		// The relative step between successive datapoints; half its
 		// square estimates the variance of one datapoint around a level
 		// that holds, and a level that moves shows as one large step.
 		d := (st.required - mem.LastRequired) / ((st.required + mem.LastRequired) / 2)
 		mem.Dispersion = (1-dispersionWeight)*mem.Dispersion + dispersionWeight*d*d/2
-	}
-	if est.driverSP != nil && !est.driverSP.UpOnly {
-		widen(DispersionK*math.Sqrt(math.Max(mem.Dispersion, 0)), NoiseMeasured)
 	}
 	st.band, st.noise = band, noise
 	st.terms.Band = band

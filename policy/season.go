@@ -314,9 +314,10 @@ func (a *Autotuner) preScale(in *Input, mem *Memory, prop *Proposal) {
 	}
 	prop.Terms.Forecast = f
 	cur := in.Current
-	// A forecast is a move like any other: it must clear the band in
-	// force, noise included, or the noise of past cycles would raise it.
-	band := max(a.P.Band, prop.Terms.Band)
+	// A forecast is a move like any other, on one look: it must clear
+	// the band in force and twice the noise, or the noise of past cycles
+	// would raise it.
+	band := max(a.P.Band, prop.Terms.Band, 2*prop.Terms.Band*noiseShare(prop.Terms.Noise))
 	switch {
 	case f > cur*(1+band) && f > prop.Value:
 		prop.Value = f
@@ -329,4 +330,13 @@ func (a *Autotuner) preScale(in *Input, mem *Memory, prop *Proposal) {
 			prop.Reason = Reason{Code: ReasonForecast, Value: f, Param: lead.Seconds()}
 		}
 	}
+}
+
+// noiseShare is 1 when the band in force was set by a count's noise or
+// the measured noise (a forecast must then clear twice it), else 0.
+func noiseShare(src string) float64 {
+	if src == NoisePoisson || src == NoiseMeasured {
+		return 1
+	}
+	return 0
 }
