@@ -82,7 +82,7 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 	}
 	p.fn.reserved = l.Reserved
 	if l.Unreserved {
-		p.fn.reserved = l.unreservedPool()
+		p.fn.reserved, p.fn.unreserved = l.unreservedPool(), true
 	}
 	p.fn.scaling = scaling{per10s: l.ScalingPer10s, tokens: l.ScalingPer10s, coldStart: l.ColdStart.D().Seconds(), idle: l.IdleTimeout.D().Seconds()}
 	p.fn.esmMax = tp.Lambda.MaxConcurrency
@@ -130,7 +130,7 @@ func (p *plant) setKnob(k knob, v float64) {
 	case kAPIRate, kAPIBurst, kStageRate, kStageBurst:
 		p.api.set(k <= kAPIBurst, k == kAPIBurst || k == kStageBurst, v)
 	case kReserved:
-		p.fn.reserved = v
+		p.fn.reserved, p.fn.unreserved = v, false
 	case kESM:
 		p.fn.esmMax = v
 	case kRead:
