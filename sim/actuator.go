@@ -126,10 +126,11 @@ func (a *Actuator) Current(_ context.Context, t *config.Target, now time.Time) (
 	case kReserved:
 		l := &a.p.sc.Topology.Lambda
 		c.Ceiling = max(0, l.AccountConcurrency-lambdaUnreservedFloor-l.OtherReserved)
+		st.Unset = a.p.fn.unreserved // Value is then the unreserved pool it may use
 	case kESM:
 		c.Floor, c.Ceiling = 2, 1000
 		if st.Value == 0 {
-			st.Value = 1000 // no maximum set: the mapping scales to its own limit
+			st.Value, st.Unset = 1000, true // no maximum set: the mapping scales to its own limit
 		}
 	case kAPIRate, kAPIBurst, kStageRate, kStageBurst:
 		c.Ceiling = maxAPIRate
@@ -183,7 +184,8 @@ func (a *Actuator) set(t *config.Target, k knob, cur, to float64, now time.Time)
 	p, s := a.p, a.sec(now)
 	switch k {
 	case kReserved:
-		ceil := p.sc.Topology.Lambda.AccountConcurrency - lambdaUnreservedFloor
+		l := &p.sc.Topology.Lambda
+		ceil := l.AccountConcurrency - lambdaUnreservedFloor - l.OtherReserved
 		if to < 0 || to > ceil || to != math.Trunc(to) {
 			return &ServiceError{Service: "lambda", Code: "InvalidParameterValueException", Message: fmt.Sprintf("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d]: asked %v", lambdaUnreservedFloor, to), Class: controller.ClassInvalid}
 		}

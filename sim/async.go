@@ -36,7 +36,7 @@ type asyncQueue struct {
 }
 
 func newAsync(a *Async) *asyncQueue {
-	q := &asyncQueue{maxAge: a.MaxEventAge.Seconds(), retries: a.RetryAttempts}
+	q := &asyncQueue{maxAge: a.MaxEventAge.Seconds(), retries: *a.RetryAttempts}
 	age := int64(0)
 	for j := 0; ; j++ {
 		q.tAge = append(q.tAge, age)

@@ -46,7 +46,7 @@ func TestSQSConservesMessages(t *testing.T) {
 // request is served, lost, or still waiting for an attempt.
 func TestRetriesConserveRequests(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		a := newAsync(&Async{MaxEventAge: Duration(int64(rapid.IntRange(60, 3600).Draw(rt, "age")) * 1e9), RetryAttempts: rapid.IntRange(0, 2).Draw(rt, "retries")})
+		a := newAsync(&Async{MaxEventAge: Duration(int64(rapid.IntRange(60, 3600).Draw(rt, "age")) * 1e9), RetryAttempts: ptr(rapid.IntRange(0, 2).Draw(rt, "retries"))})
 		c := newClients(&Clients{Retries: rapid.IntRange(1, 5).Draw(rt, "clientRetries"), Backoff: Duration(5e8), MaxBackoff: Duration(30e9), Jitter: rapid.SampledFrom([]string{"full", "equal", "none"}).Draw(rt, "jitter")})
 		offered, servedA, servedC := 0.0, 0.0, 0.0
 		for sec := int64(0); sec < 1200; sec++ {

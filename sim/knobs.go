@@ -194,8 +194,8 @@ type Async struct {
 	// MaxEventAge is how long Lambda keeps an event (60s–6h; 6h by default).
 	MaxEventAge Duration `yaml:"max_event_age"`
 	// RetryAttempts is how often a failed invocation is retried (0–2; 2 by
-	// default). Use -1 for 0.
-	RetryAttempts int `yaml:"retry_attempts"`
+	// default).
+	RetryAttempts *int `yaml:"retry_attempts"`
 }
 
 // scalingDefault is Lambda's documented per-function scaling rate.
@@ -215,11 +215,8 @@ func (k *LambdaKnobs) defaults() {
 		if a.MaxEventAge == 0 {
 			a.MaxEventAge = Duration(6 * time.Hour)
 		}
-		switch a.RetryAttempts {
-		case 0:
-			a.RetryAttempts = 2
-		case -1:
-			a.RetryAttempts = 0
+		if a.RetryAttempts == nil {
+			a.RetryAttempts = ptr(2)
 		}
 	}
 }
@@ -240,7 +237,7 @@ func (l *Lambda) validateKnobs(queue bool) []string {
 	if a := k.Async; a != nil {
 		bad(queue, "topology.lambda.async: a function behind an SQS queue is invoked by its event source mapping, not asynchronously")
 		bad(a.MaxEventAge.Seconds() < 60 || a.MaxEventAge.Seconds() > 6*3600, "topology.lambda.async.max_event_age: must be between 1m and 6h")
-		bad(a.RetryAttempts < 0 || a.RetryAttempts > 2, "topology.lambda.async.retry_attempts: must be -1 (none), 1 or 2, got %d", a.RetryAttempts)
+		bad(*a.RetryAttempts < 0 || *a.RetryAttempts > 2, "topology.lambda.async.retry_attempts: must be 0, 1 or 2, got %d", *a.RetryAttempts)
 	}
 	return errs
 }

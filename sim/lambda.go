@@ -34,13 +34,14 @@ const ringSize = 1024
 // the seconds t..t+⌊d⌋−1 and the fraction d−⌊d⌋ in second t+⌊d⌋. Ends are
 // scheduled in a ring of deltas, so a second costs O(nClasses).
 type lambdaFn struct {
-	reserved float64
-	esmMax   float64 // 0: no event source mapping maximum
-	pollers  float64 // the SQS poller's current concurrency
-	classes  [nClasses]float64
-	mean     float64 // mean duration, seconds
-	level    float64 // occupancy in the current second from earlier starts
-	ring     [ringSize]float64
+	reserved   float64
+	unreserved bool    // no reservation: reserved is the account's unreserved pool
+	esmMax     float64 // 0: no event source mapping maximum
+	pollers    float64 // the SQS poller's current concurrency
+	classes    [nClasses]float64
+	mean       float64 // mean duration, seconds
+	level      float64 // occupancy in the current second from earlier starts
+	ring       [ringSize]float64
 
 	// The classes' whole seconds and fractions with the extra latency
 	// last seen, recomputed only when it changes.

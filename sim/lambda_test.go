@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/autotuner/autotuner/config"
 )
 
 // "Every 10 seconds, Lambda can allocate at most 1,000 additional
@@ -90,6 +92,22 @@ traffic: {rate: 300}
 	if st.Constraints.Ceiling != 150 {
 		t.Errorf("ceiling %v, want 400 − 100 unreserved − 150 reserved by others", st.Constraints.Ceiling)
 	}
+	// No reservation reads as unset, with the pool as its value, as
+	// GetFunctionConcurrency reports it; setting one reserves.
+	if !st.Unset || st.Value != 50 {
+		t.Errorf("unreserved function reads %+v, want unset with the pool of 50", st)
+	}
+	tg := &config.Target{Name: "fn", Kind: config.LambdaReservedConcurrency, Function: "fn", Min: 1, Max: 1000}
+	if err := act.Apply(t.Context(), tg, 50, 151, s.Scenario.Start); err == nil {
+		t.Error("a reservation above the ceiling was accepted")
+	}
+	if err := act.Apply(t.Context(), tg, 50, 30, s.Scenario.Start); err != nil {
+		t.Fatal(err)
+	}
+	p.applyDue(0)
+	if st, _ := act.Current(t.Context(), tg, s.Scenario.Start); st.Unset || st.Value != 30 {
+		t.Errorf("after reserving 30: %+v", st)
+	}
 	_, err = ParseScenario("x", []byte(`
 duration: 1h
 topology: {kind: sqs-lambda-dynamodb-downstream, queue: {name: q}, lambda: {async: {}}}
@@ -107,7 +125,7 @@ traffic: {rate: 1}
 // function error is retried twice, after 1 and then 2 minutes
 // (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
 func TestAsyncInvocationRetries(t *testing.T) {
-	q := newAsync(&Async{MaxEventAge: Duration(6 * time.Hour), RetryAttempts: 2})
+	q := newAsync(&Async{MaxEventAge: Duration(6 * time.Hour), RetryAttempts: ptr(2)})
 	// Throttled retries come at 1, 2, 4 ... seconds, then every 5 minutes.
 	got := []int64{}
 	for j := range 12 {
@@ -140,7 +158,7 @@ func TestAsyncInvocationRetries(t *testing.T) {
 		t.Errorf("%v throttles for one event over 6 hours, want about 9 + (6 h − 511 s) / 5 min ≈ 79", throttles)
 	}
 	// A failing event is tried three times in all, at 0, 1 and 3 minutes.
-	q = newAsync(&Async{MaxEventAge: Duration(6 * time.Hour), RetryAttempts: 2})
+	q = newAsync(&Async{MaxEventAge: Duration(6 * time.Hour), RetryAttempts: ptr(2)})
 	var tries []int64
 	for sec := int64(0); sec < 600; sec++ {
 		fresh := 0.0

@@ -215,7 +215,9 @@ func (s *Setup) chooseOracle(f *config.File, name string, p *plant, act *Actuato
 		fn := k == kReserved || k == kESM
 		o.drains = queued && (fn || k == kRead || k == kWrite)
 		o.tableCap = queued && fn
-		o.inflight = !queued && fn
+		// Only the foresight oracle reads the concurrency in flight now;
+		// oracle-causal knows nothing CloudWatch has not published.
+		o.inflight = !queued && fn && cv == nil
 		t.Engine = &policy.Engine{Rec: o, Guards: policy.Guards{Resolution: t.Resolution(), AllowZero: t.AllowZero}}
 	}
 }

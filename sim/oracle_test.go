@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // oracleScenarios are every scenario in the repository: the built-in
@@ -92,5 +93,34 @@ func TestOracleIsALowerBoundOnLost(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// oracle-causal does not see the future: after a step in demand it first
+// raises the limit once CloudWatch has published a minute that holds the
+// step (a 1-minute period, one minute late in stepScenario). The foresight
+// oracle is ready before the step arrives.
+func TestOracleCausalSeesOnlyPublishedDemand(t *testing.T) {
+	s := setup(t, stepScenario, fnPolicies)
+	step := s.Scenario.Start.Add(1830 * time.Second)
+	firstUp := func(policy string) time.Time {
+		_, recs := run(t, s, policy)
+		for _, r := range recs {
+			// A raise for the step, not for a minute's noise: twice the
+			// limit at least (the step is ×6).
+			if r.Applied && r.Final >= 2*r.Current && r.Time.After(s.Scenario.Start.Add(25*time.Minute)) {
+				return r.Time
+			}
+		}
+		t.Fatalf("%s never raised the limit for the step", policy)
+		return time.Time{}
+	}
+	if at := firstUp(PolicyOracle); at.After(step) {
+		t.Errorf("the foresight oracle first raised at %v, after the step at %v", at.Sub(s.Scenario.Start), step.Sub(s.Scenario.Start))
+	}
+	// The minute [30m, 31m) holds the step's first 30 s; it is published
+	// at 32m, the first tick that can see it.
+	if at := firstUp(PolicyOracleCausal); at.Before(s.Scenario.Start.Add(32 * time.Minute)) {
+		t.Errorf("oracle-causal first raised at %v, before the step was published (32m)", at.Sub(s.Scenario.Start))
 	}
 }

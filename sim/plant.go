@@ -82,7 +82,7 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 	}
 	p.fn.reserved = l.Reserved
 	if l.Unreserved {
-		p.fn.reserved = l.unreservedPool()
+		p.fn.reserved, p.fn.unreserved = l.unreservedPool(), true
 	}
 	p.fn.scaling = scaling{per10s: l.ScalingPer10s, tokens: l.ScalingPer10s, coldStart: l.ColdStart.D().Seconds(), idle: l.IdleTimeout.D().Seconds()}
 	p.fn.esmMax = tp.Lambda.MaxConcurrency
@@ -130,7 +130,7 @@ func (p *plant) setKnob(k knob, v float64) {
 	case kAPIRate, kAPIBurst, kStageRate, kStageBurst:
 		p.api.set(k <= kAPIBurst, k == kAPIBurst || k == kStageBurst, v)
 	case kReserved:
-		p.fn.reserved = v
+		p.fn.reserved, p.fn.unreserved = v, false
 	case kESM:
 		p.fn.esmMax = v
 	case kRead:
@@ -157,214 +157,6 @@ func (p *plant) applyDue(t int64) {
 		n++
 	}
 	p.pending = p.pending[:n]
-}
-
-// step simulates second t.
-func (p *plant) step(t int64) {
-	p.applyDue(t)
-	ts := max(t-p.warm, 0) // the scenario's second; the warm-up holds second 0
-	rate := p.curve.rate(ts)
-	arr := p.arr.draw(rate)
-	k := &p.k
-	var api429, api4xx float64
-	if p.api != nil && p.api.clientErr > 0 {
-		// The client's own errors (4xx other than 429) are neither
-		// offered to the system nor retried.
-		api4xx = arr * p.api.clientErr
-	}
-	k.offered += arr - api4xx
-	in := arr - api4xx
-	if p.clients != nil {
-		in = p.clients.attempts(t, in)
-	}
-	entered := in
-	if p.api != nil {
-		in, api429 = p.api.admit(in)
-	}
-
-	fn := &p.fn
-	extra := 0.0
-	if p.down != nil {
-		extra = math.Round(p.latency*1000) / 1000 // to the millisecond, so the split durations are reused
-	}
-	e0 := fn.e0(extra)
-	carried := fn.carry(t)
-	var attempts, admitted float64
-	if q := p.q; q != nil {
-		dlq0, expired0 := q.dlq, q.expired
-		q.tick(t)
-		k.lose(lostDeadLetter, q.dlq-dlq0)
-		k.lose(lostExpired, q.expired-expired0)
-		q.send(t, in)
-		pollCap := fn.pollers
-		if fn.esmMax > 0 {
-			pollCap = min(pollCap, fn.esmMax)
-		}
-		attempts = q.want(t, fn.room(pollCap, carried, e0))
-		q.receive(attempts)
-		admitted = min(attempts, fn.room(fn.limit(), carried, e0))
-	} else {
-		attempts = in
-		if p.async != nil {
-			attempts = p.async.attempts(t, in)
-		}
-		admitted = min(attempts, fn.room(fn.limit(), carried, e0))
-	}
-	lthr := attempts - admitted
-	conc := fn.grow(t, fn.start(t, admitted, extra))
-	if q := p.q; q != nil {
-		switch {
-		case lthr > 0:
-			// Throttled: the poller backs off to what the function takes.
-			fn.pollers = max(pollerStart, conc+pollerStep)
-		case q.visible >= 1:
-			fn.pollers = min(fn.pollers+pollerStep, pollerMax)
-		default:
-			fn.pollers = max(pollerStart, min(fn.pollers, conc+pollerStep))
-		}
-	}
-
-	var failedT, dr, dw, sr, sw float64
-	if tb := p.table; tb != nil {
-		st := tb.serve(admitted)
-		failedT, dr, dw, sr, sw = st.failed, st.dr, st.dw, st.sr, st.sw
-		p.cw.put(mTReadThrottle, t, st.fr)
-		p.cw.put(mTWriteThrottle, t, st.fw)
-		p.cw.put(mTThrottledRequests, t, st.fr+st.fw)
-		p.cw.put(mTConsumedRead, t, sr)
-		p.cw.put(mTConsumedWrite, t, sw)
-		p.cw.put(mTRequests, t, admitted)
-		p.cw.put(mTProvRead, t, tb.read.prov)
-		p.cw.put(mTProvWrite, t, tb.write.prov)
-		if tb.read.onDemand {
-			k.cost += sr*PriceReadUnitOD + sw*PriceWriteUnitOD
-		} else {
-			k.cost += (tb.read.prov*PriceRCUHour + tb.write.prov*PriceWCUHour) / 3600
-		}
-		if (t+1)%60 == 0 {
-			tb.read.endMinute(t / 60)
-			tb.write.endMinute(t / 60)
-		}
-	}
-	calls := admitted - failedT
-	var failedD, capNow float64
-	if d := p.down; d != nil {
-		capNow = d.capacity * p.curve.capacityFactor(ts)
-		failedD, p.latency = d.serve(calls, p.curve.capacityFactor(ts))
-		p.cw.put(mDLatency, t, p.latency*1000)
-		p.cw.put(mDErrors, t, failedD)
-		p.cw.put(mDRequests, t, calls)
-	}
-	served := calls - failedD
-	failed := failedT + failedD
-	var age float64
-	perInvocation := 1.0
-	if q := p.q; q != nil {
-		share := q.returned(attempts, lthr, failed)
-		var again float64
-		served, again = q.settle(t, share)
-		k.delay(again)
-		q.observe(t, in > 0 || attempts > 0 || q.depth() >= 0.5)
-		age = q.trueAge(t)
-		p.cw.put(mQAge, t, q.metricAge(t))
-		p.cw.put(mQVisible, t, q.visible)
-		p.cw.put(mQSent, t, in)
-		p.cw.put(mQDeleted, t, served)
-		p.cw.put(mQQuiet, t, float64(t+1-q.quietSince))
-		p.cw.put(mQWoke, t, float64(t-q.wokeAt))
-		perInvocation = q.batch
-	}
-	if p.api != nil {
-		p.cw.put(mAPICount, t, entered+api4xx) // every attempt, retries included
-		p.cw.put(mAPI4xx, t, api429+api4xx)
-		fivexx := 0.0
-		if p.q == nil && p.async == nil {
-			fivexx = lthr + failed
-		}
-		p.cw.put(mAPI5xx, t, fivexx)
-	}
-	p.cw.put(mLInvocations, t, admitted/perInvocation)
-	p.cw.put(mLThrottles, t, lthr/perInvocation)
-	p.cw.put(mLConcurrent, t, conc)
-	p.cw.put(mLErrors, t, failed)
-	p.cw.put(mLDuration, t, (fn.mean+extra)*1000)
-
-	// KPIs.
-	// What a retrying client gets back is counted in clientsSettle: a
-	// 429, and for a synchronous backend every throttle and failure.
-	lost429 := api429
-	if p.clients != nil {
-		p.clientsSettle(t, entered, api429, lthr, failed)
-		lost429 = 0
-	}
-	switch {
-	case p.async != nil:
-		// Lambda retries an asynchronous event itself: it is lost only
-		// when too old or out of retries, and delayed if served late.
-		a := p.async
-		a.settle(t, safeDiv(lthr, attempts), safeDiv(failed, admitted))
-		k.lose(lostThrottled, lost429)
-		k.lose(lostExpired, a.newExpired)
-		k.lose(lostFailed, a.newFailed)
-		k.delay(a.newDelayed)
-		a.newExpired, a.newFailed, a.newDelayed = 0, 0, 0
-	case p.q == nil && p.clients == nil:
-		// A synchronous caller that does not retry loses what was
-		// turned away or failed.
-		k.lose(lostThrottled, api429+lthr)
-		k.lose(lostFailed, failed)
-	case p.q == nil:
-	default:
-		// The client of the queue's API does not retry a 429; behind
-		// the queue every failure is redelivered (delayed, see settle).
-		k.lose(lostThrottled, lost429)
-	}
-	k.served += served
-	k.apiThrottled += api429
-	k.lambdaThrottled += lthr
-	k.tableThrottled += failedT
-	k.downstreamErrors += failedD
-	overloaded := failedT > 0 || (p.down != nil && calls > capNow)
-	if overloaded {
-		k.overloadS++
-	}
-	k.observeAge(age)
-
-	// Timeline, per minute.
-	a := &p.acc
-	a.offered += arr
-	a.served += served
-	a.apiThr += api429
-	a.lThr += lthr
-	a.tThr += failedT
-	a.dErr += failedD
-	a.need += attempts * (fn.mean + extra)
-	a.conc = max(a.conc, conc)
-	a.depth = max(a.depth, p.depthNow())
-	a.age = max(a.age, age)
-	a.dLoad += calls
-	a.dCap += capNow
-	a.lat += p.latency
-	a.tNeed += max(dr, dw)
-	a.tUsed += max(sr, sw)
-	if (t+1)%60 == 0 {
-		p.flushMinute()
-	}
-}
-
-// beginScoring ends the warm-up: what was counted so far is dropped, the
-// plant's state (limits, queue, bank, functions in flight) carries on.
-func (p *plant) beginScoring(minutes int64) {
-	hist := p.k.ageHist
-	clear(hist)
-	p.k = kpis{ageHist: hist}
-	if p.q != nil {
-		// Messages still queued from the warm-up are offered to the
-		// scored run: it serves or loses them.
-		p.k.offered = p.q.depth()
-	}
-	p.acc = minuteAcc{}
-	p.tl = newTimeline(minutes)
 }
 
 // clientsSettle tells the retrying clients how second t went: a 429 from
@@ -516,4 +308,19 @@ func (k *kpis) p99Age() float64 {
 		}
 	}
 	return k.maxAge
+}
+
+// beginScoring ends the warm-up: what was counted so far is dropped, the
+// plant's state (limits, queue, bank, functions in flight) carries on.
+func (p *plant) beginScoring(minutes int64) {
+	hist := p.k.ageHist
+	clear(hist)
+	p.k = kpis{ageHist: hist}
+	if p.q != nil {
+		// Messages still queued from the warm-up are offered to the
+		// scored run: it serves or loses them.
+		p.k.offered = p.q.depth()
+	}
+	p.acc = minuteAcc{}
+	p.tl = newTimeline(minutes)
 }
