@@ -22,17 +22,16 @@ import (
 // against oracle-causal, cost and overload are compared at equal service
 // and every run starts warm (worst case over seeds 1–8 and both banks):
 // cost against the cheapest baseline at equal service everywhere (static
-// or aimd, 1.14–2.5×); brownout's back-pressure cut (240 s) and its p99
-// queue age (9,720 s against target tracking's 8,220 s on seed 7 without
-// the bank); flash-crowd's and spike-train's gap to oracle-causal (2.6%,
-// 1.7%); reversals on flash-crowd, spike-train and steady (up to 3 an
-// hour); diurnal's and steady's overload and Pareto against aimd,
-// threshold and hpa; brownout's Pareto against static without the bank
-// (8 of 16 runs) since clients retry and Lambda scales at its documented
-// rate.
+// or aimd, 1.14–3.3×) and overload against it; brownout's back-pressure
+// cut (240 s), its p99 queue age (2,210 s against target tracking's
+// 1,276 s, which dead-letters 42,911 messages to autotuner's none) and its
+// Pareto against static without the bank; flash-crowd's and spike-train's
+// gap to oracle-causal (2.6%, 1.7%); reversals on flash-crowd,
+// spike-train and steady (up to 3.3 an hour); steady's Pareto against
+// aimd and threshold.
 var guardedGoals = map[string][]string{
 	"steady":      {GoalLostVsTT, GoalNearOracle, GoalActuations, GoalNoQuotaViolations},
-	"diurnal":     {GoalNearOracle, GoalNearOracleCost, GoalReversals, GoalActuations, GoalNoQuotaViolations},
+	"diurnal":     {GoalLostVsTT, GoalPareto, GoalNearOracle, GoalNearOracleCost, GoalReversals, GoalActuations, GoalNoQuotaViolations},
 	"flash-crowd": {GoalLostVsTT, GoalLostHalfTT, GoalPareto, GoalActuations, GoalNoQuotaViolations},
 	"spike-train": {GoalLostVsTT, GoalLostHalfTT, GoalPareto, GoalActuations, GoalNoQuotaViolations},
 	"brownout":    {GoalLostVsTT, GoalNearOracle, GoalReversals, GoalActuations, GoalNoQuotaViolations},
