@@ -344,7 +344,7 @@ targets:
 	a := fn.Engine.Rec.(*policy.Autotuner)
 	want := []policy.Setpoint{
 		{Signal: "busy", Target: 0.7, PerLimit: true},
-		{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001},
+		{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001, Cap: "api_limit", Count: 60},
 		{Signal: "api_limit", Target: 1, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001, Floor: true},
 	}
 	if diff := cmp.Diff(want, a.P.Setpoints); diff != "" {

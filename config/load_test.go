@@ -38,12 +38,13 @@ func TestLoadExample(t *testing.T) {
 		Setpoints: []policy.Setpoint{
 			{Signal: "busy", Target: 0.7, PerLimit: true},
 			{Signal: "backlog", Target: 60, UpOnly: true},
-			{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001},
+			{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, FactorSignal: "duration", FactorScale: 0.001, Count: 60},
 		},
 		Throttles: &policy.ThrottleSpec{Signal: "throttles", Requests: "invocations", Boost: 0.5},
 		Band:      0.1,
 		PID:       policy.PID{Kp: 0.9, Ki: 0.05, Kd: 0, DFilter: 0.5, IntegralLimit: 0.5},
 		UpAfter:   1, DownAfter: 5,
+		Forecast: true,
 	}
 	if diff := cmp.Diff(wantP, at.P); diff != "" {
 		t.Errorf("orders-consumer params (-want +got):\n%s", diff)
@@ -73,7 +74,7 @@ func TestLoadExample(t *testing.T) {
 	}
 	if wa := w.Engine.Rec.(*policy.Autotuner); wa.P.Throttles == nil || wa.P.Throttles.Signal != "throttled" || wa.P.Throttles.Requests != "" {
 		t.Errorf("orders-table-writes throttles = %+v", wa.P.Throttles)
-	} else if want := (policy.Setpoint{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, Backlog: "depth", Drain: 60}); !cmp.Equal(wa.P.Setpoints[len(wa.P.Setpoints)-1], want) {
+	} else if want := (policy.Setpoint{Signal: "arrivals", Target: 0.7, PerLimit: true, UpOnly: true, Factor: 1, Backlog: "depth", Drain: 60, Count: 60}); !cmp.Equal(wa.P.Setpoints[len(wa.P.Setpoints)-1], want) {
 		t.Errorf("orders-table-writes feed-forward = %+v, want %+v", wa.P.Setpoints[len(wa.P.Setpoints)-1], want)
 	}
 

@@ -318,11 +318,15 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		if admitted != "" && sp.FactorSignal == "" && (pc.t.Kind == LambdaReservedConcurrency || pc.t.Kind == LambdaSQSMaxConcurrency) {
 			fo.check(false, "admitted", "needs duration on a function: the concurrency that serves a rate is the rate × the duration")
 		}
+		// What the limit in front admits is all that reaches this one:
+		// the arrivals are read as at most that rate, so requests it
+		// turned away size nothing here.
+		sp.Cap = admitted
 		fo.done()
 		p.Setpoints = append(p.Setpoints, sp)
 		if admitted != "" {
 			a := sp
-			a.Signal, a.Target, a.Backlog, a.Drain, a.Floor = admitted, 1, "", 0, true
+			a.Signal, a.Target, a.Backlog, a.Drain, a.Floor, a.Cap = admitted, 1, "", 0, true, ""
 			p.Setpoints = append(p.Setpoints, a)
 		}
 	}
@@ -357,6 +361,13 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 			to := pc.d.obj(tn, o.at("throttles"))
 			pc.ref(to, "signal", &ts.Signal, true)
 			pc.ref(to, "requests", &ts.Requests, false)
+			// offered: a count of every request, the throttled ones
+			// included (API Gateway's Count), instead of requests.
+			if to.has("offered") {
+				to.check(ts.Requests == "", "offered", "and requests are exclusive: requests counts the served requests, offered all of them")
+				pc.ref(to, "offered", &ts.Requests, true)
+				ts.Offered = true
+			}
 			pc.fraction(to, "boost", &ts.Boost, 0, 10)
 			to.done()
 		}
@@ -366,6 +377,9 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		o.check(false, "utilization", "the autotuner policy needs at least one of utilization, backlog, setpoints or throttles")
 	}
 	pc.fraction(o, "band", &p.Band, 0, 0.9)
+	// forecast: false turns predictive pre-scaling off (the seasonal
+	// profile is then neither learned nor used).
+	o.boolean("forecast", &p.Forecast)
 	if pn := o.get("pid"); pn != nil {
 		po := pc.d.obj(pn, o.at("pid"))
 		for _, g := range []struct {
@@ -402,6 +416,7 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 	e.Guards.Stabilization = down.Stabilization
 	e.Guards.StabilizationMax = down.StabilizationMax
 	e.Guards.MinDecrease = p.Band
+	pc.countSignals(&p)
 	pc.t.Autotuner = &p
 	for _, sp := range p.Setpoints {
 		if sig := pc.t.Signals[sp.Signal]; sig != nil && !sp.UpOnly && sig.Missing == MissingZero {
@@ -492,5 +507,27 @@ func (pc *policyCtx) decreases(n *yaml.Node, path string) {
 	if pc.t.Engine != nil && pc.t.Kind == DynamoDBProvisioned {
 		pc.t.Engine.Guards.DecreaseReserve = reserve
 		pc.t.Engine.Guards.MinSaving = saving
+	}
+}
+
+// countSignals marks the setpoints whose signal counts independent events
+// (a Sum of requests, invocations or capacity units), with how many
+// events one unit of its value stands for, so the policy can tell a
+// move from counting noise. A Maximum or an Average is not a count.
+func (pc *policyCtx) countSignals(p *policy.AutotunerParams) {
+	for i := range p.Setpoints {
+		sp := &p.Setpoints[i]
+		sig := pc.t.Signals[sp.Signal]
+		if sig == nil || sig.Source != SourceCloudWatch || sig.Expression != "" || sig.Stat != "Sum" || sp.Floor {
+			continue
+		}
+		sp.Count = 1
+		if sig.PerSecond {
+			period := sig.Period
+			if period <= 0 {
+				period = time.Minute
+			}
+			sp.Count = period.Seconds()
+		}
 	}
 }

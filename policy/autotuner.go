@@ -47,6 +47,16 @@ type Setpoint struct {
 	// used (Memory.FloorFactor): a function that idles publishes no
 	// duration, and that is exactly when a burst would find it small.
 	Floor bool `json:"floor,omitempty"`
+	// Cap names a live signal, the limit in force in front of this one
+	// (an API's rate): the signal is read as at most that value, so a
+	// function or a table behind an API is sized on what the API
+	// admits, never on requests it turned away.
+	Cap string `json:"cap,omitempty"`
+	// Count, when positive, says the signal counts independent events:
+	// one unit of its value stands for Count events over its period (60
+	// for a per-second Sum over a minute, 1 for a Sum). The band then
+	// widens to what counting noise explains (NoiseK·√N).
+	Count float64 `json:"count,omitempty"`
 }
 
 // FeedForward reports whether the setpoint predicts demand from an
@@ -61,6 +71,9 @@ type ThrottleSpec struct {
 	Signal   string  `json:"signal"`
 	Requests string  `json:"requests,omitempty"`
 	Boost    float64 `json:"boost"`
+	// Offered says Requests counts the throttled requests too (API
+	// Gateway's Count includes the 429s): served = Requests − throttles.
+	Offered bool `json:"offered,omitempty"`
 }
 
 // PID gains act on the normalized error and produce a relative change of
@@ -82,6 +95,9 @@ type AutotunerParams struct {
 	PID       PID
 	UpAfter   int // consecutive evaluations above the band before acting up
 	DownAfter int // consecutive evaluations below the band before acting down
+	// Forecast learns the target's recurring load (Memory.Profile) and
+	// raises the limit ahead of it.
+	Forecast bool
 }
 
 // DefaultAutotuner holds the defaults of the autotuner policy. Guards such
@@ -92,6 +108,7 @@ func DefaultAutotuner() AutotunerParams {
 		PID:       PID{Kp: 0.9, Ki: 0.05, Kd: 0.0, DFilter: 0.5, IntegralLimit: 0.5},
 		UpAfter:   1,
 		DownAfter: 5,
+		Forecast:  true,
 	}
 }
 
@@ -121,7 +138,19 @@ func (a *Autotuner) Name() string { return "autotuner" }
 // cannot produce an infinite proposal; the step guards damp it further.
 const maxDemand = 100
 
+// Recommend runs the controller (recommend), then applies the floors and
+// the forecast around it.
 func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
+	integral := mem.Integral
+	prop := a.recommend(in, mem)
+	a.applyFloor(in, mem, &prop, integral)
+	a.preScale(in, mem, &prop)
+	return prop
+}
+
+// applyFloor serves the hard lower bounds (Floor setpoints): what the
+// door in front admits is served at once, and no decrease goes below it.
+func (a *Autotuner) applyFloor(in *Input, mem *Memory, prop *Proposal, integral float64) {
 	floor, sp, rate := a.floor(in, mem)
 	// A floor above what may be set is served as far as it can be: at
 	// max (or the service's ceiling) it holds, rather than letting the
@@ -131,10 +160,8 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 		hi = c
 	}
 	floor = min(floor, hi)
-	integral := mem.Integral
-	prop := a.recommend(in, mem)
 	if floor <= 0 || prop.Value >= floor {
-		return prop
+		return
 	}
 	// The floor, not the controller, sets this output: the error of
 	// this datapoint must not wind the integral up (or down) meanwhile.
@@ -155,7 +182,6 @@ func (a *Autotuner) Recommend(in *Input, mem *Memory) Proposal {
 			prop.Reason = Reason{Code: ReasonInBand, Signal: sp.Signal, Value: rate, Param: floor}
 		}
 	}
-	return prop
 }
 
 // floor is the highest hard lower bound the Floor setpoints ask for, in
@@ -192,199 +218,105 @@ func (a *Autotuner) floor(in *Input, mem *Memory) (floor float64, by *Setpoint, 
 	return floor, by, rate
 }
 
+// recommend is the controller proper, as a sequence of named stages:
+// estimate the demand, take the datapoint's time step, size the band
+// around the setpoint by the noise, debounce, run the PID, propose. The
+// floors (Recommend) and the forecast (pre-scaling) act around it.
 func (a *Autotuner) recommend(in *Input, mem *Memory) Proposal {
-	p := &a.P
-	cur := in.Current
-	base := math.Max(cur, 1e-9)
+	base := math.Max(in.Current, 1e-9)
 	a.observeLock(in, mem)
-
-	var (
-		demand      = 0.0
-		driver      string
-		driverValue float64
-		driverSet   float64
-		twoSided    int
-		missing     string
-		newest      time.Time
-		throttled   float64
-		// predicted is the demand ratio the upstream arrivals predict
-		// (feed-forward). It never drives a decrease, and no decrease
-		// goes below it: a limit cut upstream (back-pressure) lowers this
-		// target's own load, not the traffic still waiting for it.
-		predicted float64
-	)
-	consider := func(ratio float64, name string, value, set float64) {
-		ratio = math.Min(ratio, maxDemand)
-		if ratio > demand || driver == "" {
-			demand, driver, driverValue, driverSet = ratio, name, value, set
-		}
-	}
-	for i := range p.Setpoints {
-		sp := &p.Setpoints[i]
-		if sp.Floor {
-			continue // a bound, applied after the decision (floor)
-		}
-		s := in.Signals[sp.Signal]
-		if !s.Present() {
-			if !sp.UpOnly && missing == "" {
-				missing = sp.Signal
-			}
-			continue
-		}
-		if s.At.After(newest) {
-			newest = s.At
-		}
-		v := math.Max(s.Value, 0)
-		if sp.Backlog != "" && sp.Drain > 0 && a.saturated(in, base) {
-			// The queue is this knob's demand only while this knob is a
-			// bottleneck: a queue held back elsewhere (a consumer cut by
-			// back-pressure) cannot be drained through it any faster.
-			if b := in.Signals[sp.Backlog]; b.Present() {
-				v += math.Max(b.Value, 0) / sp.Drain
-			}
-		}
-		if sp.Factor != 0 {
-			v *= sp.Factor
-		}
-		if sp.FactorSignal != "" {
-			f := in.Signals[sp.FactorSignal]
-			if !f.Present() {
-				continue // without the duration there is no prediction
-			}
-			v *= math.Max(f.Value, 0) * sp.FactorScale
-		}
-		var ratio float64
-		if sp.PerLimit {
-			ratio = v / (sp.Target * base)
-		} else {
-			ratio = v / sp.Target
-		}
-		if sp.FeedForward() {
-			predicted = math.Max(predicted, math.Min(ratio, maxDemand))
-		}
-		if sp.UpOnly {
-			if ratio <= 1 {
-				continue // a healthy backlog has no opinion about decreases
-			}
-			if !sp.FeedForward() && !s.At.IsZero() && !mem.underLimitInForce(s.At) {
-				// A backlog measured before the last increase describes
-				// the old limit; it drains with a lag, so pushing again on
-				// it would double into an overshoot. Wait for a datapoint
-				// taken under the new limit.
-				continue
-			}
-		} else {
-			twoSided++
-		}
-		consider(ratio, sp.Signal, s.Value, sp.Target)
-	}
-	throttleDemand := 0.0
-	if t := p.Throttles; t != nil {
-		s := in.Signals[t.Signal]
-		if !s.Present() && missing == "" {
-			// Without the counter nobody knows whether requests were
-			// turned away, so it blocks decreases as any missing signal
-			// does. A sparse counter says `missing: zero` to avoid this.
-			missing = t.Signal
-		}
-		if s.Present() {
-			if s.At.After(newest) {
-				newest = s.At
-			}
-			// A throttle datapoint counts once, and only if its period
-			// began under the limit now in force: throttles of a period
-			// that started before the last increase describe a limit
-			// that is gone, and would push it up a second time.
-			// A period that starts at the very tick of an increase, or
-			// while the service still reported the knob locked (a table
-			// stays UPDATING for minutes after a change), ran under the
-			// old limit for at least part of it, so it is not current.
-			unseen := s.At.IsZero() || s.At.After(mem.LastThrottle)
-			current := s.At.IsZero() || mem.underLimitInForce(s.At)
-			if s.At.After(mem.LastThrottle) {
-				mem.LastThrottle = s.At
-			}
-			if s.Value > 0 {
-				throttled = s.Value
-			}
-			if s.Value > 0 && unseen && current {
-				throttleDemand = 1 + math.Max(t.Boost, 2*p.Band)
-				if r := in.Signals[t.Requests]; t.Requests != "" && r.Present() && r.Value > 0 {
-					// offered / served is how much more the period needed
-					// than it got. What it got is best read from the
-					// utilization signal of the same period (the capacity
-					// actually used, in the limit's units): that makes the
-					// estimate absolute, so a limit raised since, or a
-					// change still taking effect, is not multiplied a
-					// second time. Without it, served ≈ the current limit.
-					ratio := (r.Value + s.Value) / r.Value
-					if u := a.utilTarget(); u > 0 {
-						ratio /= u
-					}
-					if used, ok := a.usedAt(in, s.At); ok {
-						ratio *= used / base
-					}
-					throttleDemand = math.Max(throttleDemand, ratio)
-				}
-				throttleDemand = math.Min(throttleDemand, maxDemand)
-			}
-		}
-	}
-	if in.Alarm {
-		throttleDemand = math.Max(throttleDemand, 1+math.Max(2*p.Band, 0.2))
-	}
-	if throttleDemand > 0 && throttleDemand >= demand {
-		demand, driver, driverValue, driverSet = throttleDemand, "throttles", throttled, 0
-	}
-
-	terms := Terms{Missing: missing, Throttle: throttled, Driver: driver}
-	prop := Proposal{Value: cur, Terms: terms, Window: WindowNone}
-
-	if driver == "" {
+	est := a.estimateDemand(in, mem, base)
+	prop := Proposal{Value: in.Current, Window: WindowNone,
+		Terms: Terms{Missing: est.missing, Throttle: est.throttled, Driver: est.driver}}
+	if est.driver == "" {
 		// A gap is no information: it neither counts towards a decrease
 		// nor breaks the run of below-band datapoints before it; the
 		// decision holds, so nothing is ever lowered on missing data.
 		mem.LastEval = in.Now
 		code := ReasonMissing
-		if missing == "" {
+		if est.missing == "" {
 			code = ReasonNoSignals
 		}
-		prop.Reason = Reason{Code: code, Signal: missing}
+		prop.Reason = Reason{Code: code, Signal: est.missing}
 		prop.Terms.Above, prop.Terms.Below = mem.Above, mem.Below
 		return prop
 	}
+	st := a.advance(in, mem, &est, base)
+	a.noiseBand(mem, &est, &st, base)
+	a.debounce(mem, &est, &st)
+	u := a.pid(in, mem, &est, &st)
+	prop.Terms = st.terms
+	if st.fresh {
+		// The stabilization window follows what the data asks for, not
+		// the held value of a debounce, so a quiet period can release
+		// capacity once the window has seen only low recommendations.
+		// It records even when some signal is missing: the window only
+		// ever holds capacity up (it takes the highest entry), so a
+		// burst seen while the throttle counter was late still counts.
+		prop.Window, prop.WindowValue = WindowRecommend, math.Max(st.required, est.predicted*base)
+	}
+	a.propose(in, mem, &est, &st, u, &prop)
+	return prop
+}
 
-	// A datapoint is counted once, however often we tick.
-	fresh := newest.After(mem.LastSample) || in.Alarm
-	prevSample := mem.LastSample
-	if newest.After(mem.LastSample) {
-		mem.LastSample = newest
+// stage carries one evaluation from stage to stage.
+type stage struct {
+	fresh    bool    // a datapoint not counted before (or an alarm)
+	dt       float64 // minutes since the previous datapoint, for the PID
+	err      float64 // normalized error: demand − 1
+	required float64 // demand × the current limit, in the limit's units
+	band     float64 // the hysteresis band in force (noise included)
+	noise    float64 // the band a count's or the measured noise asks for (0: none)
+	above    bool
+	below    bool
+	terms    Terms
+}
+
+// advance does the datapoint bookkeeping: whether this evaluation brings
+// a datapoint not counted before, and the time step since the last one.
+// The integral and the derivative advance per datapoint, so their time
+// step is the spacing of datapoints, not of ticks: ticking every 10 s on
+// 1-minute metrics must not shrink the integral six-fold.
+func (a *Autotuner) advance(in *Input, mem *Memory, est *estimate, base float64) stage {
+	st := stage{fresh: est.newest.After(mem.LastSample) || in.Alarm, dt: 1}
+	prev := mem.LastSample
+	if est.newest.After(mem.LastSample) {
+		mem.LastSample = est.newest
 	}
-	e := demand - 1
-	terms.Demand, terms.Error = demand, e
-	// The band widens where the load is a handful of units: a count of N
-	// fluctuates by about √N on its own (Poisson), so at a limit of 10 a
-	// 10% band would chase noise, one unit up and one down. At a limit of
-	// 100 or more the configured band rules.
-	band := p.Band
-	if noise := 1 / math.Sqrt(math.Max(base*a.utilTarget(), 1)); noise > band {
-		band = noise
+	switch {
+	case !prev.IsZero() && est.newest.After(prev):
+		st.dt = est.newest.Sub(prev).Minutes()
+	case !mem.LastEval.IsZero():
+		st.dt = in.Now.Sub(mem.LastEval).Minutes() // datapoints without a period start
 	}
-	above := e > band || throttleDemand > 0
+	st.dt = math.Min(math.Max(st.dt, 0), 10)
+	mem.LastEval = in.Now
+	st.err = est.demand - 1
+	st.required = est.demand * base
+	st.terms = Terms{Missing: est.missing, Throttle: est.throttled, Driver: est.driver, Demand: est.demand, Error: st.err}
+	return st
+}
+
+// debounce decides whether this datapoint lies above or below the band,
+// and counts the runs of them.
+func (a *Autotuner) debounce(mem *Memory, est *estimate, st *stage) {
+	e, band := st.err, st.band
+	st.above = e > band || est.throttleDemand > 0
 	// Never count towards a decrease while the newest throttle datapoint
-	// shows throttling, even one too old to push the limit up again.
-	below := e < -band && twoSided > 0 && missing == "" && throttled == 0
-	terms.InBand = !above && e >= -band
-
-	if fresh {
+	// shows throttling, even one too old to push the limit up again, nor
+	// on a datapoint older than the last throttle seen: it describes the
+	// load before the throttling that came after it (stale evidence).
+	st.below = e < -band && est.twoSided > 0 && est.missing == "" && est.throttled == 0 && !a.staleForDecrease(mem, est)
+	st.terms.InBand = !st.above && e >= -band
+	if st.fresh {
 		switch {
-		case above:
+		case st.above:
 			mem.Above++
 			mem.Below = 0
-		case below:
+		case st.below:
 			mem.Below++
 			mem.Above = 0
-		case e < -band && throttled > 0:
+		case e < -band && (est.throttled > 0 || a.staleForDecrease(mem, est)):
 			// Throttling is evidence against a decrease: the run of
 			// below-band datapoints starts again.
 			mem.Above, mem.Below = 0, 0
@@ -396,114 +328,113 @@ func (a *Autotuner) recommend(in *Input, mem *Memory) Proposal {
 			mem.Above, mem.Below = 0, 0
 		}
 	}
-	terms.Above, terms.Below = mem.Above, mem.Below
+	st.terms.Above, st.terms.Below = mem.Above, mem.Below
+}
 
-	// PID on the normalized error, output a relative change.
-	// The integral and the derivative advance per datapoint, so their
-	// time step is the spacing of datapoints, not of ticks: ticking every
-	// 10 s on 1-minute metrics must not shrink the integral six-fold.
-	dt := 1.0
-	switch {
-	case !prevSample.IsZero() && newest.After(prevSample):
-		dt = newest.Sub(prevSample).Minutes()
-	case !mem.LastEval.IsZero():
-		dt = in.Now.Sub(mem.LastEval).Minutes() // datapoints without a period start
-	}
-	dt = math.Min(math.Max(dt, 0), 10)
-	mem.LastEval = in.Now
-	required := demand * base
-	if fresh {
-		// The stabilization window follows what the data asks for, not
-		// the held value of a debounce, so a quiet period can release
-		// capacity once the window has seen only low recommendations.
-		// It records even when some signal is missing: the window only
-		// ever holds capacity up (it takes the highest entry), so a
-		// burst seen while the throttle counter was late still counts.
-		prop.Window, prop.WindowValue = WindowRecommend, math.Max(required, predicted*base)
-	}
+// staleForDecrease reports whether the datapoints a decrease would act
+// on are no newer than the last period in which this limit throttled.
+func (a *Autotuner) staleForDecrease(mem *Memory, est *estimate) bool {
+	return !mem.Throttled.IsZero() && !est.oldestTwoSided.After(mem.Throttled)
+}
+
+// pid advances the PID on the normalized error and returns its output, a
+// relative change of the limit.
+func (a *Autotuner) pid(in *Input, mem *Memory, est *estimate, st *stage) float64 {
+	p, e := &a.P, st.err
 	// The integral does not wind down while throttling: that error is
 	// not allowed to become a decrease later.
-	if fresh && !terms.InBand && !mem.Saturated && in.Constraints.Blocked == "" && !(e < 0 && throttled > 0) {
-		mem.Integral += e * dt
+	if st.fresh && !st.terms.InBand && !mem.Saturated && in.Constraints.Blocked == "" && !(e < 0 && est.throttled > 0) {
+		mem.Integral += e * st.dt
 	}
 	if lim := p.PID.IntegralLimit; lim > 0 {
 		mem.Integral = math.Max(-lim, math.Min(lim, mem.Integral))
 	}
-	if terms.InBand {
+	if st.terms.InBand {
 		mem.Integral *= 0.5 // bleed off inside the band so old error cannot push later
 	}
-	if fresh && mem.LastRequired > 0 && dt > 0 {
-		raw := (required - mem.LastRequired) / base / dt
+	base := math.Max(in.Current, 1e-9)
+	if st.fresh && mem.LastRequired > 0 && st.dt > 0 {
+		raw := (st.required - mem.LastRequired) / base / st.dt
 		f := p.PID.DFilter
 		if f <= 0 || f > 1 {
 			f = 1
 		}
 		mem.DFiltered = f*raw + (1-f)*mem.DFiltered
 	}
-	if fresh {
-		mem.LastRequired = required
+	if st.fresh {
+		mem.LastRequired = st.required
 	}
-	terms.P = p.PID.Kp * e
-	terms.I = p.PID.Ki * mem.Integral
-	terms.D = p.PID.Kd * mem.DFiltered
-	terms.Frozen = mem.Saturated
-	u := terms.P + terms.I + terms.D
-	prop.Terms = terms
+	st.terms.P = p.PID.Kp * e
+	st.terms.I = p.PID.Ki * mem.Integral
+	st.terms.D = p.PID.Kd * mem.DFiltered
+	st.terms.Frozen = mem.Saturated
+	return st.terms.P + st.terms.I + st.terms.D
+}
 
-	// Act only on a datapoint not acted on before (or an alarm): ticking
-	// faster than the metric's period must not repeat a change.
+// propose turns the stage's verdict into a value and a reason. It acts
+// only on a datapoint not acted on before (or an alarm): ticking faster
+// than the metric's period must not repeat a change.
+func (a *Autotuner) propose(in *Input, mem *Memory, est *estimate, st *stage, u float64, prop *Proposal) {
+	p, cur := &a.P, in.Current
+	base := math.Max(cur, 1e-9)
+	driver, val, set := est.driver, est.driverValue, est.driverSet
 	switch {
-	case above && !fresh:
-		prop.Reason = Reason{Code: ReasonStale, Signal: driver, Value: driverValue, Param: driverSet}
-	case above && (mem.Above >= max(p.UpAfter, 1) || in.Alarm):
-		if throttleDemand > 0 {
+	case (st.above || st.below) && !st.fresh:
+		prop.Reason = Reason{Code: ReasonStale, Signal: driver, Value: val, Param: set}
+	case st.above && (mem.Above >= a.upAfter(est, st) || in.Alarm):
+		if est.throttleDemand > 0 {
 			// A throttle asks for at least the throttle demand, whatever
 			// the gains: throttles are the one signal that is never noise.
-			u = math.Max(u, throttleDemand-1)
+			u = math.Max(u, est.throttleDemand-1)
 		}
 		if u <= 0 {
 			prop.Reason = Reason{Code: ReasonInBand}
-			return prop
+			return
 		}
 		prop.Value = cur * (1 + u)
 		if cur <= 0 {
-			prop.Value = required
+			prop.Value = st.required
+		}
+		if est.evidence {
+			// The share of requests turned away measures the need: one
+			// step goes there, whatever a step cap meant for noise.
+			prop.Evidence = est.throttleDemand * base
+			prop.Terms.Evidence = prop.Evidence
 		}
 		code := ReasonAboveBand
 		if in.Alarm {
 			code = ReasonAlarm
-		} else if throttleDemand > 0 && driver == "throttles" {
+		} else if est.throttleDemand > 0 && driver == "throttles" {
 			code = ReasonThrottled
 		}
-		prop.Reason = Reason{Code: code, Signal: driver, Value: driverValue, Param: driverSet}
-	case above:
-		prop.Reason = Reason{Code: ReasonDebounceUp, Signal: driver, Value: driverValue, Param: float64(p.UpAfter)}
-	case below && !fresh:
-		prop.Reason = Reason{Code: ReasonStale, Signal: driver, Value: driverValue, Param: driverSet}
-	case below && mem.Below >= max(p.DownAfter, 1):
+		prop.Reason = Reason{Code: code, Signal: driver, Value: val, Param: set}
+	case st.above:
+		prop.Reason = Reason{Code: ReasonDebounceUp, Signal: driver, Value: val, Param: float64(a.upAfter(est, st))}
+	case st.below && mem.Below >= max(p.DownAfter, 1):
 		if u >= 0 {
 			prop.Reason = Reason{Code: ReasonInBand}
-			return prop
+			return
 		}
-		prop.Value = math.Max(cur*(1+math.Max(u, -0.99)), predicted*base)
+		prop.Value = math.Max(cur*(1+math.Max(u, -0.99)), est.predicted*base)
 		if prop.Value >= cur {
 			prop.Value = cur
-			prop.Reason = Reason{Code: ReasonInBand, Signal: "feedforward", Value: predicted * base}
-			return prop
+			prop.Reason = Reason{Code: ReasonInBand, Signal: "feedforward", Value: est.predicted * base}
+			return
 		}
-		prop.Reason = Reason{Code: ReasonBelowBand, Signal: driver, Value: driverValue, Param: driverSet}
-	case below:
-		prop.Reason = Reason{Code: ReasonDebounceDn, Signal: driver, Value: driverValue, Param: float64(p.DownAfter)}
-	case e < -band && missing != "":
-		prop.Reason = Reason{Code: ReasonMissing, Signal: missing}
-	case e < -band && throttled > 0:
-		prop.Reason = Reason{Code: ReasonStillThrottled, Signal: p.Throttles.Signal, Value: throttled}
-	case !fresh:
+		prop.Reason = Reason{Code: ReasonBelowBand, Signal: driver, Value: val, Param: set}
+	case st.below:
+		prop.Reason = Reason{Code: ReasonDebounceDn, Signal: driver, Value: val, Param: float64(p.DownAfter)}
+	case st.err < -st.band && est.missing != "":
+		prop.Reason = Reason{Code: ReasonMissing, Signal: est.missing}
+	case st.err < -st.band && est.throttled > 0:
+		prop.Reason = Reason{Code: ReasonStillThrottled, Signal: p.Throttles.Signal, Value: est.throttled}
+	case st.err < -st.band && a.staleForDecrease(mem, est):
+		prop.Reason = Reason{Code: ReasonStaleEvidence, Signal: driver, Value: val, Until: mem.Throttled}
+	case !st.fresh:
 		prop.Reason = Reason{Code: ReasonStale}
 	default:
-		prop.Reason = Reason{Code: ReasonInBand, Signal: driver, Value: driverValue, Param: driverSet}
+		prop.Reason = Reason{Code: ReasonInBand, Signal: driver, Value: val, Param: set}
 	}
-	return prop
 }
 
 // Utilization is the setpoint on the limit's own utilization (a

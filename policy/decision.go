@@ -42,6 +42,14 @@ const (
 	// (a Floor setpoint), before any metric shows that traffic here.
 	ReasonAdmitted = "admitted"
 	ReasonOracle   = "oracle"
+	// ReasonStaleEvidence: below the band, but on a datapoint no newer
+	// than the last one that showed throttling: it describes the load
+	// before that throttling, so no decrease acts on it.
+	ReasonStaleEvidence = "stale_evidence"
+	// ReasonForecast: raised ahead of load that recurs (the seasonal
+	// profile), or a decrease held at what it expects within the lead
+	// time (Param, seconds).
+	ReasonForecast = "forecast"
 )
 
 func (r Reason) String() string {

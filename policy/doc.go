@@ -9,4 +9,10 @@
 // decision arrives in Input.Now, and all state between ticks travels in an
 // explicit Memory value. That is what lets the daemon, the Lambda mode and
 // the simulator run the very same decisions.
+//
+// The default policy, Autotuner, reads as a sequence of stages: estimate
+// the demand (demand.go), take the datapoint's time step, size the band by
+// the noise (noise.go), debounce, run the PID and propose (autotuner.go),
+// then apply the floors and the forecast of its seasonal profile
+// (season.go).
 package policy

@@ -37,7 +37,7 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	p.Reason.Value, p.Reason.Param = clampFinite(p.Reason.Value), clampFinite(p.Reason.Param)
 	d.Proposed, d.Reason, d.Terms = p.Value, p.Reason, p.Terms
 
-	c := chain{in: &in, mem: &mem, g: &e.Guards, d: &d, v: p.Value, window: p.Window, windowValue: sanitize(p.WindowValue, p.Value)}
+	c := chain{in: &in, mem: &mem, g: &e.Guards, d: &d, v: p.Value, window: p.Window, windowValue: sanitize(p.WindowValue, p.Value), evidence: sanitize(p.Evidence, 0)}
 	c.effectiveBounds()
 	c.bounds("bounds")
 	c.stabilization()
@@ -111,7 +111,7 @@ func clampFinite(v float64) float64 {
 }
 
 func (t *Terms) finite() {
-	for _, p := range []*float64{&t.Demand, &t.Error, &t.P, &t.I, &t.D, &t.Throttle} {
+	for _, p := range []*float64{&t.Demand, &t.Error, &t.P, &t.I, &t.D, &t.Throttle, &t.Band, &t.Count, &t.Forecast, &t.Evidence} {
 		*p = clampFinite(*p)
 	}
 }

@@ -102,6 +102,9 @@ type chain struct {
 
 	window      WindowMode // what the stabilization window records
 	windowValue float64
+	// evidence is the value measured evidence supports (Proposal.Evidence):
+	// the up step cap does not hold an increase below it.
+	evidence float64
 }
 
 func (c *chain) set(guard, rule string, to, param float64, until time.Time, signal string) {
@@ -304,7 +307,11 @@ func (c *chain) steps() {
 	cur := c.in.Current
 	switch {
 	case c.v > cur:
-		if l := c.stepLimit(c.g.StepUp, cur); c.v-cur > l {
+		l := c.stepLimit(c.g.StepUp, cur)
+		if c.evidence > cur {
+			l = math.Max(l, c.evidence-cur) // caps damp noise, not evidence
+		}
+		if c.v-cur > l {
 			c.set(GuardStepUp, "largest step up", cur+l, l, time.Time{}, "")
 			c.sat = true
 		}
@@ -425,7 +432,7 @@ func (c *chain) backPressure() {
 				c.cut = true
 				c.hold = false
 				if bp.Memory > 0 {
-					c.mem.Congestion, c.mem.CongestionAt = cur, c.in.Now
+					c.mem.Congestion, c.mem.CongestionAt, c.mem.ProbeStep = cur, c.in.Now, Probe
 				}
 			}
 		case s.Value >= bp.Warn && c.v > cur:
@@ -463,11 +470,30 @@ func (c *chain) congestionCeiling() {
 	if memory <= 0 || c.in.Now.Sub(m.CongestionAt) >= memory {
 		return
 	}
-	limit := math.Max(0.9*m.Congestion, c.in.Current+Probe*m.Congestion)
+	step := max(m.ProbeStep, Probe)
+	limit := math.Max(0.9*m.Congestion, c.in.Current+step*m.Congestion)
 	if c.v > limit {
 		c.set(GuardBackPressure, "approach the level that overloaded downstream slowly", math.Max(limit, c.in.Current), m.Congestion, m.CongestionAt.Add(memory), "")
 		c.sat = true
 	}
+	// Each evaluation that wants more while every guard signal reads
+	// healthy doubles the next probe; one that does not resets it.
+	if c.downstreamHealthy() {
+		m.ProbeStep = math.Min(2*step, 1)
+	} else {
+		m.ProbeStep = Probe
+	}
+}
+
+// downstreamHealthy reports whether every back-pressure signal is present
+// and below its warn level.
+func (c *chain) downstreamHealthy() bool {
+	for _, bp := range c.g.BackPressure {
+		if s := c.in.Signals[bp.Signal]; !s.Present() || s.Value >= bp.Warn {
+			return false
+		}
+	}
+	return len(c.g.BackPressure) > 0
 }
 
 // rounding moves the value onto the knob's quantum, always towards more

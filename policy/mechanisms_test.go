@@ -52,8 +52,9 @@ func TestBacklogBeforeTheLastIncreaseIsIgnored(t *testing.T) {
 }
 
 // After a back-pressure cut, increases approach the level that overloaded
-// downstream slowly: 90% of it at once, then 5% of it per evaluation,
-// until the memory expires.
+// downstream slowly: 90% of it at once, then 5% of it, doubling with each
+// evaluation that finds the downstream healthy (slow start), back to 5%
+// when it is not, until the memory expires.
 func TestCongestionMemory(t *testing.T) {
 	g := Guards{StepUp: Step{Pct: 3}, Resolution: 1, BackPressure: []BackPressure{{Signal: "lat", Warn: 250, Critical: 600, Cut: 0.5, Memory: 30 * time.Minute}}}
 	s := newScript(engineWith(g, Setpoint{Signal: "age", Target: 60, UpOnly: true}), 1, 10000, 200)
@@ -67,10 +68,15 @@ func TestCongestionMemory(t *testing.T) {
 			}},
 		// Healthy again, and the backlog asks for ×8: only up to 90% of 200.
 		{at: 5 * time.Minute, sig: sig("busy", 70, "throttles", 0, "lat", 100, "age", 480), want: 180, action: Up, guards: "max_step_up back_pressure"},
-		// Beyond 90%: 5% of 200 per evaluation.
-		{at: 10 * time.Minute, sig: sig("busy", 126, "throttles", 0, "lat", 100, "age", 480), want: 190, action: Up, guards: "max_step_up back_pressure"},
+		// Beyond 90%: the downstream was healthy at the last
+		// evaluation, so 10% of 200, then 20%.
+		{at: 10 * time.Minute, sig: sig("busy", 126, "throttles", 0, "lat", 100, "age", 480), want: 200, action: Up, guards: "max_step_up back_pressure"},
+		{at: 15 * time.Minute, sig: sig("busy", 140, "throttles", 0, "lat", 100, "age", 480), want: 240, action: Up, guards: "max_step_up back_pressure"},
+		// Above warn: no increase, and the probe starts again at 5%.
+		{at: 20 * time.Minute, sig: sig("busy", 168, "throttles", 0, "lat", 300, "age", 480), want: 240, guards: "max_step_up back_pressure back_pressure"},
+		{at: 25 * time.Minute, sig: sig("busy", 168, "throttles", 0, "lat", 100, "age", 480), want: 250, action: Up, guards: "max_step_up back_pressure"},
 		// The memory has expired: the usual step applies.
-		{at: 31 * time.Minute, sig: sig("busy", 133, "throttles", 0, "lat", 100, "age", 480), want: 760, action: Up, guards: "max_step_up"},
+		{at: 31 * time.Minute, sig: sig("busy", 133, "throttles", 0, "lat", 100, "age", 480), want: 1000, action: Up, guards: "max_step_up"},
 	})
 }
 

@@ -43,6 +43,12 @@ type Memory struct {
 	// LastThrottle is the period of the newest throttle datapoint seen, so
 	// that one throttle datapoint drives at most one increase.
 	LastThrottle time.Time `json:"last_throttle,omitzero"`
+	// Throttled is the period of the newest datapoint that showed
+	// throttling: no decrease acts on a datapoint older than it.
+	Throttled time.Time `json:"throttled,omitzero"`
+	// Dispersion is the measured variance of the demand from one
+	// datapoint to the next, relative (an exponential average).
+	Dispersion float64 `json:"dispersion,omitempty"`
 	// LastBlocked is the last tick at which the service reported the knob
 	// still locked by our own last increase (a DynamoDB table UPDATING):
 	// until then the change was taking effect, so a period that began
@@ -55,6 +61,12 @@ type Memory struct {
 	// doubling into the same overload again (TCP's slow-start threshold).
 	Congestion   float64   `json:"congestion,omitempty"`
 	CongestionAt time.Time `json:"congestion_at,omitzero"`
+	// ProbeStep is how far above 90% of Congestion the next evaluation
+	// may go, as a fraction of it: Probe after a cut, doubling with each
+	// evaluation that wants more while the downstream stays healthy, so a
+	// backlog held up by back-pressure drains at the rate the recovered
+	// downstream sustains (TCP's slow start after a loss).
+	ProbeStep float64 `json:"probe_step,omitempty"`
 
 	// Change history for cooldowns and oscillation accounting.
 	LastUp   time.Time `json:"last_up,omitzero"`
@@ -68,6 +80,12 @@ type Memory struct {
 	// LastDownCut: the last decrease was a back-pressure cut, forced by
 	// the downstream; undoing it is recovery, not a flap.
 	LastDownCut bool `json:"last_down_cut,omitempty"`
+
+	// Profile is the seasonal profile of the capacity this target
+	// needed, for predictive pre-scaling (nil until it learns). It is
+	// shared between copies of a Memory and replaced, never written, by
+	// Decide (copy on write), so a Memory stays cheap to pass by value.
+	Profile *Profile `json:"profile,omitempty"`
 
 	// Window holds recent recommendations for the scale-down
 	// stabilization window.
@@ -171,6 +189,10 @@ func (m Memory) Clone() Memory {
 		p := *m.Actuation.Pending
 		m.Actuation.Pending = &p
 	}
+	if m.Profile != nil {
+		p := *m.Profile
+		m.Profile = &p
+	}
 	return m
 }
 
@@ -199,11 +221,17 @@ func (m Memory) sanitized() Memory {
 		m.DFiltered = 0
 	}
 	m.Flaps = min(max(m.Flaps, 0), maxFlaps)
+	if !finite(m.Dispersion) || m.Dispersion < 0 {
+		m.Dispersion = 0
+	}
 	if !finite(m.FloorFactor) || m.FloorFactor < 0 {
 		m.FloorFactor = 0
 	}
 	if !finite(m.Congestion) || m.Congestion < 0 {
 		m.Congestion = 0
+	}
+	if !finite(m.ProbeStep) || m.ProbeStep < 0 || m.ProbeStep > 1 {
+		m.ProbeStep = 0
 	}
 	for _, r := range m.Window {
 		if !finite(r.Value) {

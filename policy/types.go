@@ -96,7 +96,26 @@ type Terms struct {
 	Missing  string  `json:"missing,omitempty"`  // a signal the policy needed but had no data for
 	Throttle float64 `json:"throttle,omitempty"` // throttle count seen this tick
 	Frozen   bool    `json:"frozen,omitempty"`   // integrator frozen (saturated or blocked)
+	// Band is the hysteresis band in force, relative; Noise says what
+	// widened it beyond the configured one (NoisePoisson, NoiseMeasured,
+	// NoiseSmallLimit), and Count is the events the driver counted.
+	Band  float64 `json:"band,omitempty"`
+	Noise string  `json:"noise,omitempty"`
+	Count float64 `json:"count,omitempty"`
+	// Forecast is the capacity the seasonal profile expects within the
+	// lead time (0: no recurring pattern known).
+	Forecast float64 `json:"forecast,omitempty"`
+	// Evidence is the limit the measured share of throttled requests
+	// asks for (Proposal.Evidence): the up step cap let it through.
+	Evidence float64 `json:"evidence,omitempty"`
 }
+
+// What widened the band (Terms.Noise).
+const (
+	NoisePoisson    = "poisson"     // counting noise of the driver: NoiseK/√N
+	NoiseMeasured   = "measured"    // the demand's measured datapoint-to-datapoint variation
+	NoiseSmallLimit = "small_limit" // a load of a handful of units
+)
 
 // Proposal is what a Recommender wants before any guard has had its say.
 type Proposal struct {
@@ -110,6 +129,11 @@ type Proposal struct {
 	// records nothing when it had no new datapoint.
 	Window      WindowMode
 	WindowValue float64
+	// Evidence, when above the current value, is the limit that measured
+	// evidence (the share of requests turned away) asks for: an increase
+	// may go there in one step, whatever the step cap, which damps
+	// noise, not evidence. Bounds and service rules still apply.
+	Evidence float64
 }
 
 // WindowMode chooses what the stabilization window records.

@@ -72,10 +72,23 @@ func (a *Actuator) bind(t *config.Target) (knob, error) {
 		if p.api == nil {
 			return 0, missing("API Gateway")
 		}
-		if t.Limit == "burst" {
-			return kAPIBurst, nil
+		// A usage-plan target turns the plan's throttle (each key's), a
+		// stage target the stage's (each method's); a scenario with only
+		// one throttle lets either kind turn it.
+		plan := t.Kind == config.APIGatewayUsagePlan
+		if plan && !p.api.plan || !plan && !p.api.stage {
+			a.notes.add("target %s: the scenario's API has no %s throttle; the target turns its %s throttle", t.Name, map[bool]string{true: "usage-plan", false: "stage"}[plan], map[bool]string{true: "stage", false: "usage-plan"}[plan])
+			plan = !plan
 		}
-		return kAPIRate, nil
+		switch {
+		case plan && t.Limit == "burst":
+			return kAPIBurst, nil
+		case plan:
+			return kAPIRate, nil
+		case t.Limit == "burst":
+			return kStageBurst, nil
+		}
+		return kStageRate, nil
 	case config.DynamoDBProvisioned, config.DynamoDBOnDemandMax:
 		if p.table == nil {
 			return 0, missing("DynamoDB table")
@@ -111,15 +124,17 @@ func (a *Actuator) Current(_ context.Context, t *config.Target, now time.Time) (
 	c := &st.Constraints
 	switch k {
 	case kReserved:
-		c.Ceiling = a.p.sc.Topology.Lambda.AccountConcurrency - lambdaUnreservedFloor
+		l := &a.p.sc.Topology.Lambda
+		c.Ceiling = max(0, l.AccountConcurrency-lambdaUnreservedFloor-l.OtherReserved)
+		st.Unset = a.p.fn.unreserved // Value is then the unreserved pool it may use
 	case kESM:
 		c.Floor, c.Ceiling = 2, 1000
 		if st.Value == 0 {
-			st.Value = 1000 // no maximum set: the mapping scales to its own limit
+			st.Value, st.Unset = 1000, true // no maximum set: the mapping scales to its own limit
 		}
-	case kAPIRate, kAPIBurst:
+	case kAPIRate, kAPIBurst, kStageRate, kStageBurst:
 		c.Ceiling = maxAPIRate
-		if k == kAPIBurst {
+		if k == kAPIBurst || k == kStageBurst {
 			c.Ceiling = maxAPIBurst
 		}
 		if t.Kind == config.APIGatewayUsagePlan && !a.lastPlanUpdate.IsZero() {
@@ -169,7 +184,8 @@ func (a *Actuator) set(t *config.Target, k knob, cur, to float64, now time.Time)
 	p, s := a.p, a.sec(now)
 	switch k {
 	case kReserved:
-		ceil := p.sc.Topology.Lambda.AccountConcurrency - lambdaUnreservedFloor
+		l := &p.sc.Topology.Lambda
+		ceil := l.AccountConcurrency - lambdaUnreservedFloor - l.OtherReserved
 		if to < 0 || to > ceil || to != math.Trunc(to) {
 			return &ServiceError{Service: "lambda", Code: "InvalidParameterValueException", Message: fmt.Sprintf("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d]: asked %v", lambdaUnreservedFloor, to), Class: controller.ClassInvalid}
 		}
@@ -179,9 +195,9 @@ func (a *Actuator) set(t *config.Target, k knob, cur, to float64, now time.Time)
 			return &ServiceError{Service: "lambda", Code: "InvalidParameterValueException", Message: fmt.Sprintf("MaximumConcurrency must be between 2 and 1000, got %v", to), Class: controller.ClassInvalid}
 		}
 		p.schedule(s+p.sc.Actuation.Lambda.Seconds(), k, to)
-	case kAPIRate, kAPIBurst:
+	case kAPIRate, kAPIBurst, kStageRate, kStageBurst:
 		ceil := float64(maxAPIRate)
-		if k == kAPIBurst {
+		if k == kAPIBurst || k == kStageBurst {
 			ceil = maxAPIBurst
 		}
 		if to < 0 || to > ceil {
@@ -195,8 +211,8 @@ func (a *Actuator) set(t *config.Target, k knob, cur, to float64, now time.Time)
 			a.lastPlanUpdate = now
 		}
 		p.schedule(s, k, to)
-		if k == kAPIRate && t.BurstRatio > 0 {
-			p.schedule(s, kAPIBurst, math.Min(maxAPIBurst, math.Max(1, math.Round(to*t.BurstRatio))))
+		if (k == kAPIRate || k == kStageRate) && t.BurstRatio > 0 {
+			p.schedule(s, k+1, math.Min(maxAPIBurst, math.Max(1, math.Round(to*t.BurstRatio))))
 		}
 	case kRead, kWrite:
 		tb := p.table

@@ -20,7 +20,7 @@ var Baselines = []string{"target-tracking", "step-scaling", "hpa", "threshold", 
 
 // PolicyNames lists every policy --compare accepts.
 func PolicyNames() []string {
-	return append(append([]string{PolicyAutotuner}, Baselines...), PolicyStatic, PolicyOracle)
+	return append(append([]string{PolicyAutotuner}, Baselines...), PolicyStatic, PolicyOracle, PolicyOracleCausal)
 }
 
 // signalsOf finds the signals a baseline is built from: the utilization

@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"math"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -30,6 +28,9 @@ const (
 	mTThrottledRequests
 	mTProvRead
 	mTProvWrite
+	mTRequests
+	mQQuiet
+	mQWoke
 	mDLatency
 	mDErrors
 	mDRequests
@@ -57,31 +58,60 @@ type metricInfo struct {
 	// sparse metrics emit no datapoint for a period in which they were 0,
 	// as CloudWatch does for Throttles and throttle events.
 	sparse bool
+	// every is the metric's own period in seconds when it is coarser
+	// than the simulation's second: DynamoDB's Provisioned* metrics are
+	// published every 5 minutes.
+	every int64
+	// samples, when set, is the series that counts the samples a
+	// second's value sums: Duration is per invocation, DynamoDB's
+	// Consumed* per request, API Gateway's errors per request. Average,
+	// Minimum, Maximum, pNN and SampleCount are then over those samples,
+	// as CloudWatch computes them.
+	samples metric
+	shape   sampleShape
 }
 
+// sampleShape says what one sample of a per-sample metric is.
+type sampleShape int
+
+const (
+	perSecond  sampleShape = iota // the per-second value is the sample
+	perRequest                    // the value ÷ the samples, the same for each sample in a second
+	errorFlag                     // each sample is 0 or 1: Average is the error rate
+	durationMs                    // the function's duration classes, shifted by the second's mean
+)
+
+// DynamoDB publishes ProvisionedReadCapacityUnits and
+// ProvisionedWriteCapacityUnits every 5 minutes
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html).
+const provisionedEvery = 300
+
 var metrics = [nMetrics]metricInfo{
-	mAPICount:           {"AWS/ApiGateway", "Count", svcAPI, true},
-	mAPI4xx:             {"AWS/ApiGateway", "4XXError", svcAPI, true},
-	mAPI5xx:             {"AWS/ApiGateway", "5XXError", svcAPI, true},
-	mLInvocations:       {"AWS/Lambda", "Invocations", svcLambda, true},
-	mLThrottles:         {"AWS/Lambda", "Throttles", svcLambda, true},
-	mLConcurrent:        {"AWS/Lambda", "ConcurrentExecutions", svcLambda, true},
-	mLErrors:            {"AWS/Lambda", "Errors", svcLambda, true},
-	mLDuration:          {"AWS/Lambda", "Duration", svcLambda, true},
-	mQAge:               {"AWS/SQS", "ApproximateAgeOfOldestMessage", svcQueue, false},
-	mQVisible:           {"AWS/SQS", "ApproximateNumberOfMessagesVisible", svcQueue, false},
-	mQSent:              {"AWS/SQS", "NumberOfMessagesSent", svcQueue, false},
-	mQDeleted:           {"AWS/SQS", "NumberOfMessagesDeleted", svcQueue, false},
-	mTConsumedRead:      {"AWS/DynamoDB", "ConsumedReadCapacityUnits", svcTable, false},
-	mTConsumedWrite:     {"AWS/DynamoDB", "ConsumedWriteCapacityUnits", svcTable, false},
-	mTReadThrottle:      {"AWS/DynamoDB", "ReadThrottleEvents", svcTable, true},
-	mTWriteThrottle:     {"AWS/DynamoDB", "WriteThrottleEvents", svcTable, true},
-	mTThrottledRequests: {"AWS/DynamoDB", "ThrottledRequests", svcTable, true},
-	mTProvRead:          {"AWS/DynamoDB", "ProvisionedReadCapacityUnits", svcTable, false},
-	mTProvWrite:         {"AWS/DynamoDB", "ProvisionedWriteCapacityUnits", svcTable, false},
-	mDLatency:           {DownstreamNamespace, "Latency", svcDownstream, false},
-	mDErrors:            {DownstreamNamespace, "Errors", svcDownstream, true},
-	mDRequests:          {DownstreamNamespace, "Requests", svcDownstream, true},
+	mAPICount:           {ns: "AWS/ApiGateway", name: "Count", svc: svcAPI, sparse: true, samples: mAPICount, shape: errorFlag},
+	mAPI4xx:             {ns: "AWS/ApiGateway", name: "4XXError", svc: svcAPI, sparse: true, samples: mAPICount, shape: errorFlag},
+	mAPI5xx:             {ns: "AWS/ApiGateway", name: "5XXError", svc: svcAPI, sparse: true, samples: mAPICount, shape: errorFlag},
+	mLInvocations:       {ns: "AWS/Lambda", name: "Invocations", svc: svcLambda, sparse: true},
+	mLThrottles:         {ns: "AWS/Lambda", name: "Throttles", svc: svcLambda, sparse: true},
+	mLConcurrent:        {ns: "AWS/Lambda", name: "ConcurrentExecutions", svc: svcLambda, sparse: true},
+	mLErrors:            {ns: "AWS/Lambda", name: "Errors", svc: svcLambda, sparse: true},
+	mLDuration:          {ns: "AWS/Lambda", name: "Duration", svc: svcLambda, sparse: true, samples: mLInvocations, shape: durationMs},
+	mQAge:               {ns: "AWS/SQS", name: "ApproximateAgeOfOldestMessage", svc: svcQueue},
+	mQVisible:           {ns: "AWS/SQS", name: "ApproximateNumberOfMessagesVisible", svc: svcQueue},
+	mQSent:              {ns: "AWS/SQS", name: "NumberOfMessagesSent", svc: svcQueue},
+	mQDeleted:           {ns: "AWS/SQS", name: "NumberOfMessagesDeleted", svc: svcQueue},
+	mTConsumedRead:      {ns: "AWS/DynamoDB", name: "ConsumedReadCapacityUnits", svc: svcTable, samples: mTRequests, shape: perRequest},
+	mTConsumedWrite:     {ns: "AWS/DynamoDB", name: "ConsumedWriteCapacityUnits", svc: svcTable, samples: mTRequests, shape: perRequest},
+	mTReadThrottle:      {ns: "AWS/DynamoDB", name: "ReadThrottleEvents", svc: svcTable, sparse: true},
+	mTWriteThrottle:     {ns: "AWS/DynamoDB", name: "WriteThrottleEvents", svc: svcTable, sparse: true},
+	mTThrottledRequests: {ns: "AWS/DynamoDB", name: "ThrottledRequests", svc: svcTable, sparse: true},
+	mTProvRead:          {ns: "AWS/DynamoDB", name: "ProvisionedReadCapacityUnits", svc: svcTable, every: provisionedEvery},
+	mTProvWrite:         {ns: "AWS/DynamoDB", name: "ProvisionedWriteCapacityUnits", svc: svcTable, every: provisionedEvery},
+	mTRequests:          {svc: svcTable}, // requests that reached the table: the samples of Consumed*; no metric of its own
+	mQQuiet:             {svc: svcQueue}, // seconds the queue has been inactive
+	mQWoke:              {svc: svcQueue}, // seconds since it woke from 6 hours' inactivity
+	mDLatency:           {ns: DownstreamNamespace, name: "Latency", svc: svcDownstream},
+	mDErrors:            {ns: DownstreamNamespace, name: "Errors", svc: svcDownstream, sparse: true},
+	mDRequests:          {ns: DownstreamNamespace, name: "Requests", svc: svcDownstream, sparse: true},
 }
 
 // aliases are other real metric names that the model answers with the
@@ -109,7 +139,7 @@ func lookupMetric(ns, name string) (metric, bool) {
 		return 0, false
 	}
 	for m := range metrics {
-		if metrics[m].ns == ns && metrics[m].name == name {
+		if metrics[m].name != "" && metrics[m].ns == ns && metrics[m].name == name {
 			return metric(m), true
 		}
 	}
@@ -141,41 +171,6 @@ func (s *store) put(m metric, t int64, v float64) { s.vals[m][t&s.mask] = v }
 
 // horizon is how far back the store remembers, in seconds.
 func (s *store) horizon() int64 { return s.mask + 1 }
-
-// stats are the CloudWatch statistics of one window.
-type stats struct {
-	sum, min, max, n float64
-}
-
-// window aggregates seconds [from, to).
-func (s *store) window(m metric, from, to int64) stats {
-	st := stats{min: math.Inf(1), max: math.Inf(-1)}
-	v := s.vals[m]
-	for t := from; t < to; t++ {
-		x := v[t&s.mask]
-		st.sum += x
-		st.min = min(st.min, x)
-		st.max = max(st.max, x)
-		st.n++
-	}
-	return st
-}
-
-// percentile is the pNN of seconds [from, to); scratch is reused.
-func (s *store) percentile(m metric, from, to int64, p float64, scratch *[]float64) float64 {
-	buf := (*scratch)[:0]
-	v := s.vals[m]
-	for t := from; t < to; t++ {
-		buf = append(buf, v[t&s.mask])
-	}
-	*scratch = buf
-	if len(buf) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(buf)
-	i := int(math.Ceil(p/100*float64(len(buf)))) - 1
-	return buf[max(0, min(i, len(buf)-1))]
-}
 
 // statistic names the CloudWatch statistics the simulator computes:
 // Sum, Average, Maximum, Minimum, SampleCount and pNN.

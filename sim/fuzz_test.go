@@ -13,6 +13,8 @@ func FuzzParseScenario(f *testing.F) {
 	}
 	f.Add([]byte("duration: 1h\ntraffic: {rate: 1}\ntopology: {api: {rate: 1}}\n"))
 	f.Add([]byte("duration: -1h\n"))
+	f.Add([]byte("duration: 1h\ntraffic: {rate: 50}\ntopology: {kind: sqs-lambda-dynamodb-downstream, queue: {batch_size: 10, max_receive_count: 2, visibility_timeout: 5s}, lambda: {unreserved: true, other_usage: 100, cold_start: 2s}, table: {burst_seconds: 0, hot_key_share: 0.5, on_demand: true}}\ncloudwatch: {drop: 0.5, late: {share: 1, by: 5m}}\n"))
+	f.Add([]byte("duration: 1h\ntraffic: {rate: 50}\ntopology: {api: {rate: 10, usage_plan: p, keys: [{name: a, share: 0.2}], client_error_rate: 0.5}, lambda: {async: {max_event_age: 1m}}}\nclients: {retries: 10, backoff: 1s, max_backoff: 15m, jitter: equal}\n"))
 	f.Add([]byte("{}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := ParseScenario("fuzz", data)
@@ -20,7 +22,7 @@ func FuzzParseScenario(f *testing.F) {
 			return
 		}
 		// A scenario that passes validation must be safe to build.
-		if sc.Duration.D() < 0 || math.IsNaN(sc.Traffic.Rate) || sc.Topology.Lambda.AccountConcurrency < 100 {
+		if sc.Duration.D() < 0 || math.IsNaN(sc.Traffic.Rate) || sc.Topology.Lambda.AccountConcurrency < 10 {
 			t.Fatalf("validated scenario out of range: %+v", sc)
 		}
 		if sc.Traffic.Trace == nil && sc.Topology.Lambda.Duration.Trace == nil && sc.Duration.D() <= 3600e9 {
@@ -29,6 +31,15 @@ func FuzzParseScenario(f *testing.F) {
 				if r := c.rate(s); math.IsNaN(r) || math.IsInf(r, 0) || r < 0 {
 					t.Fatalf("rate %v at %ds", r, s)
 				}
+			}
+			// And to simulate: every knob's model runs.
+			p := newPlant(sc, c, nil, 4096)
+			p.tl = newTimeline(2)
+			for s := int64(0); s < 120; s++ {
+				p.step(s)
+			}
+			if k := p.k; math.IsNaN(k.served) || k.served > k.offered+1e-6*k.offered+1 && p.q == nil && p.clients == nil && p.async == nil {
+				t.Fatalf("served %v of %v offered", k.served, k.offered)
 			}
 		}
 	})

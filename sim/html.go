@@ -109,16 +109,17 @@ func (r *Report) rows() []htmlRow {
 	best := map[string]float64{}
 	better := map[string]func(a, b float64) bool{
 		"served":    func(a, b float64) bool { return a > b },
+		"lost":      func(a, b float64) bool { return a < b },
 		"throttled": func(a, b float64) bool { return a < b },
 		"overload":  func(a, b float64) bool { return a < b },
 		"p99age":    func(a, b float64) bool { return a < b },
 		"cost":      func(a, b float64) bool { return a < b },
 	}
 	val := func(k KPIs) map[string]float64 {
-		return map[string]float64{"served": float64(k.Served), "throttled": float64(k.Throttled), "overload": float64(k.OverloadS), "p99age": k.P99QueueAgeS, "cost": k.CostUSD}
+		return map[string]float64{"served": float64(k.Served), "lost": float64(k.Lost), "throttled": float64(k.Throttled), "overload": float64(k.OverloadS), "p99age": k.P99QueueAgeS, "cost": k.CostUSD}
 	}
 	for _, res := range r.Results {
-		if res.Policy == PolicyOracle {
+		if res.Policy == PolicyOracle || res.Policy == PolicyOracleCausal {
 			continue
 		}
 		for key, v := range val(res.KPIs) {
@@ -133,7 +134,7 @@ func (r *Report) rows() []htmlRow {
 		if k.Offered > 0 {
 			row.ServedPct = 100 * float64(k.Served) / float64(k.Offered)
 		}
-		if res.Policy != PolicyOracle {
+		if res.Policy != PolicyOracle && res.Policy != PolicyOracleCausal {
 			for key, v := range val(k) {
 				row.Best[key] = v == best[key]
 			}
@@ -164,11 +165,11 @@ svg{width:100%;height:auto}.legend{font-size:.85em;color:#555}
 <p class="meta">Topology <b>{{.Topology}}</b> · {{.Duration}} simulated · seed {{.Seed}} · policies file <code>{{.Policies}}</code></p>
 <h2>Key numbers</h2>
 <table>
-<tr><th>policy</th><th>offered</th><th>served</th><th>served %</th><th>throttled</th><th title="API Gateway / Lambda / DynamoDB">by layer (API / Lambda / DynamoDB)</th><th>downstream errors</th><th>overload s</th><th>max queue age s</th><th>p99 queue age s</th><th>cost USD</th><th>actuations</th><th>reversals</th><th>quota violations</th></tr>
-{{range .Rows}}<tr{{if eq .Policy "oracle"}} class="oracle"{{end}}><td>{{.Policy}}</td><td>{{.K.Offered}}</td><td{{if index .Best "served"}} class="best"{{end}}>{{.K.Served}}</td><td>{{f2 .ServedPct}}</td><td{{if index .Best "throttled"}} class="best"{{end}}>{{.K.Throttled}}</td><td>{{.L.APIGateway}} / {{.L.Lambda}} / {{.L.DynamoDB}}</td><td>{{.L.Downstream}}</td><td{{if index .Best "overload"}} class="best"{{end}}>{{.K.OverloadS}}</td><td>{{f0 .K.MaxQueueAgeS}}</td><td{{if index .Best "p99age"}} class="best"{{end}}>{{f0 .K.P99QueueAgeS}}</td><td{{if index .Best "cost"}} class="best"{{end}}>{{f2 .K.CostUSD}}</td><td>{{.K.Actuations}}</td><td>{{.K.Reversals}}</td><td>{{.K.QuotaViolations}}</td></tr>
+<tr><th>policy</th><th>offered</th><th>served</th><th>served %</th><th>lost</th><th>delayed</th><th>throttled</th><th title="API Gateway / Lambda / DynamoDB">by layer (API / Lambda / DynamoDB)</th><th>downstream errors</th><th>overload s</th><th>max queue age s</th><th>p99 queue age s</th><th>cost USD</th><th>actuations</th><th>reversals</th><th>quota violations</th></tr>
+{{range .Rows}}<tr{{if or (eq .Policy "oracle") (eq .Policy "oracle-causal")}} class="oracle"{{end}}><td>{{.Policy}}</td><td>{{.K.Offered}}</td><td{{if index .Best "served"}} class="best"{{end}}>{{.K.Served}}</td><td>{{f2 .ServedPct}}</td><td{{if index .Best "lost"}} class="best"{{end}}>{{.K.Lost}}</td><td>{{.K.Delayed}}</td><td{{if index .Best "throttled"}} class="best"{{end}}>{{.K.Throttled}}</td><td>{{.L.APIGateway}} / {{.L.Lambda}} / {{.L.DynamoDB}}</td><td>{{.L.Downstream}}</td><td{{if index .Best "overload"}} class="best"{{end}}>{{.K.OverloadS}}</td><td>{{f0 .K.MaxQueueAgeS}}</td><td{{if index .Best "p99age"}} class="best"{{end}}>{{f0 .K.P99QueueAgeS}}</td><td{{if index .Best "cost"}} class="best"{{end}}>{{f2 .K.CostUSD}}</td><td>{{.K.Actuations}}</td><td>{{.K.Reversals}}</td><td>{{.K.QuotaViolations}}</td></tr>
 {{end}}</table>
-<p class="legend">Green marks the best real policy in a column. The <i>oracle</i> sees future demand and knows every actuation delay: it marks the physical limit, not a contender.
-Throttled counts every request a limit turned away at any layer (a message retried by the SQS poller counts each time). Overload seconds are seconds in which DynamoDB throttled or the downstream ran above its capacity.
+<p class="legend">Green marks the best real policy in a column. The <i>oracle</i> sees future demand and knows every actuation delay: it marks the physical limit, not a contender; <i>oracle-causal</i> knows the true demand only as CloudWatch reports it: a perfect reactive controller.
+Lost requests never succeed; delayed ones failed at least once and then succeeded on a retry. Throttled counts throttle events at every layer (a message retried by the SQS poller counts each time). Overload seconds are seconds in which DynamoDB throttled or the downstream ran above its capacity.
 Cost is provisioned DynamoDB capacity at list price; Lambda reserved concurrency is free. Data: <a href="timeline.csv">timeline.csv</a>, <a href="results.json">results.json</a>.</p>
 {{if .Notes}}<h2>Notes</h2><ul class="notes">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{range .Figures}}<h2>{{.Title}}</h2>

@@ -100,14 +100,16 @@ func TestLambdaReservedConcurrencyCaps(t *testing.T) {
 	}
 }
 
-// DynamoDB banks exactly 300 s of unused capacity and spends it on a
-// spike before throttling.
+// DynamoDB "retains up to 5 minutes (300 seconds) of unused read and
+// write capacity" (https://repost.aws/knowledge-center/dynamodb-spiky-workloads-short-intervals):
+// with burst_seconds at its default the bank holds exactly 300 s and is
+// spent on a spike before throttling.
 func TestBurstBankAbsorbsExactly300Seconds(t *testing.T) {
-	c := capacity{prov: 100}
+	c := newCapacity(100, false, maxBurstSeconds, 0, 0)
 	for range 1000 { // idle far longer than 300 s: the bank stops at 300 s
 		c.consume(0)
 	}
-	if c.bank != burstSeconds*100 {
+	if c.bank != maxBurstSeconds*100 {
 		t.Fatalf("bank after idling %v, want 300 × 100", c.bank)
 	}
 	full := 0
@@ -124,7 +126,7 @@ func TestBurstBankAbsorbsExactly300Seconds(t *testing.T) {
 		t.Errorf("double the provisioned capacity was served for %d s, want 300", full)
 	}
 	// Half-used capacity refills the bank at half the rate.
-	c = capacity{prov: 10}
+	c = newCapacity(10, false, maxBurstSeconds, 0, 0)
 	for range 100 {
 		c.consume(5)
 	}
@@ -154,6 +156,7 @@ func TestQueueGrowthIsArrivalMinusService(t *testing.T) {
 func TestPlantQueueHoldsOfferedMinusServed(t *testing.T) {
 	s := setup(t, `
 duration: 1h
+warmup: 0s
 topology:
   kind: sqs-lambda-dynamodb-downstream
   queue: {name: q}
@@ -291,7 +294,7 @@ func TestUsagePlanUpdateRate(t *testing.T) {
 duration: 1h
 topology:
   kind: api-lambda-dynamodb
-  api: {rate: 100}
+  api: {rate: 100, usage_plan: x}
 traffic: {rate: 1}
 `, "")
 	p := newPlant(s.Scenario, s.curve, nil, 3600)
@@ -302,8 +305,8 @@ traffic: {rate: 1}
 		t.Fatal(err)
 	}
 	p.applyDue(0)
-	if p.api.burst != 300 {
-		t.Errorf("burst %v, want rate × burst_ratio = 300", p.api.burst)
+	if b := p.knobValue(kAPIBurst); b != 300 {
+		t.Errorf("burst %v, want rate × burst_ratio = 300", b)
 	}
 	st, _ := act.Current(t.Context(), tg, now.Add(5*time.Second))
 	if want := now.Add(20 * time.Second); !st.Constraints.NotBefore.Equal(want) {

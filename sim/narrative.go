@@ -20,20 +20,23 @@ func Narrate(r *ScenarioRun) []string {
 	var out []string
 	say := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 
-	// Ranking on throttled requests, the oracle aside.
+	// Ranking on lost requests, the oracles aside.
 	var ranked []*Result
 	for _, res := range r.Results {
-		if res.Policy != PolicyOracle {
+		if res.Policy != PolicyOracle && res.Policy != PolicyOracleCausal {
 			ranked = append(ranked, res)
 		}
 	}
-	sort.SliceStable(ranked, func(i, j int) bool { return ranked[i].KPIs.Throttled < ranked[j].KPIs.Throttled })
+	sort.SliceStable(ranked, func(i, j int) bool { return ranked[i].KPIs.Lost < ranked[j].KPIs.Lost })
 	if len(ranked) > 1 {
 		best, worst := ranked[0], ranked[len(ranked)-1]
-		s := fmt.Sprintf("%s throttled the fewest requests (%d, %s of offered) and %s the most (%d, %s)",
-			best.Policy, best.KPIs.Throttled, suitePct(best.KPIs.Throttled, best.KPIs.Offered), worst.Policy, worst.KPIs.Throttled, suitePct(worst.KPIs.Throttled, worst.KPIs.Offered))
+		s := fmt.Sprintf("%s lost the fewest requests (%d, %s of offered) and %s the most (%d, %s)",
+			best.Policy, best.KPIs.Lost, suitePct(best.KPIs.Lost, best.KPIs.Offered), worst.Policy, worst.KPIs.Lost, suitePct(worst.KPIs.Lost, worst.KPIs.Offered))
+		if oc := r.Result(PolicyOracleCausal); oc != nil {
+			s += fmt.Sprintf("; oracle-causal, a perfect reactive controller, lost %d", oc.KPIs.Lost)
+		}
 		if or := r.Result(PolicyOracle); or != nil {
-			s += fmt.Sprintf("; the oracle, which sees the future, throttled %d", or.KPIs.Throttled)
+			s += fmt.Sprintf("; the oracle, which sees the future, lost %d", or.KPIs.Lost)
 		}
 		say("%s.", s)
 	}
@@ -41,19 +44,20 @@ func Narrate(r *ScenarioRun) []string {
 		return out
 	}
 
-	a, t := at.KPIs.Throttled, tt.KPIs.Throttled
+	la, lt := at.KPIs.Lost, tt.KPIs.Lost
 	switch {
-	case a == t:
-		say("autotuner and target-tracking throttled the same (%d).", a)
-	case a < t && a == 0:
-		say("autotuner throttled nothing; target-tracking throttled %d.", t)
-	case a < t:
-		say("target-tracking throttled %.1f× more than autotuner (%d vs %d).", float64(t)/float64(a), t, a)
-	case t == 0:
-		say("autotuner throttled %d where target-tracking throttled none.", a)
+	case la == lt:
+		say("autotuner and target-tracking lost the same (%d).", la)
+	case la < lt && la == 0:
+		say("autotuner lost nothing; target-tracking lost %d.", lt)
+	case la < lt:
+		say("target-tracking lost %.1f× more than autotuner (%d vs %d).", float64(lt)/float64(la), lt, la)
+	case lt == 0:
+		say("autotuner lost %d where target-tracking lost none.", la)
 	default:
-		say("autotuner throttled %.1f× more than target-tracking (%d vs %d).", float64(a)/float64(t), a, t)
+		say("autotuner lost %.1f× more than target-tracking (%d vs %d).", float64(la)/float64(lt), la, lt)
 	}
+	a, t := at.KPIs.Throttled, tt.KPIs.Throttled
 	layers := func(l Layers) string {
 		var parts []string
 		for _, p := range []struct {
@@ -70,13 +74,13 @@ func Narrate(r *ScenarioRun) []string {
 		return strings.Join(parts, ", ")
 	}
 	if a > 0 || t > 0 {
-		say("By layer, autotuner: %s; target-tracking: %s.", layers(at.Layers), layers(tt.Layers))
+		say("Throttle events by layer, autotuner: %s; target-tracking: %s.", layers(at.Layers), layers(tt.Layers))
 	}
 	// On a queue, the poller retries a throttled message: what a throttle
 	// costs there is latency, not a lost request.
-	if r.Setup.Scenario.Topology.Queue != nil && at.KPIs.Served == at.KPIs.Offered && tt.KPIs.Served == tt.KPIs.Offered && (a > 0 || t > 0) {
-		say("Behind the queue a throttled message is retried, so both served every request; the price of a throttle is queue age: at most %.0f s under autotuner, %.0f s under target-tracking.",
-			at.KPIs.MaxQueueAgeS, tt.KPIs.MaxQueueAgeS)
+	if r.Setup.Scenario.Topology.Queue != nil && (a > 0 || t > 0) {
+		say("Behind the queue a throttled message is retried: autotuner delayed %d requests and target-tracking %d, and the oldest waited at most %.0f s and %.0f s.",
+			at.KPIs.Delayed, tt.KPIs.Delayed, at.KPIs.MaxQueueAgeS, tt.KPIs.MaxQueueAgeS)
 	}
 	// Throttling more to protect the downstream is the back-pressure
 	// guard's job; say so when that is the trade that happened.

@@ -15,20 +15,14 @@ const (
 	PriceReadUnitOD  = 0.125e-6 // on-demand read request unit
 )
 
-// visibilityTimeout is how long a failed SQS message stays invisible
-// before it is received again.
-const visibilityTimeout = 30
-
-// pollerStep is how fast Lambda's SQS poller adds concurrency: up to 300
-// per minute.
-const pollerStep = 5
-
 // knob is a limit the actuators move.
 type knob int
 
 const (
-	kAPIRate knob = iota
+	kAPIRate knob = iota // the usage plan's throttle, each key
 	kAPIBurst
+	kStageRate // the stage's default method throttle, each method
+	kStageBurst
 	kReserved
 	kESM
 	kRead
@@ -48,59 +42,62 @@ type plant struct {
 	curve *curve
 	arr   poissonGen
 
-	api   *tokenBucket
-	q     *queue
-	fn    lambdaFn
-	table *tableState
-	down  *downstream
+	api     *apiGateway
+	q       *sqsQueue
+	clients *clients    // synchronous callers that retry, when the scenario says so
+	async   *asyncQueue // asynchronous invocation, when the scenario asks for it
+	fn      lambdaFn
+	table   *tableState
+	down    *downstream
 
-	hidden     float64 // SQS messages inside their visibility timeout
-	hiddenRing [ringSize]float64
-	latency    float64 // the downstream's latency last second, seconds
+	latency float64 // the downstream's latency last second, seconds
 
 	pending []change
-	cw      *store
-	k       kpis
-	tl      *Timeline
-	acc     minuteAcc
-}
-
-// tableState is a DynamoDB table: two capacities and the control-plane
-// state that the actuator reports.
-type tableState struct {
-	read, write    capacity
-	rpr, wpr       float64 // capacity units per request
-	updatingUntil  int64   // the table is UPDATING before this second
-	quota          policy.DecreaseQuota
-	lastIncreaseAt int64
+	// warm is the warm-up in seconds: the plant's clock starts warm
+	// seconds before the scenario's, at the first rate, and scoring
+	// begins when the scenario does.
+	warm int64
+	cw   *store
+	k    kpis
+	tl   *Timeline
+	acc  minuteAcc
 }
 
 func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64) *plant {
 	tp := &sc.Topology
 	p := &plant{sc: sc, curve: cur, arr: poissonGen{r: rand.New(rand.NewPCG(sc.Seed, 0x61727269766c73))}, pending: make([]change, 0, 16)}
 	if a := tp.API; a != nil {
-		p.api = &tokenBucket{rate: a.Rate, burst: a.Burst, tokens: a.Burst}
+		p.api = newAPIGateway(a)
 	}
 	if tp.Queue != nil {
-		p.q = newQueue()
-		p.fn.pollers = pollerStep
+		p.q = newSQS(tp.Queue)
+		p.fn.pollers = pollerStart
 	}
-	p.fn.reserved = tp.Lambda.Reserved
+	if sc.Clients != nil && sc.Clients.Retries > 0 {
+		p.clients = newClients(sc.Clients)
+	}
+	l := &tp.Lambda
+	if l.Async != nil {
+		p.async = newAsync(l.Async)
+	}
+	p.fn.reserved = l.Reserved
+	if l.Unreserved {
+		p.fn.reserved, p.fn.unreserved = l.unreservedPool(), true
+	}
+	p.fn.scaling = scaling{per10s: l.ScalingPer10s, tokens: l.ScalingPer10s, coldStart: l.ColdStart.D().Seconds(), idle: l.IdleTimeout.D().Seconds()}
 	p.fn.esmMax = tp.Lambda.MaxConcurrency
 	p.fn.classes = durationClasses(&tp.Lambda.Duration, durs)
 	for _, d := range p.fn.classes {
 		p.fn.mean += d / nClasses
 	}
 	if t := tp.Table; t != nil {
+		bs, full := *t.BurstSeconds, *t.BurstStart
 		p.table = &tableState{
-			read:  capacity{prov: t.Read, onDemand: t.OnDemand},
-			write: capacity{prov: t.Write, onDemand: t.OnDemand},
-			rpr:   t.ReadsPerRequest, wpr: t.WritesPerRequest,
+			read:  newCapacity(t.Read, t.OnDemand, bs, full, t.WarmRead),
+			write: newCapacity(t.Write, t.OnDemand, bs, full, t.WarmWrite),
+			rpr:   t.ReadsPerRequest, wpr: t.WritesPerRequest, hot: t.HotKeyShare,
 			quota: policy.DecreaseQuota{Enforced: !t.OnDemand},
 		}
-		// A table that has been idle has its bank full.
-		p.table.read.bank = burstSeconds * t.Read
-		p.table.write.bank = burstSeconds * t.Write
 	}
 	if d := tp.Downstream; d != nil {
 		p.down = &downstream{capacity: d.Capacity, latency: d.Latency.D().Seconds()}
@@ -114,10 +111,8 @@ func newPlant(sc *Scenario, cur *curve, durs *DurationPercentiles, horizon int64
 // limit is the Lambda's effective concurrency cap for the sync path.
 func (p *plant) knobValue(k knob) float64 {
 	switch k {
-	case kAPIRate:
-		return p.api.rate
-	case kAPIBurst:
-		return p.api.burst
+	case kAPIRate, kAPIBurst, kStageRate, kStageBurst:
+		return p.api.get(k <= kAPIBurst, k == kAPIBurst || k == kStageBurst)
 	case kReserved:
 		return p.fn.reserved
 	case kESM:
@@ -132,13 +127,10 @@ func (p *plant) knobValue(k knob) float64 {
 
 func (p *plant) setKnob(k knob, v float64) {
 	switch k {
-	case kAPIRate:
-		p.api.rate = v
-	case kAPIBurst:
-		p.api.burst = v
-		p.api.tokens = min(p.api.tokens, v)
+	case kAPIRate, kAPIBurst, kStageRate, kStageBurst:
+		p.api.set(k <= kAPIBurst, k == kAPIBurst || k == kStageBurst, v)
 	case kReserved:
-		p.fn.reserved = v
+		p.fn.reserved, p.fn.unreserved = v, false
 	case kESM:
 		p.fn.esmMax = v
 	case kRead:
@@ -167,162 +159,38 @@ func (p *plant) applyDue(t int64) {
 	p.pending = p.pending[:n]
 }
 
-// step simulates second t.
-func (p *plant) step(t int64) {
-	p.applyDue(t)
-	rate := p.curve.rate(t)
-	arr := p.arr.draw(rate)
-	k := &p.k
-	k.offered += arr
-	in := arr
-	var api429 float64
-	if p.api != nil {
-		ok := p.api.admit(in)
-		api429 = in - ok
-		in = ok
+// clientsSettle tells the retrying clients how second t went: a 429 from
+// the API, and for a synchronous backend a throttle or a failure, comes
+// back to them. What they give up on is lost, by its last error.
+func (p *plant) clientsSettle(t int64, entered, api429, lthr, failed float64) {
+	c, k := p.clients, &p.k
+	back := api429
+	if p.q == nil && p.async == nil {
+		back += lthr + failed
 	}
+	c.settle(t, safeDiv(back, entered))
+	thrShare := safeDiv(api429+lthr, back)
+	if p.q != nil || p.async != nil {
+		thrShare = 1
+	}
+	k.lose(lostThrottled, c.newLost*thrShare)
+	k.lose(lostFailed, c.newLost*(1-thrShare))
+	k.delay(c.newDelayed)
+	c.newLost, c.newDelayed = 0, 0
+}
 
-	fn := &p.fn
-	extra := 0.0
-	if p.down != nil {
-		extra = math.Round(p.latency*1000) / 1000 // to the millisecond, so the split durations are reused
+func safeDiv(a, b float64) float64 {
+	if b <= 0 {
+		return 0
 	}
-	e0 := fn.e0(extra)
-	carried := fn.carry(t)
-	var attempts, admitted, visible float64
-	if p.q != nil {
-		p.q.push(t, in)
-		i := t & (ringSize - 1)
-		p.hidden = max(0, p.hidden-p.hiddenRing[i])
-		p.hiddenRing[i] = 0
-		visible = max(0, p.q.depth-p.hidden)
-		pollCap := fn.pollers
-		if fn.esmMax > 0 {
-			pollCap = min(pollCap, fn.esmMax)
-		}
-		attempts = min(math.Floor(visible+1e-9), fn.room(pollCap, carried, e0))
-		admitted = min(attempts, fn.room(fn.reserved, carried, e0))
-	} else {
-		attempts = in
-		admitted = min(in, fn.room(fn.reserved, carried, e0))
-	}
-	lthr := attempts - admitted
-	conc := fn.start(t, admitted, extra)
-	if p.q != nil {
-		switch {
-		case lthr > 0:
-			// Throttled: the poller backs off to what the function takes.
-			fn.pollers = max(pollerStep, conc+pollerStep)
-		case visible-attempts >= 1:
-			fn.pollers = min(fn.pollers+pollerStep, 1250)
-		default:
-			fn.pollers = max(pollerStep, min(fn.pollers, conc+pollerStep))
-		}
-	}
-
-	var failedT, dr, dw, sr, sw float64
-	if tb := p.table; tb != nil {
-		dr, dw = admitted*tb.rpr, admitted*tb.wpr
-		sr, sw = tb.read.consume(dr), tb.write.consume(dw)
-		var fr, fw float64
-		if tb.rpr > 0 {
-			fr = (dr - sr) / tb.rpr
-		}
-		if tb.wpr > 0 {
-			fw = (dw - sw) / tb.wpr
-		}
-		failedT = min(admitted, max(fr, fw))
-		p.cw.put(mTReadThrottle, t, fr)
-		p.cw.put(mTWriteThrottle, t, fw)
-		p.cw.put(mTThrottledRequests, t, fr+fw)
-		p.cw.put(mTConsumedRead, t, sr)
-		p.cw.put(mTConsumedWrite, t, sw)
-		p.cw.put(mTProvRead, t, tb.read.prov)
-		p.cw.put(mTProvWrite, t, tb.write.prov)
-		if tb.read.onDemand {
-			k.cost += sr*PriceReadUnitOD + sw*PriceWriteUnitOD
-		} else {
-			k.cost += (tb.read.prov*PriceRCUHour + tb.write.prov*PriceWCUHour) / 3600
-		}
-	}
-	calls := admitted - failedT
-	var failedD, capNow float64
-	if d := p.down; d != nil {
-		capNow = d.capacity * p.curve.capacityFactor(t)
-		failedD, p.latency = d.serve(calls, p.curve.capacityFactor(t))
-		p.cw.put(mDLatency, t, p.latency*1000)
-		p.cw.put(mDErrors, t, failedD)
-		p.cw.put(mDRequests, t, calls)
-	}
-	served := calls - failedD
-	failed := failedT + failedD
-	var age float64
-	if p.q != nil {
-		p.q.pop(served)
-		if failed > 0 {
-			p.hidden += failed
-			p.hiddenRing[(t+visibilityTimeout)&(ringSize-1)] += failed
-		}
-		age = p.q.age(t)
-		p.cw.put(mQAge, t, age)
-		p.cw.put(mQVisible, t, max(0, p.q.depth-p.hidden))
-		p.cw.put(mQSent, t, in)
-		p.cw.put(mQDeleted, t, served)
-	}
-	if p.api != nil {
-		p.cw.put(mAPICount, t, arr)
-		p.cw.put(mAPI4xx, t, api429)
-		fivexx := 0.0
-		if p.q == nil {
-			fivexx = lthr + failed
-		}
-		p.cw.put(mAPI5xx, t, fivexx)
-	}
-	p.cw.put(mLInvocations, t, admitted)
-	p.cw.put(mLThrottles, t, lthr)
-	p.cw.put(mLConcurrent, t, conc)
-	p.cw.put(mLErrors, t, failed)
-	p.cw.put(mLDuration, t, (fn.mean+extra)*1000)
-
-	// KPIs.
-	k.served += served
-	k.apiThrottled += api429
-	k.lambdaThrottled += lthr
-	k.tableThrottled += failedT
-	k.downstreamErrors += failedD
-	overloaded := failedT > 0 || (p.down != nil && calls > capNow)
-	if overloaded {
-		k.overloadS++
-	}
-	k.observeAge(age)
-
-	// Timeline, per minute.
-	a := &p.acc
-	a.offered += arr
-	a.served += served
-	a.apiThr += api429
-	a.lThr += lthr
-	a.tThr += failedT
-	a.dErr += failedD
-	a.need += attempts * (fn.mean + extra)
-	a.conc = max(a.conc, conc)
-	a.depth = max(a.depth, p.depthNow())
-	a.age = max(a.age, age)
-	a.dLoad += calls
-	a.dCap += capNow
-	a.lat += p.latency
-	a.tNeed += max(dr, dw)
-	a.tUsed += max(sr, sw)
-	if (t+1)%60 == 0 {
-		p.flushMinute()
-	}
+	return a / b
 }
 
 func (p *plant) depthNow() float64 {
 	if p.q == nil {
 		return 0
 	}
-	return p.q.depth
+	return p.q.depth()
 }
 
 // lambdaLimit is the concurrency the function may use.
@@ -349,6 +217,9 @@ func (p *plant) flushMinute() {
 	a, tl := &p.acc, p.tl
 	tl.Offered = append(tl.Offered, a.offered/60)
 	tl.Served = append(tl.Served, a.served/60)
+	tl.Lost = append(tl.Lost, p.k.minuteLost)
+	tl.Delayed = append(tl.Delayed, p.k.minuteDelayed)
+	p.k.minuteLost, p.k.minuteDelayed = 0, 0
 	tl.APIThrottled = append(tl.APIThrottled, a.apiThr)
 	tl.LambdaThrottled = append(tl.LambdaThrottled, a.lThr)
 	tl.TableThrottled = append(tl.TableThrottled, a.tThr)
@@ -358,7 +229,7 @@ func (p *plant) flushMinute() {
 	tl.LambdaLimit = append(tl.LambdaLimit, p.lambdaLimit())
 	apiRate := 0.0
 	if p.api != nil {
-		apiRate = p.api.rate
+		apiRate = p.api.rate()
 	}
 	tl.APIRate = append(tl.APIRate, apiRate)
 	tl.TableNeed = append(tl.TableNeed, a.tNeed/60)
@@ -402,6 +273,9 @@ func binAge(i int) float64 {
 type kpis struct {
 	offered, served                                                 float64
 	apiThrottled, lambdaThrottled, tableThrottled, downstreamErrors float64
+	lost                                                            [nLossCauses]float64
+	delayed                                                         float64
+	minuteLost, minuteDelayed                                       float64 // since the timeline's last minute
 	overloadS                                                       int64
 	maxAge                                                          float64
 	ageHist                                                         []float64
@@ -434,4 +308,19 @@ func (k *kpis) p99Age() float64 {
 		}
 	}
 	return k.maxAge
+}
+
+// beginScoring ends the warm-up: what was counted so far is dropped, the
+// plant's state (limits, queue, bank, functions in flight) carries on.
+func (p *plant) beginScoring(minutes int64) {
+	hist := p.k.ageHist
+	clear(hist)
+	p.k = kpis{ageHist: hist}
+	if p.q != nil {
+		// Messages still queued from the warm-up are offered to the
+		// scored run: it serves or loses them.
+		p.k.offered = p.q.depth()
+	}
+	p.acc = minuteAcc{}
+	p.tl = newTimeline(minutes)
 }

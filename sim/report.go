@@ -83,7 +83,7 @@ func (r *Report) Write(dir string) ([]string, error) {
 }
 
 // timelineColumns are the CSV columns, in order.
-var timelineColumns = []string{"policy", "minute", "offered_rps", "served_rps", "throttled_api_gateway", "throttled_lambda", "throttled_dynamodb", "downstream_errors",
+var timelineColumns = []string{"policy", "minute", "offered_rps", "served_rps", "lost", "delayed", "throttled_api_gateway", "throttled_lambda", "throttled_dynamodb", "downstream_errors",
 	"api_rate_limit", "lambda_need", "lambda_used", "lambda_limit", "table_need", "table_used", "table_limit",
 	"queue_depth", "queue_age_s", "downstream_load_rps", "downstream_capacity_rps", "downstream_latency_ms", "cost_usd"}
 
@@ -96,7 +96,7 @@ func (r *Report) WriteTimelineCSV(w io.Writer) error {
 	for _, res := range r.Results {
 		tl := res.Timeline
 		for m := range tl.Offered {
-			cols := []float64{tl.Offered[m], tl.Served[m], tl.APIThrottled[m], tl.LambdaThrottled[m], tl.TableThrottled[m], tl.DownstreamErrors[m],
+			cols := []float64{tl.Offered[m], tl.Served[m], tl.Lost[m], tl.Delayed[m], tl.APIThrottled[m], tl.LambdaThrottled[m], tl.TableThrottled[m], tl.DownstreamErrors[m],
 				tl.APIRate[m], tl.LambdaNeed[m], tl.LambdaUsed[m], tl.LambdaLimit[m], tl.TableNeed[m], tl.TableUsed[m], tl.TableLimit[m],
 				tl.QueueDepth[m], tl.QueueAge[m], tl.DownstreamLoad[m], tl.DownstreamCapacity[m], tl.DownstreamLatencyMs[m], tl.CostUSD[m]}
 			row[0], row[1] = res.Policy, strconv.Itoa(m)

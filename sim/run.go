@@ -22,7 +22,13 @@ type Setup struct {
 	Scenario     *Scenario
 	PoliciesName string
 	Policies     []byte
-	DurationS    int64
+	// BaselinePoliciesName and BaselinePolicies, when set, are the file
+	// every policy but the autotuner runs: the baselines keep the
+	// scenario's own setpoints while the autotuner runs another file, so
+	// two files are compared like for like. Set with BaselinesFrom.
+	BaselinePoliciesName string
+	BaselinePolicies     []byte
+	DurationS            int64
 
 	trace        *Trace
 	durs         *DurationPercentiles
@@ -64,6 +70,24 @@ func Prepare(sc *Scenario, policiesName string, policies []byte, tracesDir strin
 	return s, nil
 }
 
+// BaselinesFrom makes every policy but the autotuner run the policies
+// file data instead of the Setup's own.
+func (s *Setup) BaselinesFrom(name string, data []byte) error {
+	if _, err := config.Parse(name, data); err != nil {
+		return err
+	}
+	s.BaselinePoliciesName, s.BaselinePolicies = name, data
+	return nil
+}
+
+// policiesFor returns the file the named policy runs.
+func (s *Setup) policiesFor(policyName string) (string, []byte) {
+	if policyName != PolicyAutotuner && s.BaselinePolicies != nil {
+		return s.BaselinePoliciesName, s.BaselinePolicies
+	}
+	return s.PoliciesName, s.Policies
+}
+
 func (s *Setup) getPlan() *plan {
 	s.planOnce.Do(func() { s.plan = newPlan(s.Scenario, s.curve, s.DurationS) })
 	return s.plan
@@ -82,6 +106,7 @@ type RunOptions struct {
 
 // accounting derives actuations and reversals from the audit records.
 type accounting struct {
+	from       time.Time // records before it (the warm-up) are not counted
 	last       map[string]policy.Action
 	actuations int
 	reversals  int
@@ -91,18 +116,22 @@ func (a *accounting) record(r *controller.Record) {
 	if !r.Applied || r.Decision == nil {
 		return
 	}
-	a.actuations++
 	dir := r.Decision.Action
-	if prev, ok := a.last[r.Target]; ok && prev != dir {
+	prev, ok := a.last[r.Target]
+	a.last[r.Target] = dir
+	if r.Time.Before(a.from) {
+		return
+	}
+	a.actuations++
+	if ok && prev != dir {
 		a.reversals++
 	}
-	a.last[r.Target] = dir
 }
 
 // Run simulates the scenario under one policy: "autotuner" (the policies
 // file as written), a baseline, "static" or "oracle".
 func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Result, error) {
-	f, err := config.Parse(s.PoliciesName, s.Policies)
+	f, err := config.Parse(s.policiesFor(policyName))
 	if err != nil {
 		return nil, err
 	}
@@ -110,31 +139,39 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 	horizon := int64(3600)
 	for _, t := range f.Targets {
 		for _, q := range t.SignalList {
-			horizon = max(horizon, int64((q.Delay+q.Period)/time.Second)+sc.CloudWatch.DelayMax.Seconds()+600)
+			horizon = max(horizon, int64((q.Delay+q.Period)/time.Second)+sc.CloudWatch.DelayMax.Seconds()+sc.CloudWatch.lateBy()+sqsWakeLateSecond+600)
 		}
 	}
 	p := newPlant(sc, s.curve, s.durs, horizon)
-	p.tl = newTimeline(s.DurationS / 60)
+	warm := sc.WarmupS()
+	p.warm = warm
+	p.tl = newTimeline(warm / 60)
+	// The controller's clock starts with the warm-up; the scenario's
+	// times (faults, the oracle's plan, scores) count from sc.Start.
+	clock0 := sc.Start.Add(-time.Duration(warm) * time.Second)
 	n := &notes{}
-	act := &Actuator{p: p, start: sc.Start, notes: n}
+	act := &Actuator{p: p, start: clock0, notes: n}
 	if err := s.choose(f, policyName, p, act, n); err != nil {
 		return nil, err
 	}
-	sensor := &Sensor{p: p, start: sc.Start, seed: sc.Seed, cw: sc.CloudWatch, notes: n, resolved: map[*config.Signal]resolvedSignal{}}
+	sensor := &Sensor{p: p, start: clock0, seed: sc.Seed, cw: sc.CloudWatch, notes: n, resolved: map[*config.Signal]resolvedSignal{}}
 	actuators := map[config.Kind]controller.Actuator{}
 	for _, k := range config.Kinds {
 		actuators[k] = act
 	}
-	acct := &accounting{last: map[string]policy.Action{}}
+	acct := &accounting{last: map[string]policy.Action{}, from: sc.Start}
 	c := &controller.Controller{
 		Config: f, Sensor: sensor, Actuators: actuators, Store: state.NewMem(),
-		Audit: opt.Audit, Logger: discardLogger, Parallelism: 1,
+		Logger: discardLogger, Parallelism: 1,
 		OnRecord: func(r *controller.Record) {
 			acct.record(r)
-			if opt.OnRecord != nil {
+			if opt.OnRecord != nil && !r.Time.Before(sc.Start) {
 				opt.OnRecord(r)
 			}
 		},
+	}
+	if opt.Audit != nil {
+		c.Audit = scoredAudit{from: sc.Start, sink: opt.Audit}
 	}
 	interval := int64(f.Defaults.Interval / time.Second)
 	if interval <= 0 {
@@ -146,14 +183,17 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 		}
 	}
 	const report = 3600
-	for t := int64(0); t < s.DurationS; t++ {
+	for t := int64(0); t < warm+s.DurationS; t++ {
+		if t == warm {
+			p.beginScoring(s.DurationS / 60) // a quota violation in the warm-up still counts
+		}
 		// A change whose time has come is in force before the controller
 		// looks: a table that reads ACTIVE again shows its new capacity,
 		// as DynamoDB does, instead of the old one for one more second.
 		p.applyDue(t)
 		if t%interval == 0 {
-			if _, err := c.Tick(ctx, sc.Start.Add(time.Duration(t)*time.Second), controller.TickOptions{}); err != nil {
-				return nil, fmt.Errorf("tick at %s: %w", time.Duration(t)*time.Second, err)
+			if _, err := c.Tick(ctx, clock0.Add(time.Duration(t)*time.Second), controller.TickOptions{}); err != nil {
+				return nil, fmt.Errorf("tick at %s: %w", time.Duration(t-warm)*time.Second, err)
 			}
 		}
 		p.step(t)
@@ -161,9 +201,10 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if opt.Progress != nil {
-				opt.Progress(report)
-			}
+		}
+		// Progress counts the scenario's seconds, not the warm-up's.
+		if ts := t + 1 - warm; ts > 0 && ts%report == 0 && opt.Progress != nil {
+			opt.Progress(report)
 		}
 	}
 	if opt.Progress != nil {
@@ -172,6 +213,20 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 	r := p.result(policyName, acct, act.Violations)
 	r.Notes = n.list
 	return r, nil
+}
+
+// scoredAudit passes on the records of the scored run, not the warm-up's,
+// so an audit trail and the scores cover the same seconds.
+type scoredAudit struct {
+	from time.Time
+	sink controller.AuditSink
+}
+
+func (a scoredAudit) Write(r *controller.Record) error {
+	if r.Time.Before(a.from) {
+		return nil
+	}
+	return a.sink.Write(r)
 }
 
 // choose replaces the targets' engines for a compared policy.
@@ -188,28 +243,13 @@ func (s *Setup) choose(f *config.File, name string, p *plant, act *Actuator, n *
 			}
 			v := s.staticValue(t, k)
 			p.setKnob(k, v)
-			if k == kAPIRate && t.BurstRatio > 0 {
-				p.setKnob(kAPIBurst, math.Min(maxAPIBurst, math.Round(v*t.BurstRatio)))
+			if (k == kAPIRate || k == kStageRate) && t.BurstRatio > 0 {
+				p.setKnob(k+1, math.Min(maxAPIBurst, math.Round(v*t.BurstRatio)))
 			}
 		}
 		return nil
-	case PolicyOracle:
-		pl := s.getPlan()
-		for _, t := range f.Targets {
-			k, err := act.bind(t)
-			if err != nil {
-				continue
-			}
-			delay := int64(0)
-			switch k {
-			case kRead, kWrite:
-				delay = s.Scenario.Actuation.DynamoDBUpdating.Seconds()
-			case kReserved, kESM:
-				delay = s.Scenario.Actuation.Lambda.Seconds()
-			}
-			o := &oracle{pl: pl, p: p, start: s.Scenario.Start, lookhead: int64(f.Defaults.Interval/time.Second) + delay + 60, units: s.oracleUnits(k), drains: k == kReserved || k == kESM}
-			t.Engine = &policy.Engine{Rec: o, Guards: policy.Guards{Resolution: t.Resolution(), AllowZero: t.AllowZero}}
-		}
+	case PolicyOracle, PolicyOracleCausal:
+		s.chooseOracle(f, name, p, act)
 		return nil
 	}
 	for _, t := range f.Targets {
@@ -242,9 +282,9 @@ func (s *Setup) staticValue(t *config.Target, k knob) float64 {
 	r := s.meanRate * 1.2
 	var v float64
 	switch k {
-	case kAPIRate:
+	case kAPIRate, kStageRate:
 		v = math.Ceil(r*100) / 100
-	case kAPIBurst:
+	case kAPIBurst, kStageBurst:
 		v = math.Ceil(2 * r)
 	case kReserved, kESM:
 		lat := 0.0

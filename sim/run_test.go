@@ -57,6 +57,7 @@ func TestSameSeedSameBytes(t *testing.T) {
 // 60m30s, with CloudWatch publishing each minute one minute late.
 const stepScenario = `
 duration: 100m
+warmup: 0s
 topology:
   kind: api-lambda-dynamodb
   api: {rate: 5000, burst: 5000}

@@ -15,17 +15,22 @@ import (
 // Scenario is one simulation: how long, which plant, which traffic and
 // which faults. It is read from YAML (see docs/simulator.md).
 type Scenario struct {
-	Name        string     `yaml:"name"`
-	Description string     `yaml:"description"`
-	Duration    Duration   `yaml:"duration"`
-	Seed        uint64     `yaml:"seed"`
-	Start       time.Time  `yaml:"start"`    // virtual start; midnight UTC by default so days align with quotas
-	Policies    string     `yaml:"policies"` // policies file, relative to the scenario file; empty: the topology's built-in one
-	Topology    Topology   `yaml:"topology"`
-	Traffic     Traffic    `yaml:"traffic"`
-	Faults      []Fault    `yaml:"faults"`
-	CloudWatch  CloudWatch `yaml:"cloudwatch"`
-	Actuation   Actuation  `yaml:"actuation"`
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description"`
+	Duration    Duration `yaml:"duration"`
+	// Warmup runs the plant at the first rate before the scored duration,
+	// under every policy, so no policy is judged on its cold start; nil
+	// means DefaultWarmup, 0 none.
+	Warmup     *Duration  `yaml:"warmup"`
+	Seed       uint64     `yaml:"seed"`
+	Start      time.Time  `yaml:"start"`    // virtual start; midnight UTC by default so days align with quotas
+	Policies   string     `yaml:"policies"` // policies file, relative to the scenario file; empty: the topology's built-in one
+	Topology   Topology   `yaml:"topology"`
+	Traffic    Traffic    `yaml:"traffic"`
+	Faults     []Fault    `yaml:"faults"`
+	CloudWatch CloudWatch `yaml:"cloudwatch"`
+	Actuation  Actuation  `yaml:"actuation"`
+	Clients    *Clients   `yaml:"clients"` // synchronous callers' retries; none by default
 
 	// dir is where the scenario file lives, for relative paths.
 	dir string
@@ -58,6 +63,7 @@ type API struct {
 	RestAPI   string  `yaml:"rest_api"`
 	Rate      float64 `yaml:"rate"`  // requests per second
 	Burst     float64 `yaml:"burst"` // bucket size
+	APIKnobs  `yaml:",inline"`
 }
 
 // Queue is an SQS queue feeding the Lambda.
@@ -66,6 +72,7 @@ type Queue struct {
 	// EventSourceMapping is the mapping's UUID, matched against
 	// lambda-sqs-max-concurrency targets.
 	EventSourceMapping string `yaml:"event_source_mapping"`
+	QueueKnobs         `yaml:",inline"`
 }
 
 // Lambda is a function with reserved concurrency.
@@ -78,6 +85,7 @@ type Lambda struct {
 	// AccountConcurrency is the account's concurrency limit (1000).
 	AccountConcurrency float64      `yaml:"account_concurrency"`
 	Duration           DurationDist `yaml:"duration"`
+	LambdaKnobs        `yaml:",inline"`
 }
 
 // DurationDist is a function's duration distribution: log-normal from a
@@ -107,6 +115,7 @@ type Table struct {
 	ReadsPerRequest  float64 `yaml:"reads_per_request"`
 	WritesPerRequest float64 `yaml:"writes_per_request"`
 	OnDemand         bool    `yaml:"on_demand"`
+	TableKnobs       `yaml:",inline"`
 }
 
 // Downstream is a dependency the Lambda calls last: a capacity in requests
@@ -161,9 +170,10 @@ type Fault struct {
 type CloudWatch struct {
 	// A datapoint becomes visible DelayMin + (DelayMax−DelayMin)·u³ after
 	// its period ends (u uniform): mostly near DelayMin, sometimes late.
-	DelayMin Duration `yaml:"delay_min"`
-	DelayMax Duration `yaml:"delay_max"`
-	Noise    float64  `yaml:"noise"` // relative standard deviation of multiplicative noise
+	DelayMin         Duration `yaml:"delay_min"`
+	DelayMax         Duration `yaml:"delay_max"`
+	Noise            float64  `yaml:"noise"` // relative standard deviation of multiplicative noise
+	CloudWatchFaults `yaml:",inline"`
 }
 
 // Actuation shapes how fast the simulated services apply changes.
@@ -204,6 +214,8 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // Seconds is the duration in whole seconds.
 func (d Duration) Seconds() int64 { return int64(time.Duration(d) / time.Second) }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // maxScenarioSize keeps a hostile input from exhausting memory.
 const maxScenarioSize = 1 << 20
@@ -253,6 +265,7 @@ func (sc *Scenario) defaults() {
 	if tp.Lambda.AccountConcurrency == 0 {
 		tp.Lambda.AccountConcurrency = 1000
 	}
+	tp.Lambda.LambdaKnobs.defaults()
 	if tp.Lambda.Reserved == 0 {
 		tp.Lambda.Reserved = 50
 	}
@@ -272,9 +285,15 @@ func (sc *Scenario) defaults() {
 		if a.Burst == 0 {
 			a.Burst = 2 * a.Rate
 		}
+		if a.StageRate > 0 && a.StageBurst == 0 {
+			a.StageBurst = 2 * a.StageRate
+		}
 	}
 	if q := tp.Queue; q != nil && q.Name == "" {
 		q.Name = "queue"
+	}
+	if q := tp.Queue; q != nil {
+		q.QueueKnobs.defaults()
 	}
 	if t := tp.Table; t != nil {
 		if t.Name == "" {
@@ -289,6 +308,7 @@ func (sc *Scenario) defaults() {
 		if t.Write == 0 {
 			t.Write = 5
 		}
+		t.TableKnobs.defaults(t.OnDemand)
 	}
 	if d := tp.Downstream; d != nil {
 		if d.Name == "" {
@@ -307,6 +327,9 @@ func (sc *Scenario) defaults() {
 	}
 	if cw.DelayMax < cw.DelayMin {
 		cw.DelayMax = cw.DelayMin
+	}
+	if c := sc.Clients; c != nil {
+		c.defaults()
 	}
 	ac := &sc.Actuation
 	if ac.DynamoDBUpdating == 0 {
@@ -328,6 +351,21 @@ func (sc *Scenario) defaults() {
 	}
 }
 
+// DefaultWarmup is how long a scenario runs at its first rate, unscored,
+// when it does not say.
+const DefaultWarmup = 30 * time.Minute
+
+// maxWarmup bounds the warm-up: long enough to settle any policy.
+const maxWarmup = 6 * time.Hour
+
+// WarmupS is the warm-up in seconds.
+func (sc *Scenario) WarmupS() int64 {
+	if sc.Warmup == nil {
+		return int64(DefaultWarmup / time.Second)
+	}
+	return sc.Warmup.Seconds()
+}
+
 func (sc *Scenario) validate() []string {
 	var errs []string
 	bad := func(cond bool, format string, args ...any) {
@@ -335,9 +373,11 @@ func (sc *Scenario) validate() []string {
 			errs = append(errs, fmt.Sprintf(format, args...))
 		}
 	}
-	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	bad(sc.Duration <= 0 && sc.Traffic.Trace == nil, "duration: is required, for example 2h")
 	bad(sc.Duration.D() > maxDuration, "duration: must be at most %s, got %s", maxDuration, sc.Duration.D())
+	if w := sc.Warmup; w != nil {
+		bad(*w < 0 || w.D() > maxWarmup || w.D()%time.Minute != 0, "warmup: must be whole minutes from 0 to %s, got %s", maxWarmup, w.D())
+	}
 	tp := &sc.Topology
 	bad(tp.Kind != TopologyAPI && tp.Kind != TopologyQueue, "topology.kind: must be %s or %s, got %q", TopologyAPI, TopologyQueue, tp.Kind)
 	bad(tp.Kind == TopologyQueue && tp.Queue == nil, "topology.queue: is required for topology %s", TopologyQueue)
@@ -345,18 +385,24 @@ func (sc *Scenario) validate() []string {
 	l := &tp.Lambda
 	bad(!finite(l.Reserved) || l.Reserved < 0 || l.Reserved > 100000, "topology.lambda.reserved: must be between 0 and 100000, got %v", l.Reserved)
 	bad(!finite(l.MaxConcurrency) || l.MaxConcurrency != 0 && (l.MaxConcurrency < 2 || l.MaxConcurrency > 1000), "topology.lambda.max_concurrency: must be 0 (unset) or 2..1000, got %v", l.MaxConcurrency)
-	bad(!finite(l.AccountConcurrency) || l.AccountConcurrency < 100 || l.AccountConcurrency > 1e6, "topology.lambda.account_concurrency: must be between 100 and 1000000, got %v", l.AccountConcurrency)
+	bad(!finite(l.AccountConcurrency) || l.AccountConcurrency < 10 || l.AccountConcurrency > 1e6, "topology.lambda.account_concurrency: must be between 10 and 1000000, got %v", l.AccountConcurrency)
+	errs = append(errs, l.validateKnobs(tp.Queue != nil)...)
 	bad(l.Duration.Median.D() > 15*time.Minute || l.Duration.P99.D() > 15*time.Minute, "topology.lambda.duration: Lambda runs at most 15m")
 	bad(l.Duration.Trace == nil && l.Duration.P99 < l.Duration.Median, "topology.lambda.duration.p99: must be >= median")
 	if a := tp.API; a != nil {
 		bad(!finite(a.Rate) || a.Rate <= 0 || a.Rate > 10000, "topology.api.rate: must be above 0 and at most 10000, got %v", a.Rate)
 		bad(!finite(a.Burst) || a.Burst < 0 || a.Burst > 5000, "topology.api.burst: must be between 0 and 5000, got %v", a.Burst)
+		errs = append(errs, a.APIKnobs.validate()...)
+	}
+	if q := tp.Queue; q != nil {
+		errs = append(errs, q.QueueKnobs.validate()...)
 	}
 	if t := tp.Table; t != nil {
 		bad(!finite(t.Read) || t.Read < 1 || t.Read > 40000, "topology.table.read: must be between 1 and 40000, got %v", t.Read)
 		bad(!finite(t.Write) || t.Write < 1 || t.Write > 40000, "topology.table.write: must be between 1 and 40000, got %v", t.Write)
 		bad(!finite(t.ReadsPerRequest) || t.ReadsPerRequest < 0 || t.ReadsPerRequest > 100, "topology.table.reads_per_request: must be between 0 and 100")
 		bad(!finite(t.WritesPerRequest) || t.WritesPerRequest < 0 || t.WritesPerRequest > 100, "topology.table.writes_per_request: must be between 0 and 100")
+		errs = append(errs, t.TableKnobs.validate()...)
 	}
 	if d := tp.Downstream; d != nil {
 		bad(!finite(d.Capacity) || d.Capacity <= 0 || d.Capacity > 1e6, "topology.downstream.capacity: must be above 0 and at most 1000000, got %v", d.Capacity)
@@ -398,6 +444,10 @@ func (sc *Scenario) validate() []string {
 	cw := &sc.CloudWatch
 	bad(cw.DelayMax.D() > time.Hour, "cloudwatch.delay_max: must be at most 1h")
 	bad(!finite(cw.Noise) || cw.Noise < 0 || cw.Noise > 1, "cloudwatch.noise: must be between 0 and 1")
+	errs = append(errs, cw.CloudWatchFaults.validate()...)
+	if c := sc.Clients; c != nil {
+		errs = append(errs, c.validate()...)
+	}
 	ac := &sc.Actuation
 	bad(ac.DynamoDBUpdating.D() > time.Hour || ac.DynamoDBDecrease.D() > time.Hour || ac.Lambda.D() > time.Hour, "actuation: delays must be at most 1h")
 	return errs

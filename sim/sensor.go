@@ -24,7 +24,7 @@ type Sensor struct {
 	notes *notes
 
 	resolved map[*config.Signal]resolvedSignal
-	scratch  []float64
+	pairs    []weighted
 }
 
 var _ controller.Sensor = (*Sensor)(nil)
@@ -93,24 +93,9 @@ func (s *Sensor) readWindow(r resolvedSignal, q *config.Signal, start, end time.
 	if nowS < to+s.delay(lastMin, metrics[r.m].svc) {
 		return 0, false
 	}
-	st := s.p.cw.window(r.m, from, to)
-	if metrics[r.m].sparse && st.sum == 0 {
+	v, ok := s.statistic(r, from, to)
+	if !ok {
 		return 0, false
-	}
-	var v float64
-	switch r.stat {
-	case "Sum":
-		v = st.sum
-	case "Average":
-		v = st.sum / st.n
-	case "Maximum":
-		v = st.max
-	case "Minimum":
-		v = st.min
-	case "SampleCount":
-		v = st.n
-	case "p":
-		v = s.p.cw.percentile(r.m, from, to, r.pct, &s.scratch)
 	}
 	if s.cw.Noise > 0 {
 		v *= math.Max(0, 1+s.cw.Noise*s.gauss(lastMin, r.m))
@@ -128,7 +113,30 @@ func (s *Sensor) readWindow(r resolvedSignal, q *config.Signal, start, end time.
 func (s *Sensor) delay(minute int64, svc service) int64 {
 	lo, hi := s.cw.DelayMin.D().Seconds(), s.cw.DelayMax.D().Seconds()
 	u := unit(mix64(s.seed ^ uint64(minute)*0x9e3779b97f4a7c15 ^ uint64(svc)<<56))
-	return int64(lo + (hi-lo)*u*u*u)
+	d := int64(lo + (hi-lo)*u*u*u)
+	if l := s.cw.Late; l != nil && unit(mix64(s.seed^0x6c617465^uint64(minute)*0xbf58476d1ce4e5b9^uint64(svc)<<52)) < l.Share {
+		d += l.By.Seconds()
+	}
+	if svc == svcQueue {
+		d = max(d, s.p.wakeDelay(minute, s.seed))
+	}
+	return d
+}
+
+// skipMinute reports a minute of metric m that CloudWatch has no
+// datapoint for: dropped at random, inside an outage, or an idle SQS
+// queue's.
+func (s *Sensor) skipMinute(m metric, minute int64) bool {
+	cw := &s.cw
+	for _, o := range cw.Outages {
+		if at := o.At.Seconds() / 60; minute >= at && minute < at+(o.For.Seconds()+59)/60 {
+			return true
+		}
+	}
+	if cw.Drop > 0 && unit(mix64(s.seed^0x64726f70^uint64(minute)*0x94d049bb133111eb^uint64(m)<<50)) < cw.Drop {
+		return true
+	}
+	return metrics[m].svc == svcQueue && s.p.queueAsleep(minute)
 }
 
 // gauss is a standard normal deviate fixed by the seed, minute and metric.
@@ -231,7 +239,33 @@ func (p *plant) visibleNow() float64 {
 	if p.q == nil {
 		return 0
 	}
-	return math.Max(0, p.q.depth-p.hidden)
+	return p.q.visible
+}
+
+// queueAsleep reports a minute in which the queue had been inactive for
+// 6 hours or more: SQS publishes nothing for it.
+func (p *plant) queueAsleep(minute int64) bool {
+	if p.q == nil {
+		return false
+	}
+	return p.cw.vals[mQQuiet][(minute*60+59)&p.cw.mask] >= sqsIdleSeconds+60
+}
+
+// wakeDelay is how long after a minute ends its SQS metrics appear when
+// the queue woke from 6 hours' inactivity less than 15 minutes earlier:
+// up to 15 minutes after the wake, fixed by the seed.
+func (p *plant) wakeDelay(minute int64, seed uint64) int64 {
+	if p.q == nil {
+		return 0
+	}
+	end := minute*60 + 59
+	since := int64(p.cw.vals[mQWoke][end&p.cw.mask])
+	if since < 0 || since >= sqsWakeLateSecond {
+		return 0
+	}
+	wake := end - since
+	u := unit(mix64(seed ^ 0x77616b65 ^ uint64(wake)*0x9e3779b97f4a7c15))
+	return max(0, wake+int64(u*sqsWakeLateSecond)-(end+1))
 }
 
 // notes collects messages that should be said once per run.

@@ -15,7 +15,7 @@ import (
 )
 
 // SuitePolicies are the policies of the bake-off, in table order.
-var SuitePolicies = []string{PolicyAutotuner, PolicyStatic, "target-tracking", "step-scaling", "hpa", "threshold", "aimd", PolicyOracle}
+var SuitePolicies = []string{PolicyAutotuner, PolicyStatic, "target-tracking", "step-scaling", "hpa", "threshold", "aimd", PolicyOracleCausal, PolicyOracle}
 
 // SuiteOptions choose what the bake-off runs.
 type SuiteOptions struct {
@@ -24,6 +24,16 @@ type SuiteOptions struct {
 	Scenarios []string
 	// Seed replaces each scenario's seed when not 0.
 	Seed uint64
+	// Seeds, when set, runs each scenario once with each seed (Seed is
+	// then ignored).
+	Seeds []uint64
+	// Variants run each scenario again under each variant that applies
+	// to it, besides as written.
+	Variants []Variant
+	// Detailed, when set, says which runs keep their timelines and get a
+	// story; the others keep only their numbers, so that many seeds of a
+	// long trace fit in memory. Nil keeps everything.
+	Detailed func(r *ScenarioRun) bool
 	// TracesDir holds the trace CSVs of trace scenarios.
 	TracesDir string
 	// Policies are the policies compared; empty means SuitePolicies.
@@ -41,6 +51,8 @@ type SuiteOptions struct {
 // ScenarioRun is one scenario of the suite under every policy.
 type ScenarioRun struct {
 	Setup   *Setup
+	Seed    uint64
+	Variant string    // "" for the scenario as written
 	Results []*Result // in the order of SuiteOptions.Policies
 	Audits  []*Digest // the audit digest of each result, same order
 	Onsets  []Onset   // when the scenario's events begin
@@ -173,31 +185,9 @@ func RunSuite(ctx context.Context, opt SuiteOptions) ([]*ScenarioRun, error) {
 			return nil, fmt.Errorf("unknown policy %q (one of %v)", p, PolicyNames())
 		}
 	}
-	runs := make([]*ScenarioRun, len(names))
-	for i, n := range names {
-		sc, err := LoadScenario(n)
-		if err != nil {
-			return nil, err
-		}
-		if opt.Seed != 0 {
-			sc.Seed = opt.Seed
-		}
-		if opt.Override != nil {
-			opt.Override(sc)
-		}
-		pname, pdata, err := PoliciesFor(sc)
-		if err != nil {
-			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
-		}
-		s, err := Prepare(sc, pname, pdata, opt.TracesDir)
-		if err != nil {
-			return nil, err
-		}
-		r := &ScenarioRun{Setup: s, Results: make([]*Result, len(pols)), Audits: make([]*Digest, len(pols)), Faults: sc.Faults, byName: map[string]int{}}
-		for j, p := range pols {
-			r.byName[p] = j
-		}
-		runs[i] = r
+	runs, err := suiteRuns(names, pols, opt)
+	if err != nil {
+		return nil, err
 	}
 
 	type job struct{ s, p int }
@@ -238,6 +228,9 @@ func RunSuite(ctx context.Context, opt SuiteOptions) ([]*ScenarioRun, error) {
 					errs[k] = fmt.Errorf("scenario %s, policy %s: %w", run.Setup.Scenario.Name, pols[jb.p], err)
 					continue
 				}
+				if opt.Detailed != nil && !opt.Detailed(run) {
+					res.Timeline = nil
+				}
 				run.Results[jb.p], run.Audits[jb.p] = res, d
 			}
 		})
@@ -258,14 +251,16 @@ func RunSuite(ctx context.Context, opt SuiteOptions) ([]*ScenarioRun, error) {
 		}
 		r.Onsets = onsets(r.Setup.Scenario, tl)
 		r.Goals = CheckGoals(r.goalInput())
-		r.Story = Narrate(r)
+		if opt.Detailed == nil || opt.Detailed(r) {
+			r.Story = Narrate(r)
+		}
 	}
 	return runs, nil
 }
 
 // goalInput gathers what the goal checker reads from a run.
 func (r *ScenarioRun) goalInput() GoalInput {
-	in := GoalInput{Scenario: r.Setup.Scenario.Name, DurationS: r.Setup.DurationS, KPIs: map[string]KPIs{}}
+	in := GoalInput{Scenario: r.Setup.Scenario.Name, DurationS: r.Setup.DurationS, KPIs: map[string]KPIs{}, Queued: r.Setup.Scenario.Topology.Queue != nil}
 	for i, res := range r.Results {
 		in.KPIs[res.Policy] = res.KPIs
 		if res.Policy == PolicyAutotuner {
@@ -280,4 +275,66 @@ func (r *ScenarioRun) goalInput() GoalInput {
 		}
 	}
 	return in
+}
+
+// Variant is a change to a scenario that the suite runs it under as well.
+type Variant struct {
+	Name string
+	// Apply edits the scenario and reports whether the variant applies.
+	Apply func(*Scenario) bool
+}
+
+// NoBurst runs a provisioned table without burst capacity: AWS offers the
+// bank on a best-effort basis, so a policy must hold without it.
+var NoBurst = Variant{Name: "no burst", Apply: func(sc *Scenario) bool {
+	t := sc.Topology.Table
+	if t == nil || t.OnDemand {
+		return false
+	}
+	t.BurstSeconds = ptr(0.0)
+	return true
+}}
+
+// suiteRuns prepares every scenario × seed × variant the suite runs, in
+// that order.
+func suiteRuns(names, pols []string, opt SuiteOptions) ([]*ScenarioRun, error) {
+	seeds := opt.Seeds
+	if len(seeds) == 0 {
+		seeds = []uint64{opt.Seed}
+	}
+	variants := append([]Variant{{}}, opt.Variants...)
+	var runs []*ScenarioRun
+	for _, n := range names {
+		for _, seed := range seeds {
+			for _, v := range variants {
+				sc, err := LoadScenario(n)
+				if err != nil {
+					return nil, err
+				}
+				if seed != 0 {
+					sc.Seed = seed
+				}
+				if opt.Override != nil {
+					opt.Override(sc)
+				}
+				if v.Apply != nil && !v.Apply(sc) {
+					continue
+				}
+				pname, pdata, err := PoliciesFor(sc)
+				if err != nil {
+					return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+				}
+				s, err := Prepare(sc, pname, pdata, opt.TracesDir)
+				if err != nil {
+					return nil, err
+				}
+				r := &ScenarioRun{Setup: s, Seed: sc.Seed, Variant: v.Name, Results: make([]*Result, len(pols)), Audits: make([]*Digest, len(pols)), Faults: sc.Faults, byName: map[string]int{}}
+				for j, p := range pols {
+					r.byName[p] = j
+				}
+				runs = append(runs, r)
+			}
+		}
+	}
+	return runs, nil
 }

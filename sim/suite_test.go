@@ -12,35 +12,57 @@ import (
 )
 
 // guardedGoals are the goals the default policy meets today on the short,
-// synthetic scenarios (no trace files needed), with the suite's seed. The
-// regression test fails if one of them is lost. Issue 6 wants every goal
-// met everywhere; a goal joins this table when the policy meets it, and
+// synthetic scenarios (no trace files needed) on every one of seeds 1–8,
+// with the burst bank and without it. The regression test fails if one of
+// them is lost. A goal joins this table when the policy meets it, and
 // leaves it only by a deliberate trade, named here. The goals missed today
-// are listed in docs/bakeoff.md.
+// are listed, with their worst case, in docs/bakeoff.md.
 //
-// Traded: spike-train's "cost ≤ 1.3× oracle" (1.40× now) and nasa-diurnal's
-// "cost ≤ 1.10× target-tracking" and Pareto, for the stabilization window
-// that grows when decreases flap (policy.Guards.StabilizationMax): over
-// seeds 1–8 it cut spike-train's reversals by 86% and nasa-diurnal's
-// throttles by 90%, for 12% and 28% more DynamoDB capacity.
+// Missed since the score counts lost requests, the oracle gap is measured
+// against oracle-causal, cost and overload are compared at equal service
+// and every run starts warm (worst case over seeds 1–8 and both banks):
+// cost against the cheapest baseline at equal service everywhere (static
+// or aimd, 1.14–3.3×) and overload against it; brownout's back-pressure
+// cut (240 s), its p99 queue age (2,210 s against target tracking's
+// 1,276 s, which dead-letters 42,911 messages to autotuner's none) and its
+// Pareto against static without the bank; flash-crowd's and spike-train's
+// gap to oracle-causal (2.6%, 1.7%); reversals on flash-crowd,
+// spike-train and steady (up to 3.3 an hour); steady's Pareto against
+// aimd and threshold.
 var guardedGoals = map[string][]string{
-	"steady":      {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals, GoalCostVsTT, GoalOverload, GoalNearOracleThr, GoalNearOracleCost, GoalActuations},
-	"diurnal":     {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals, GoalCostVsTT, GoalOverload, GoalPareto, GoalNearOracleThr, GoalNearOracleCost, GoalActuations},
-	"flash-crowd": {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalReversals, GoalPareto, GoalNearOracleCost, GoalActuations},
-	"spike-train": {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalOverload, GoalPareto, GoalReversals, GoalActuations},
-	"brownout":    {GoalNoQuotaViolations, GoalBackPressure, GoalCostVsTT, GoalPareto, GoalReversals, GoalActuations},
+	"steady":      {GoalLostVsTT, GoalNearOracle, GoalActuations, GoalNoQuotaViolations},
+	"diurnal":     {GoalLostVsTT, GoalPareto, GoalNearOracle, GoalNearOracleCost, GoalReversals, GoalActuations, GoalNoQuotaViolations},
+	"flash-crowd": {GoalLostVsTT, GoalLostHalfTT, GoalPareto, GoalActuations, GoalNoQuotaViolations},
+	"spike-train": {GoalLostVsTT, GoalLostHalfTT, GoalPareto, GoalActuations, GoalNoQuotaViolations},
+	"brownout":    {GoalLostVsTT, GoalNearOracle, GoalReversals, GoalActuations, GoalNoQuotaViolations},
 }
 
 // guardedTraceGoals are likewise the goals met today on the scenarios that
-// replay the real traces of ../shared/traces; they are checked when the
-// traces are there.
+// replay the real traces of ../shared/traces, on the bake-off's seed; they
+// are checked when the traces are there.
 var guardedTraceGoals = map[string][]string{
-	"azure-bursty": {GoalThrottledVsTT, GoalThrottledHalfTT, GoalNoQuotaViolations, GoalReversals, GoalCostVsTT, GoalOverload, GoalPareto, GoalNearOracleCost, GoalActuations},
-	"nasa-diurnal": {GoalThrottledVsTT, GoalNoQuotaViolations, GoalReversals, GoalOverload, GoalNearOracleThr, GoalNearOracleCost, GoalActuations},
+	"azure-bursty": {GoalLostVsTT, GoalPareto, GoalNearOracle, GoalReversals, GoalActuations, GoalNoQuotaViolations},
+	"nasa-diurnal": {GoalLostVsTT, GoalQueueAge, GoalPareto, GoalNearOracle, GoalNoQuotaViolations},
+	// The scenarios on real traces added with the seasonal profile and
+	// the noise-aware band; the goals each meets on every seed and
+	// variant of the bake-off.
+	"flash-spike":    {GoalLostVsTT, GoalNearOracle, GoalNoQuotaViolations},
+	"hourly-cron":    {GoalLostVsTT, GoalLostHalfTT, GoalPareto, GoalNearOracle, GoalNoQuotaViolations},
+	"nasa-week":      {GoalLostVsTT, GoalOverload, GoalPareto, GoalNearOracle, GoalNearOracleCost, GoalActuations, GoalNoQuotaViolations},
+	"noisy-plateau":  {GoalLostVsTT, GoalPareto, GoalNearOracle, GoalNearOracleCost, GoalReversals, GoalActuations, GoalNoQuotaViolations},
+	"queue-brownout": {GoalLostVsTT, GoalQueueAge, GoalPareto, GoalNearOracle, GoalNoQuotaViolations},
 }
 
-// suiteSeed is the seed of the bake-off (make bakeoff).
+// calmScenarios are the noisy plateaus, where the autotuner may make at
+// most one reversal per hour per target (twice as calm as elsewhere).
+var calmScenarios = []string{"noisy-plateau"}
+
+// suiteSeed is the seed of the bake-off's detailed tables (make bakeoff).
 const suiteSeed = 1
+
+// suiteSeeds are the seeds every guarded goal must hold on, each with and
+// without the burst bank.
+var suiteSeeds = []uint64{1, 2, 3, 4, 5, 6, 7, 8}
 
 func runShortSuite(t *testing.T) []*ScenarioRun {
 	t.Helper()
@@ -53,7 +75,12 @@ func runShortSuite(t *testing.T) []*ScenarioRun {
 	if len(names) != len(guardedGoals) {
 		t.Fatalf("guardedGoals names a scenario that is not built in: have %v, built in %v", guardedGoals, BuiltinScenarios())
 	}
-	runs, err := RunSuite(context.Background(), SuiteOptions{Scenarios: names, Seed: suiteSeed, TracesDir: "testdata"})
+	seeds := suiteSeeds
+	if testing.Short() {
+		seeds = seeds[:1]
+	}
+	runs, err := RunSuite(context.Background(), SuiteOptions{Scenarios: names, Seeds: seeds, Variants: []Variant{NoBurst}, TracesDir: "testdata",
+		Detailed: func(r *ScenarioRun) bool { return r.Seed == suiteSeed && r.Variant == "" }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,37 +105,54 @@ func TestTraceSuiteRegression(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGuarded(t, runs, guardedTraceGoals)
+	for _, r := range runs {
+		if !slices.Contains(calmScenarios, r.Setup.Scenario.Name) {
+			continue
+		}
+		for _, res := range r.Results {
+			if res.Policy != PolicyAutotuner {
+				continue
+			}
+			hours := float64(r.Setup.DurationS) / 3600
+			if per := float64(res.KPIs.Reversals) / hours / 3; per > 1 { // its three targets
+				t.Errorf("%s: %.2f reversals per hour per target, want at most 1 on a noisy plateau", r.Setup.Scenario.Name, per)
+			}
+		}
+	}
 }
 
-// checkGuarded fails for every guarded goal a run no longer meets.
+// checkGuarded fails for every guarded goal that some seed or variant of
+// its scenario no longer meets, naming the worst case.
 func checkGuarded(t *testing.T, runs []*ScenarioRun, guarded map[string][]string) {
 	t.Helper()
 	for _, r := range runs {
-		name := r.Setup.Scenario.Name
+		if len(r.Results) != len(SuitePolicies) {
+			t.Fatalf("%s: %d results, want %d", r.Setup.Scenario.Name, len(r.Results), len(SuitePolicies))
+		}
+		for _, res := range r.Results {
+			if res.KPIs.Offered == 0 {
+				t.Errorf("%s seed %d %s: %s: nothing offered", r.Setup.Scenario.Name, r.Seed, r.Variant, res.Policy)
+			}
+		}
+		if r.Seed == suiteSeed && r.Variant == "" && len(r.Story) == 0 {
+			t.Errorf("%s: no narrative", r.Setup.Scenario.Name)
+		}
+	}
+	got := map[string]GoalSummary{}
+	for _, g := range SummarizeGoals(runs) {
+		got[g.Scenario+"/"+g.Name] = g
+	}
+	for name, goals := range guarded {
 		t.Run(name, func(t *testing.T) {
-			if len(r.Results) != len(SuitePolicies) {
-				t.Fatalf("%d results, want %d", len(r.Results), len(SuitePolicies))
-			}
-			for _, res := range r.Results {
-				if res.KPIs.Offered == 0 {
-					t.Errorf("%s: nothing offered", res.Policy)
-				}
-			}
-			got := map[string]Goal{}
-			for _, g := range r.Goals {
-				got[g.Name] = g
-			}
-			for _, want := range guarded[name] {
-				g, ok := got[want]
+			for _, want := range goals {
+				g, ok := got[name+"/"+want]
 				switch {
 				case !ok:
 					t.Errorf("goal %q was not checked", want)
-				case !g.Pass:
-					t.Errorf("goal %q lost: measured %v, threshold %v (%s)", want, g.Measured, g.Threshold, g.Detail)
+				case !g.Met():
+					w := g.Worst
+					t.Errorf("goal %q lost on %d of %d runs; worst seed %d %s: measured %v, threshold %v (%s)", want, g.Runs-g.Passed, g.Runs, g.WorstSeed, g.WorstVariant, w.Measured, w.Threshold, w.Detail)
 				}
-			}
-			if len(r.Story) == 0 {
-				t.Error("no narrative")
 			}
 		})
 	}
@@ -204,8 +248,8 @@ func BenchmarkSuiteShort(b *testing.B) {
 // TestHoldoutTraces replays real traces that no built-in scenario uses
 // and that no default was tuned on (testdata/holdout): other Azure
 // Functions, the Azure LLM trace per second, and NASA's August with its
-// outage. On each, the default policy throttles no more than target
-// tracking and never breaks a quota. A default that wins the bake-off
+// outage. On each, the default policy loses no more than target tracking
+// and never breaks a quota. A default that wins the bake-off
 // only through tuning on its traces would fail here first. (The calm goal
 // is not asserted: on azure-379519b2 autotuner makes 16 changes to target
 // tracking's 10, while both turn most of the traffic away.)
@@ -228,8 +272,8 @@ func TestHoldoutTraces(t *testing.T) {
 		if a.Offered == 0 {
 			t.Errorf("%s: nothing offered", name)
 		}
-		if a.Throttled > tt.Throttled {
-			t.Errorf("%s: autotuner throttled %d, target tracking %d", name, a.Throttled, tt.Throttled)
+		if a.Lost > tt.Lost {
+			t.Errorf("%s: autotuner lost %d, target tracking %d", name, a.Lost, tt.Lost)
 		}
 		if a.QuotaViolations != 0 {
 			t.Errorf("%s: %d quota violations", name, a.QuotaViolations)

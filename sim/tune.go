@@ -139,7 +139,7 @@ func ParseTuneWeights(s string) (TuneWeights, error) {
 // zero does not divide), weighted and summed. The defaults score the sum
 // of the weights of their non-zero KPIs; lower is better.
 func (w TuneWeights) Score(k, ref KPIs, durationS int64) float64 {
-	thr := math.Max(math.Max(float64(ref.Throttled), paretoThrottledFloor*float64(ref.Offered)), 1)
+	thr := math.Max(math.Max(float64(ref.Throttled), paretoLostFloor*float64(ref.Offered)), 1)
 	cost := math.Max(ref.CostUSD, paretoCostFloor)
 	ov := math.Max(float64(ref.OverloadS), paretoOverloadFloor*float64(durationS))
 	act := math.Max(float64(ref.Actuations), 1)
@@ -502,7 +502,15 @@ search:
 		if n := lookup(autotunerNode(doc, k.name), p.Path...); n != nil {
 			def = n.Value
 		}
-		res.Settings = append(res.Settings, TuneSetting{Target: k.name, Param: p.Name(), Default: def, Best: cur[ki], Effective: p.effective(f.Targets[k.target])})
+		eff := p.effective(f.Targets[k.target])
+		was := def
+		if was == "" {
+			was = eff
+		}
+		if sameSetting(was, cur[ki]) {
+			continue // searched, but it ended where it began
+		}
+		res.Settings = append(res.Settings, TuneSetting{Target: k.name, Param: p.Name(), Default: def, Best: cur[ki], Effective: eff})
 		tuned[k.name] = true
 	}
 	bestDoc, err := parsePoliciesDoc(curBytes)
@@ -521,6 +529,26 @@ search:
 	}
 	sort.SliceStable(res.Settings, func(i, j int) bool { return res.Settings[i].Target < res.Settings[j].Target })
 	return res, nil
+}
+
+// sameSetting reports whether two values of a parameter, as written in
+// YAML, mean the same: "1m" and "60s", "0.50" and "0.5", "10%" and "10.0%".
+func sameSetting(a, b string) bool {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if a == b {
+		return true
+	}
+	if da, err := time.ParseDuration(a); err == nil {
+		db, err := time.ParseDuration(b)
+		return err == nil && da == db
+	}
+	pa, pb := strings.HasSuffix(a, "%"), strings.HasSuffix(b, "%")
+	if pa != pb {
+		return false
+	}
+	fa, errA := strconv.ParseFloat(strings.TrimSuffix(a, "%"), 64)
+	fb, errB := strconv.ParseFloat(strings.TrimSuffix(b, "%"), 64)
+	return errA == nil && errB == nil && fa == fb
 }
 
 // applySettings writes each non-empty value of vals at its key's path

@@ -74,6 +74,13 @@ func TestTuneDeterministicAndPastable(t *testing.T) {
 		}
 	}
 	for _, s := range a.Settings {
+		was := s.Default
+		if was == "" {
+			was = s.Effective
+		}
+		if sameSetting(was, s.Best) {
+			t.Errorf("%s listed as changed, but it ended at its original value %s", s.Param, was)
+		}
 		for _, p := range TuneParams {
 			if p.Name() == s.Param {
 				if got := p.effective(tgt); got != normalise(s.Best) {
@@ -291,5 +298,19 @@ func TestSetPath(t *testing.T) {
 `
 	if diff := cmp.Diff(want, string(out)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestSameSetting(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"1m", "60s", true}, {"0.50", "0.5", true}, {"10%", "10.0%", true}, {"10%", "0.1", false},
+		{"5m", "4m", false}, {"0.9", "0.8", false}, {"abc", "abc", true}, {"", "1", false},
+	} {
+		if got := sameSetting(tc.a, tc.b); got != tc.same {
+			t.Errorf("sameSetting(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.same)
+		}
 	}
 }

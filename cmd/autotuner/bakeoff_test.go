@@ -29,7 +29,7 @@ func TestBakeoffReproducible(t *testing.T) {
 		})
 		return files
 	}
-	args := []string{"bakeoff", "--out", out, "--scenarios", "steady,brownout", "--seed", "3"}
+	args := []string{"bakeoff", "--out", out, "--scenarios", "steady,brownout", "--seed", "3", "--seeds", "3-4"}
 	code, stdout, stderr := cli(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
@@ -48,8 +48,8 @@ func TestBakeoffReproducible(t *testing.T) {
 		}
 	}
 	doc := string(first["/docs/bakeoff.md"])
-	for _, want := range []string{"--seed 3", "## Headline", "## Goals at a glance", "## brownout", "## steady",
-		"| target-tracking |", "| oracle |", "back-pressure cut ≤ 180 s after brownout", "](bakeoff/brownout.png)", "## How the goals are measured"} {
+	for _, want := range []string{"--seed 3", "seeds 3–4", "## Headline", "## Goals at a glance", "## brownout", "## steady",
+		"| target-tracking |", "| oracle |", "| oracle-causal |", "With the variant **no burst**", "✅ 4/4", "back-pressure cut ≤ 180 s after brownout", "](bakeoff/brownout.png)", "## How the goals are measured"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("report lacks %q", want)
 		}

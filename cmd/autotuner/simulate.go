@@ -37,6 +37,7 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 	traces := fs.String("traces", "", "directory of trace CSVs (default: ../shared/traces from here, then from the module root)")
 	auditPath := fs.String("audit", "", "write the audit records of one policy's run (JSON lines, as the daemon writes them) to this file")
 	auditPolicy := fs.String("audit-policy", "autotuner", "the policy whose run --audit records")
+	baselinesFollow := fs.Bool("baselines-use-policies", false, "baselines take their setpoints from --policies too (by default they keep the scenario's own policies file, so two files compare like for like)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -82,6 +83,16 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 		}
 		return exitUsage
 	}
+	if *policies != "" && !*baselinesFollow {
+		bn, bd, err := sim.PoliciesFor(sc)
+		if err == nil {
+			err = setup.BaselinesFrom(bn, bd)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "autotuner simulate: the scenario's own policies file, which the baselines run: %v\n", err)
+			return exitUsage
+		}
+	}
 
 	var bar *progressBar
 	if e.isTerminal {
@@ -123,8 +134,12 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 			return exitFailure
 		}
 	default:
-		fmt.Fprintf(e.stdout, "scenario %s (%s), seed %d, policies %s — %s simulated in %s\n\n",
+		fmt.Fprintf(e.stdout, "scenario %s (%s), seed %d, policies %s — %s simulated in %s\n",
 			sc.Name, sc.Topology.Kind, sc.Seed, pname, time.Duration(setup.DurationS)*time.Second, wallTime(time.Since(started)))
+		if setup.BaselinePolicies != nil {
+			fmt.Fprintf(e.stdout, "the other policies run %s (--baselines-use-policies to run them on %s)\n", setup.BaselinePoliciesName, pname)
+		}
+		fmt.Fprintln(e.stdout)
 		writeKPITable(e.stdout, results)
 	}
 	if *out != "" {
@@ -178,15 +193,18 @@ func writeKPITable(w io.Writer, results []*sim.Result) {
 	// DOWNSTREAM_ERR: calls the overloaded dependency failed. They are not
 	// throttles, but behind a queue each is a retry a limit could have
 	// spared (on brownout, the price of a limit that does not back off).
-	fmt.Fprintln(tw, "POLICY\tOFFERED\tSERVED\tSERVED%\tTHROTTLED\tDOWNSTREAM_ERR\tOVERLOAD_S\tMAX_AGE_S\tP99_AGE_S\tCOST_USD\tACTUATIONS\tREVERSALS\tQUOTA_VIOL\t")
+	// LOST: requests that never succeed; DELAYED: requests that failed
+	// at least once, then succeeded on a retry. THROTTLED counts throttle
+	// events at every layer, however often one request met them.
+	fmt.Fprintln(tw, "POLICY\tOFFERED\tSERVED\tSERVED%\tLOST\tDELAYED\tTHROTTLED\tDOWNSTREAM_ERR\tOVERLOAD_S\tMAX_AGE_S\tP99_AGE_S\tCOST_USD\tACTUATIONS\tREVERSALS\tQUOTA_VIOL\t")
 	for _, r := range results {
 		k := r.KPIs
 		pct := 0.0
 		if k.Offered > 0 {
 			pct = 100 * float64(k.Served) / float64(k.Offered)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%d\t%d\t%d\t%.0f\t%.0f\t%.2f\t%d\t%d\t%d\t\n",
-			r.Policy, k.Offered, k.Served, pct, k.Throttled, r.Layers.Downstream, k.OverloadS, k.MaxQueueAgeS, k.P99QueueAgeS, k.CostUSD, k.Actuations, k.Reversals, k.QuotaViolations)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.2f\t%d\t%d\t%d\t\n",
+			r.Policy, k.Offered, k.Served, pct, k.Lost, k.Delayed, k.Throttled, r.Layers.Downstream, k.OverloadS, k.MaxQueueAgeS, k.P99QueueAgeS, k.CostUSD, k.Actuations, k.Reversals, k.QuotaViolations)
 	}
 	tw.Flush()
 }
@@ -194,13 +212,15 @@ func writeKPITable(w io.Writer, results []*sim.Result) {
 func writeKPICSV(w io.Writer, results []*sim.Result) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"policy", "offered", "served", "throttled", "overload_s", "max_queue_age_s", "p99_queue_age_s", "cost_usd", "actuations", "reversals", "quota_violations",
-		"throttled_api_gateway", "throttled_lambda", "throttled_dynamodb", "downstream_errors"})
+		"throttled_api_gateway", "throttled_lambda", "throttled_dynamodb", "downstream_errors",
+		"lost", "delayed", "lost_throttled", "lost_failed", "lost_dead_letter", "lost_expired"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	i := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, r := range results {
-		k, l := r.KPIs, r.Layers
+		k, l, lo := r.KPIs, r.Layers, r.Losses
 		cw.Write([]string{r.Policy, i(k.Offered), i(k.Served), i(k.Throttled), i(k.OverloadS), f(k.MaxQueueAgeS), f(k.P99QueueAgeS), f(k.CostUSD),
-			i(int64(k.Actuations)), i(int64(k.Reversals)), i(int64(k.QuotaViolations)), i(l.APIGateway), i(l.Lambda), i(l.DynamoDB), i(l.Downstream)})
+			i(int64(k.Actuations)), i(int64(k.Reversals)), i(int64(k.QuotaViolations)), i(l.APIGateway), i(l.Lambda), i(l.DynamoDB), i(l.Downstream),
+			i(k.Lost), i(k.Delayed), i(lo.Throttled), i(lo.Failed), i(lo.DeadLetter), i(lo.Expired)})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,12 +58,12 @@ func TestSimulateJSONSchema(t *testing.T) {
 	var policies []string
 	for _, r := range results {
 		rm := r.(map[string]any)
-		if diff := cmp.Diff([]string{"kpis", "policy"}, keysOf(rm)); diff != "" {
+		if diff := cmp.Diff([]string{"kpis", "layers", "losses", "policy"}, keysOf(rm)); diff != "" {
 			t.Fatalf("result keys:\n%s", diff)
 		}
 		policies = append(policies, rm["policy"].(string))
 		k := rm["kpis"].(map[string]any)
-		want := []string{"actuations", "cost_usd", "max_queue_age_s", "offered", "overload_s", "p99_queue_age_s", "quota_violations", "reversals", "served", "throttled"}
+		want := []string{"actuations", "cost_usd", "delayed", "lost", "max_queue_age_s", "offered", "overload_s", "p99_queue_age_s", "quota_violations", "reversals", "served", "throttled"}
 		if diff := cmp.Diff(want, keysOf(k)); diff != "" {
 			t.Fatalf("kpi keys:\n%s", diff)
 		}
@@ -151,7 +153,7 @@ func simLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, 
 func TestSimulateWritesAudit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	e, _, errb := simEnv(false)
-	if code := run(context.Background(), e, []string{"simulate", "--out", "", "--scenario", "steady", "--compare", "autotuner", "--audit", path}); code != exitOK {
+	if code := run(context.Background(), e, []string{"simulate", "--out", "", "--scenario", "flash-crowd", "--compare", "autotuner", "--audit", path}); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb)
 	}
 	b, err := os.ReadFile(path)
@@ -177,9 +179,10 @@ func TestSimulateWritesAudit(t *testing.T) {
 			changed++
 		}
 	}
-	// steady runs 2 h at a 1-minute interval over the topology's 3 targets.
-	if len(targets) != 3 || targets["orders-fn"] != 120 {
-		t.Errorf("records per target = %v, want 3 targets with 120 each", targets)
+	// flash-crowd scores 3 h at a 1-minute interval over the topology's 3
+	// targets; the warm-up's records are not written.
+	if len(targets) != 3 || targets["orders-fn"] != 180 {
+		t.Errorf("records per target = %v, want 3 targets with 180 each", targets)
 	}
 	if changed == 0 {
 		t.Error("no applied change in the audit")
@@ -188,5 +191,124 @@ func TestSimulateWritesAudit(t *testing.T) {
 	e, _, errb = simEnv(false)
 	if code := run(context.Background(), e, []string{"simulate", "--out", "", "--scenario", "steady", "--audit", path, "--audit-policy", "nope"}); code != exitFailure || !strings.Contains(errb.String(), `unknown policy "nope"`) {
 		t.Errorf("unknown --audit-policy: exit %d, %s", code, errb)
+	}
+}
+
+// Every figure of the CSV is in the JSON, with the same value.
+func TestSimulateJSONCarriesCSV(t *testing.T) {
+	args := []string{"simulate", "--scenario", "brownout", "--compare", "autotuner,target-tracking", "--out", ""}
+	e, js, errb := simEnv(false)
+	if code := run(context.Background(), e, append(args, "--format", "json")); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	e, cs, errb := simEnv(false)
+	if code := run(context.Background(), e, append(args, "--format", "csv")); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	var sum struct {
+		Results []map[string]map[string]any `json:"results"`
+	}
+	// Decode the policy name apart: it is a string, not an object.
+	var names struct {
+		Results []struct{ Policy string } `json:"results"`
+	}
+	var raw struct {
+		Results []map[string]json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js.Bytes(), &names); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range raw.Results {
+		m := map[string]map[string]any{}
+		for _, sect := range []string{"kpis", "layers", "losses"} {
+			var o map[string]any
+			if err := json.Unmarshal(r[sect], &o); err != nil {
+				t.Fatalf("%s: %v", sect, err)
+			}
+			m[sect] = o
+		}
+		sum.Results = append(sum.Results, m)
+	}
+	// Where each CSV column is in the JSON.
+	where := map[string][2]string{
+		"throttled_api_gateway": {"layers", "api_gateway"}, "throttled_lambda": {"layers", "lambda"},
+		"throttled_dynamodb": {"layers", "dynamodb"}, "downstream_errors": {"layers", "downstream"},
+		"lost_throttled": {"losses", "throttled"}, "lost_failed": {"losses", "failed"},
+		"lost_dead_letter": {"losses", "dead_letter"}, "lost_expired": {"losses", "expired"},
+	}
+	rows, err := csv.NewReader(bytes.NewReader(cs.Bytes())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows)-1 != len(sum.Results) {
+		t.Fatalf("%d CSV rows, %d JSON results", len(rows)-1, len(sum.Results))
+	}
+	for i, row := range rows[1:] {
+		if row[0] != names.Results[i].Policy {
+			t.Fatalf("row %d: %s vs %s", i, row[0], names.Results[i].Policy)
+		}
+		for c, col := range rows[0][1:] {
+			at, ok := where[col]
+			if !ok {
+				at = [2]string{"kpis", col}
+			}
+			v, ok := sum.Results[i][at[0]][at[1]]
+			if !ok {
+				t.Errorf("CSV column %s is not in the JSON (%s.%s)", col, at[0], at[1])
+				continue
+			}
+			if got := strconv.FormatFloat(v.(float64), 'f', -1, 64); got != row[c+1] {
+				t.Errorf("%s %s: CSV %s, JSON %s", row[0], col, row[c+1], got)
+			}
+		}
+	}
+}
+
+// Baselines keep the scenario's own setpoints when --policies names
+// another file, so two files compare like for like; a flag restores the
+// old behaviour, where the baselines follow --policies.
+func TestSimulateBaselinesLikeForLike(t *testing.T) {
+	orig, err := os.ReadFile("../../sim/policies/api-lambda-dynamodb.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := strings.ReplaceAll(string(orig), "target: 70%", "target: 40%")
+	if other == string(orig) {
+		t.Fatal("the built-in file has no 70% setpoint to change")
+	}
+	path := filepath.Join(t.TempDir(), "other.yaml")
+	if err := os.WriteFile(path, []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kpis := func(extra ...string) map[string]string {
+		e, out, errb := simEnv(false)
+		args := append([]string{"simulate", "--scenario", "flash-crowd", "--compare", "autotuner,target-tracking", "--out", "", "--format", "csv"}, extra...)
+		if code := run(context.Background(), e, args); code != exitOK {
+			t.Fatalf("%v: exit %d: %s", extra, code, errb)
+		}
+		rows, err := csv.NewReader(bytes.NewReader(out.Bytes())).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, r := range rows[1:] {
+			m[r[0]] = strings.Join(r[1:], ",")
+		}
+		return m
+	}
+	base := kpis()
+	like := kpis("--policies", path)
+	old := kpis("--policies", path, "--baselines-use-policies")
+	if like["target-tracking"] != base["target-tracking"] {
+		t.Errorf("target tracking moved with --policies:\n%s\n%s", base["target-tracking"], like["target-tracking"])
+	}
+	if like["autotuner"] == base["autotuner"] {
+		t.Error("the autotuner did not run the other file")
+	}
+	if old["target-tracking"] == base["target-tracking"] {
+		t.Error("--baselines-use-policies: target tracking kept the scenario's setpoints")
 	}
 }
