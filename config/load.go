@@ -195,6 +195,7 @@ func validPeriod(p time.Duration) bool {
 }
 
 func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
+	n = d.expandPreset(n, path)
 	o := d.obj(n, path)
 	if rn := resolve(n); rn == nil || rn.Kind != yaml.MappingNode {
 		if rn == nil || rn.Kind == yaml.ScalarNode && rn.Tag == "!!null" {
@@ -205,7 +206,7 @@ func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 	outer := d.near
 	d.near = n
 	defer func() { d.near = outer }()
-	t := &Target{Line: n.Line, Col: n.Column, Region: def.Region, DryRun: def.DryRun}
+	t := &Target{Line: n.Line, Col: n.Column, Region: def.Region, DryRun: def.DryRun, source: n}
 	if o.str("name", &t.Name) {
 		o.check(nameRE.MatchString(t.Name), "name", "must be 1-128 letters, digits, '_', '.', ':' or '-', got %q", t.Name)
 	} else {
@@ -229,6 +230,10 @@ func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 		o.check(false, "kind", "is required (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max)")
 	}
 	d.identity(o, t)
+	var usePreset bool
+	if o.boolean("preset", &usePreset) && usePreset && t.Kind != "" {
+		o.check(presetOf(t.Kind) != nil, "preset", "kind %s has no preset", t.Kind)
+	}
 	if o.str("region", &t.Region) {
 		o.check(regionRE.MatchString(t.Region), "region", "is not an AWS region name: %q", t.Region)
 	}
@@ -293,8 +298,13 @@ func (d *decoder) identity(o *obj, t *Target) {
 		need("function", &t.Function)
 	case LambdaSQSMaxConcurrency:
 		need("event_source_mapping", &t.EventSourceMapping)
+		// The function and queue behind the mapping name its metrics.
+		o.str("function", &t.Function)
+		o.str("queue", &t.Queue)
 	case APIGatewayUsagePlan:
 		need("usage_plan", &t.UsagePlan)
+		o.str("api_name", &t.APIName) // names the metrics of the API behind the plan
+		o.str("stage", &t.Stage)
 		o.str("api_stage", &t.APIStage)
 		o.str("method", &t.Method)
 		if (t.APIStage == "") != (t.Method == "") {
@@ -310,6 +320,7 @@ func (d *decoder) identity(o *obj, t *Target) {
 	case APIGatewayStage:
 		need("rest_api", &t.RestAPI)
 		need("stage", &t.Stage)
+		o.str("api_name", &t.APIName)
 		t.Method = "/*/*"
 		if o.str("method", &t.Method) {
 			o.check(methodRE.MatchString(t.Method), "method", "must look like /resource/GET or /*/*, got %q", t.Method)
@@ -333,7 +344,7 @@ func (d *decoder) identity(o *obj, t *Target) {
 }
 
 // identityKeys are every kind's resource keys.
-var identityKeys = []string{"function", "event_source_mapping", "usage_plan", "api_stage", "rest_api", "stage", "method", "limit", "burst_ratio", "table", "index", "capacity"}
+var identityKeys = []string{"function", "queue", "api_name", "event_source_mapping", "usage_plan", "api_stage", "rest_api", "stage", "method", "limit", "burst_ratio", "table", "index", "capacity"}
 
 var methodRE = regexp.MustCompile(`^/(\*|[^\s]*)/(\*|GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|ANY)$`)
 

@@ -3,6 +3,8 @@ package config
 import (
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/autotuner/autotuner/policy"
 )
 
@@ -102,6 +104,8 @@ type Target struct {
 	Table              string // dynamodb-*
 	Index              string // dynamodb-* GSI, optional
 	Capacity           string // dynamodb-*: "read" or "write"
+	Queue              string // lambda-sqs-max-concurrency: the queue's name, for its metrics
+	APIName            string // apigateway-*: the API's name, for its metrics
 
 	Region  string
 	RoleARN string
@@ -124,6 +128,9 @@ type Target struct {
 	Autotuner *policy.AutotunerParams
 
 	Line, Col int
+
+	// source is the target as read, presets expanded, for explain.
+	source *yaml.Node
 }
 
 // Resolution is the knob's quantum: whole units everywhere but API Gateway
