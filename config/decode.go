@@ -155,8 +155,15 @@ func join(path, key string) string {
 
 func (o *obj) at(key string) string { return join(o.path, key) }
 
+// claimHook, when set (by tests), sees every key the validator reads, so
+// that a test can check the JSON Schema declares each one.
+var claimHook func(path, key string)
+
 // get claims a key and returns its value node, or nil when absent.
 func (o *obj) get(key string) *yaml.Node {
+	if claimHook != nil {
+		claimHook(o.path, key)
+	}
 	o.used[key] = true
 	n := o.vals[key]
 	if n != nil && n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
