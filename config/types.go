@@ -19,10 +19,12 @@ const (
 	APIGatewayStage           Kind = "apigateway-stage"
 	DynamoDBProvisioned       Kind = "dynamodb-provisioned"
 	DynamoDBOnDemandMax       Kind = "dynamodb-on-demand-max"
+	StepFunctionsMap          Kind = "stepfunctions-map"
+	Parameter                 Kind = "parameter"
 )
 
 // Kinds lists every kind, in documentation order.
-var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax}
+var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax, StepFunctionsMap, Parameter}
 
 // File is a loaded, validated policies file.
 type File struct {
@@ -102,6 +104,8 @@ type Target struct {
 	Table              string // dynamodb-*
 	Index              string // dynamodb-* GSI, optional
 	Capacity           string // dynamodb-*: "read" or "write"
+	StepFunctions             // stepfunctions-map
+	ParameterStore            // parameter, and stepfunctions-map in mode parameter
 
 	Region  string
 	RoleARN string
@@ -156,6 +160,10 @@ func (t *Target) Identity() string {
 			s += " index " + t.Index
 		}
 		return s + " " + t.Capacity
+	case StepFunctionsMap:
+		return t.StepFunctions.identity(&t.ParameterStore)
+	case Parameter:
+		return t.ParameterStore.identity()
 	}
 	return string(t.Kind)
 }
