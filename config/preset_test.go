@@ -28,7 +28,7 @@ func parseOne(t *testing.T, body string) *Target {
 }
 
 func TestEveryPresetValidates(t *testing.T) {
-	for _, k := range Kinds {
+	for k := range presetTargets {
 		t.Run(string(k), func(t *testing.T) {
 			if presetOf(k) == nil {
 				t.Fatalf("kind %s has no preset", k)

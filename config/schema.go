@@ -126,7 +126,15 @@ func targetSchema() Schema {
 		"method":                   sPattern("apigateway-*: /resource/GET, or /*/* for all methods", methodRE.String()),
 		"limit":                    sEnum("apigateway-*: which throttle this target tunes", "rate", "burst"),
 		"burst_ratio":              sNumber("apigateway-*: with limit rate, burst = ceil(rate × ratio); 0 leaves the burst alone"),
-		"table":                    sString("dynamodb-*: the table"),
+		"table":                    sString("dynamodb-*: the table; parameter: the table of the item"),
+		"state_machine":            sPattern("stepfunctions-map: the state machine's ARN", stateMachineARN.String()),
+		"map_state":                Schema{"anyOf": []any{Schema{"type": "string", "minLength": 1}, Schema{"type": "array", "items": Schema{"type": "string", "minLength": 1}, "minItems": 1}}, "description": "stepfunctions-map: the Map state's name, or the state names leading to it"},
+		"mode":                     sEnum("stepfunctions-map: edit the definition, or publish the value as a parameter", string(MapModeDefinition), string(MapModeParameter)),
+		"publish":                  sBool("stepfunctions-map: each change is a new published version"),
+		"alias":                    sPattern("stepfunctions-map: the alias moved to each new version", aliasRE.String()),
+		"ssm_parameter":            sPattern("parameter: the SSM parameter's name", ssmNameRE.String()),
+		"key":                      Schema{"type": "object", "additionalProperties": Schema{"type": "string"}, "minProperties": 1, "maxProperties": 2, "description": "parameter: the item's key"},
+		"attribute":                sString("parameter: the attribute that holds the number"),
 		"index":                    sString("dynamodb-*: a global secondary index"),
 		"capacity":                 sEnum("dynamodb-*: which capacity", "read", "write"),
 		"region":                   sPattern("the resource's region", regionRE.String()),
@@ -160,6 +168,10 @@ func targetSchema() Schema {
 			need = []string{"usage_plan"}
 		case APIGatewayStage:
 			need = []string{"rest_api", "stage"}
+		case StepFunctionsMap:
+			need = []string{"state_machine", "map_state"}
+		case Parameter:
+			continue // ssm_parameter, or table, key and attribute
 		default:
 			need = []string{"table", "capacity"}
 		}

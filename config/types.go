@@ -21,10 +21,12 @@ const (
 	APIGatewayStage           Kind = "apigateway-stage"
 	DynamoDBProvisioned       Kind = "dynamodb-provisioned"
 	DynamoDBOnDemandMax       Kind = "dynamodb-on-demand-max"
+	StepFunctionsMap          Kind = "stepfunctions-map"
+	Parameter                 Kind = "parameter"
 )
 
 // Kinds lists every kind, in documentation order.
-var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax}
+var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax, StepFunctionsMap, Parameter}
 
 // File is a loaded, validated policies file.
 type File struct {
@@ -106,6 +108,8 @@ type Target struct {
 	Capacity           string // dynamodb-*: "read" or "write"
 	Queue              string // lambda-sqs-max-concurrency: the queue's name, for its metrics
 	APIName            string // apigateway-*: the API's name, for its metrics
+	StepFunctions             // stepfunctions-map
+	ParameterStore            // parameter, and stepfunctions-map in mode parameter
 
 	Region  string
 	RoleARN string
@@ -163,6 +167,10 @@ func (t *Target) Identity() string {
 			s += " index " + t.Index
 		}
 		return s + " " + t.Capacity
+	case StepFunctionsMap:
+		return t.StepFunctions.identity(&t.ParameterStore)
+	case Parameter:
+		return t.ParameterStore.identity()
 	}
 	return string(t.Kind)
 }
