@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -57,6 +58,19 @@ type decoder struct {
 	// targetRefs are the signals of source target, checked once every
 	// target is known.
 	targetRefs []targetRef
+	// selector finds the resources of selector entries; nil checks them
+	// on a stand-in (templates) and counts them as unresolved.
+	selector   Selector
+	ctx        context.Context
+	templates  []template
+	unresolved int
+}
+
+// template is a selector entry on a stand-in resource, checked whole when
+// nothing was selected.
+type template struct {
+	node *yaml.Node
+	path string
 }
 
 // targetRef is a signal that reads another target's limit.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,20 +16,28 @@ import (
 
 // Load reads and validates a policies file. On any problem it returns
 // Errors listing every one, and no File: an invalid file is never half used.
-func Load(path string) (*File, error) {
+func Load(path string) (*File, error) { return load(path, Options{}) }
+
+func load(path string, o Options) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, Errors{{File: path, Msg: err.Error()}}
 	}
-	return Parse(path, b)
+	return ParseWith(path, b, o)
 }
 
 // maxFileSize keeps a hostile or mistaken input from exhausting memory.
 const maxFileSize = 4 << 20
 
 // Parse validates a policies file held in memory; name is used in messages.
-func Parse(name string, data []byte) (*File, error) {
-	d := &decoder{file: name}
+func Parse(name string, data []byte) (*File, error) { return ParseWith(name, data, Options{}) }
+
+// ParseWith is Parse with options: a Selector expands selector entries.
+func ParseWith(name string, data []byte, opt Options) (*File, error) {
+	d := &decoder{file: name, selector: opt.Selector, ctx: opt.Context}
+	if d.ctx == nil {
+		d.ctx = context.Background()
+	}
 	if len(data) > maxFileSize {
 		return nil, Errors{{File: name, Line: 1, Col: 1, Msg: fmt.Sprintf("file is %d bytes; the limit is %d", len(data), maxFileSize)}}
 	}
@@ -101,27 +110,34 @@ func (d *decoder) file_(n *yaml.Node) *File {
 		o.check(false, "targets", "must list at least one target")
 	}
 	names := map[string]int{}
-	resources := map[string]int{}
+	resources := map[string]claim{}
 	for i, item := range items {
 		path := fmt.Sprintf("targets[%d]", i)
-		t := d.target(item, path, &f.Defaults)
-		if t == nil {
-			continue
+		nodes, selector := d.expandSelect(item, path, &f.Defaults)
+		if !selector {
+			nodes = []*yaml.Node{item}
+		} else {
+			f.Selectors++
 		}
-		if prev, dup := names[t.Name]; dup && t.Name != "" {
-			d.errorf(valueOf(item, "name"), path+".name", "duplicate target name %q (also targets[%d])", t.Name, prev)
-		}
-		names[t.Name] = i
-		// Two targets on one knob would fight each other every tick.
-		if key := t.Region + "|" + t.RoleARN + "|" + string(t.Kind) + "|" + t.Identity(); t.Kind != "" {
-			if prev, dup := resources[key]; dup {
-				d.errorf(item, path, "controls the same resource as targets[%d] (%s): two targets on one knob would fight", prev, t.Identity())
-			} else {
-				resources[key] = i
+		for _, n := range nodes {
+			t := d.targetIn(n, path, &f.Defaults, selector)
+			if t == nil {
+				continue
 			}
+			if prev, dup := names[t.Name]; dup && t.Name != "" {
+				d.errorf(valueOf(item, "name"), path+".name", "duplicate target name %q (also targets[%d])", t.Name, prev)
+			}
+			names[t.Name] = i
+			d.claim(resources, t, n, path)
+			f.Targets = append(f.Targets, t)
 		}
-		f.Targets = append(f.Targets, t)
 	}
+	for _, tp := range d.templates {
+		// A selector entry with nothing to select from is still checked
+		// whole, on a stand-in resource, and yields no target.
+		d.targetIn(tp.node, tp.path, &f.Defaults, true)
+	}
+	f.Unresolved = d.unresolved
 	for _, r := range d.targetRefs {
 		owner, _, _ := strings.Cut(r.path, ".signals")
 		i, ok := names[r.target]
@@ -144,6 +160,27 @@ func (d *decoder) file_(n *yaml.Node) *File {
 	return f
 }
 
+// claim is the target that controls a resource, and where it is.
+type claim struct {
+	path, pos, name string
+}
+
+// claim records that t controls its resource: one resource, one target.
+// Two targets on one knob would fight each other every tick, so an
+// overlap is an error that names both places.
+func (d *decoder) claim(resources map[string]claim, t *Target, n *yaml.Node, path string) {
+	if t.Kind == "" {
+		return
+	}
+	key := t.Region + "|" + t.RoleARN + "|" + string(t.Kind) + "|" + t.Identity()
+	here := claim{path: path, pos: fmt.Sprintf("%s:%d:%d", d.file, n.Line, n.Column), name: t.Name}
+	if prev, dup := resources[key]; dup {
+		d.errorf(n, path, "target %s controls the same resource (%s) as target %s of %s at %s: two targets on one knob would fight", t.Name, t.Identity(), prev.name, prev.path, prev.pos)
+		return
+	}
+	resources[key] = here
+}
+
 // valueOf is the value node of key in mapping n, or n itself, so that an
 // error points at the offending value.
 func valueOf(n *yaml.Node, key string) *yaml.Node {
@@ -158,7 +195,7 @@ func valueOf(n *yaml.Node, key string) *yaml.Node {
 }
 
 func (d *decoder) defaults(n *yaml.Node, path string) Defaults {
-	def := Defaults{Interval: time.Minute, MetricDelay: 2 * time.Minute, Period: time.Minute}
+	def := Defaults{Interval: time.Minute, MetricDelay: 2 * time.Minute, Period: time.Minute, DiscoverEvery: 10 * time.Minute, Probation: DefaultProbation}
 	o := d.obj(n, path)
 	if o.duration("interval", &def.Interval) {
 		o.check(def.Interval >= 10*time.Second && def.Interval <= 24*time.Hour, "interval", "must be between 10s and 24h, got %s", def.Interval)
@@ -174,6 +211,12 @@ func (d *decoder) defaults(n *yaml.Node, path string) Defaults {
 		o.check(regionRE.MatchString(def.Region), "region", "is not an AWS region name: %q", def.Region)
 	}
 	o.boolean("dry_run", &def.DryRun)
+	if o.duration("discover_every", &def.DiscoverEvery) {
+		o.check(def.DiscoverEvery >= time.Minute && def.DiscoverEvery <= 24*time.Hour, "discover_every", "must be between 1m and 24h, got %s", def.DiscoverEvery)
+	}
+	if o.duration("probation", &def.Probation) {
+		o.check(def.Probation >= 0 && def.Probation <= 30*24*time.Hour, "probation", "must be between 0s and 30d, got %s", def.Probation)
+	}
 	o.done()
 	return def
 }
@@ -195,6 +238,12 @@ func validPeriod(p time.Duration) bool {
 }
 
 func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
+	return d.targetIn(n, path, def, false)
+}
+
+// targetIn reads one target; selected says it comes from a selector
+// entry, whose name is ENTRY/RESOURCE and which may say probation.
+func (d *decoder) targetIn(n *yaml.Node, path string, def *Defaults, selected bool) *Target {
 	n = d.expandPreset(n, path)
 	o := d.obj(n, path)
 	if rn := resolve(n); rn == nil || rn.Kind != yaml.MappingNode {
@@ -208,7 +257,11 @@ func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 	defer func() { d.near = outer }()
 	t := &Target{Line: n.Line, Col: n.Column, Region: def.Region, DryRun: def.DryRun, source: n}
 	if o.str("name", &t.Name) {
-		o.check(nameRE.MatchString(t.Name), "name", "must be 1-128 letters, digits, '_', '.', ':' or '-', got %q", t.Name)
+		entry, resource, _ := strings.Cut(t.Name, "/")
+		if !selected {
+			entry, resource = t.Name, "x"
+		}
+		o.check(nameRE.MatchString(entry) && resource != "" && len(t.Name) <= 255, "name", "must be 1-128 letters, digits, '_', '.', ':' or '-', got %q", entry)
 	} else {
 		o.check(false, "name", "is required")
 	}
@@ -247,6 +300,15 @@ func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 	o.boolean("allow_zero", &t.AllowZero)
 	o.boolean("dry_run", &t.DryRun)
 	o.boolean("coexist_with_autoscaling", &t.CoexistWithAutoscaling)
+	if selected {
+		t.Probation = def.Probation
+		if o.duration("probation", &t.Probation) {
+			o.check(t.Probation >= 0 && t.Probation <= 30*24*time.Hour, "probation", "must be between 0s and 30d, got %s", t.Probation)
+		}
+	} else if o.has("probation") {
+		o.get("probation")
+		o.check(false, "probation", "only applies to an entry with select: a resource new to the selection runs in dry-run this long")
+	}
 	t.Alarms = o.strings("alarms")
 	o.str("schedule", &t.Schedule)
 	if hasMin && hasMax {

@@ -93,12 +93,14 @@ func PoliciesSchema() Schema {
 
 func defaultsSchema() Schema {
 	return sObject("values every target inherits unless it says otherwise", Schema{
-		"interval":     sDuration("how often the daemon ticks, 10s-24h"),
-		"schedule":     sString("a cron spec for the daemon's ticks; @every <interval> when absent"),
-		"metric_delay": sDuration("never read periods newer than now minus this"),
-		"period":       sDuration("the default period of a signal"),
-		"region":       sPattern("the default AWS region", regionRE.String()),
-		"dry_run":      sBool("decide and remember, apply nothing"),
+		"interval":       sDuration("how often the daemon ticks, 10s-24h"),
+		"schedule":       sString("a cron spec for the daemon's ticks; @every <interval> when absent"),
+		"metric_delay":   sDuration("never read periods newer than now minus this"),
+		"period":         sDuration("the default period of a signal"),
+		"region":         sPattern("the default AWS region", regionRE.String()),
+		"dry_run":        sBool("decide and remember, apply nothing"),
+		"discover_every": sDuration("how often selector entries are evaluated again, 1m-24h"),
+		"probation":      sDuration("how long a resource new to a selection runs in dry-run"),
 	})
 }
 
@@ -112,9 +114,14 @@ func kindNames() []string {
 
 func targetSchema() Schema {
 	props := Schema{
-		"name":                     sPattern("unique within the file; keys the state and the audit records", nameRE.String()),
-		"kind":                     sEnum("the knob this target turns", kindNames()...),
-		"preset":                   sBool("fill in the kind's standard signals and default policy (on when no signals are declared)"),
+		"name":   sPattern("unique within the file; keys the state and the audit records", nameRE.String()),
+		"kind":   sEnum("the knob this target turns", kindNames()...),
+		"preset": sBool("fill in the kind's standard signals and default policy (on when no signals are declared)"),
+		"select": sObject("select many resources; each becomes a target named ENTRY/RESOURCE", Schema{
+			"tags": Schema{"type": "object", "additionalProperties": Schema{"type": "string"}, "minProperties": 1, "description": "tags every resource must carry"},
+			"name": sString("a shell pattern (* ? [a-z]) on the resource's name"),
+		}),
+		"probation":                sDuration("with select: how long a resource new to the selection runs in dry-run"),
 		"function":                 sString("the Lambda function (name or ARN)"),
 		"queue":                    sString("lambda-sqs-max-concurrency: the queue's name, for the preset's metrics"),
 		"api_name":                 sString("apigateway-*: the API's name, for the preset's metrics"),
@@ -176,7 +183,7 @@ func targetSchema() Schema {
 			need = []string{"table", "capacity"}
 		}
 		rules = append(rules, Schema{
-			"if":   Schema{"properties": Schema{"kind": Schema{"const": string(k)}}, "required": []string{"kind"}},
+			"if":   Schema{"properties": Schema{"kind": Schema{"const": string(k)}}, "required": []string{"kind"}, "not": Schema{"required": []string{"select"}}},
 			"then": Schema{"required": need},
 		})
 	}

@@ -164,7 +164,7 @@ func TestSchemaKeysAreTheValidatorsKeys(t *testing.T) {
 	}
 	// The target's keys, over all kinds, are exactly the schema's.
 	all := map[string]bool{}
-	for _, k := range identityKeys {
+	for _, k := range append(identityKeys, "select") {
 		all[k] = true
 	}
 	for k := range byPlace["targets[]"] {

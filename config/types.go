@@ -34,6 +34,9 @@ type File struct {
 	Version  int
 	Defaults Defaults
 	Targets  []*Target
+	// Selectors counts the entries that select resources; Unresolved the
+	// ones that could not be expanded because no Selector was given.
+	Selectors, Unresolved int
 }
 
 // Defaults apply to every target that does not say otherwise.
@@ -44,6 +47,10 @@ type Defaults struct {
 	Period      time.Duration // default signal period
 	Region      string
 	DryRun      bool
+	// DiscoverEvery is how often selector entries are evaluated again.
+	DiscoverEvery time.Duration
+	// Probation is how long a resource new to a selection runs in dry-run.
+	Probation time.Duration
 }
 
 // Missing says how a signal's absence is read.
@@ -121,6 +128,9 @@ type Target struct {
 	Alarms                 []string
 	Schedule               string
 	CoexistWithAutoscaling bool
+	// Probation, for a target a selector found, is how long after
+	// autotuner first saw it that it only runs in dry-run.
+	Probation time.Duration
 
 	Signals    map[string]*Signal
 	SignalList []*Signal // Signals in declaration order
