@@ -32,6 +32,9 @@ type Record struct {
 	Resource    string                   `json:"resource"`
 	Mode        Mode                     `json:"mode"`
 	Alarm       bool                     `json:"alarm,omitempty"`
+	// Probation is set while a target a selector found is still new:
+	// it runs in dry-run until then.
+	Probation time.Time `json:"probation_until,omitzero"`
 	Signals     map[string]policy.Signal `json:"signals"`
 	Current     float64                  `json:"current"`
 	ReadActual  bool                     `json:"read_actual"` // the current value was read from the service this tick

@@ -270,6 +270,21 @@ func (c *Controller) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// probation keeps a target a selector has just found in dry-run: a new
+// resource is watched before it is changed. Its memory says since when it
+// is known, so the probation survives restarts and the Lambda mode.
+func probation(t *config.Target, mem *policy.Memory, rec *Record, now time.Time) {
+	if mem.Since.IsZero() {
+		mem.Since = now
+	}
+	if t.Probation <= 0 || rec.Mode != ModeApply {
+		return
+	}
+	if until := mem.Since.Add(t.Probation); now.Before(until) {
+		rec.Mode, rec.Probation = ModeDryRun, until
+	}
+}
+
 func (c *Controller) mode(t *config.Target, opt *TickOptions) Mode {
 	switch {
 	case opt.Plan:
@@ -526,6 +541,7 @@ func (c *Controller) prepare(ctx context.Context, p *pending, t *config.Target, 
 	if err := mem.Check(); err != nil {
 		return fail("load", WithClass(ClassInvalid, err))
 	}
+	probation(t, &mem, rec, now)
 
 	// Read the actual value when autotuner does not know it, or on this
 	// target's turn in the drift-check rotation.

@@ -11,9 +11,10 @@ func init() {
 	register(command{name: "explain", summary: "print a target as it runs: its kind's preset and the defaults filled in", run: runExplain})
 }
 
-func runExplain(_ context.Context, e *env, args []string) int {
+func runExplain(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "explain", "[-c policies.yaml] TARGET")
 	cfgPath := configFlag(fs)
+	offline := fs.Bool("offline", false, "do not evaluate selector entries against AWS")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -21,7 +22,7 @@ func runExplain(_ context.Context, e *env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	f, err := config.Load(*cfgPath)
+	f, err := loadPolicies(ctx, e, *cfgPath, *offline)
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage

@@ -39,7 +39,7 @@ func runIAMPolicy(ctx context.Context, e *env, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	f, err := config.Load(*cfgPath)
+	f, err := loadPolicies(ctx, e, *cfgPath, false)
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage

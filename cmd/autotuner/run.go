@@ -51,7 +51,7 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	// Validate once up front so a broken file exits 2 with every error.
-	f0, err := config.Load(*cfgPath)
+	f0, err := loadPolicies(ctx, e, *cfgPath, false)
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage
@@ -115,7 +115,7 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 	}
 	o := daemon.Options{
 		Load: func() (*config.File, error) {
-			f, err := config.Load(*cfgPath)
+			f, err := loadPolicies(ctx, e, *cfgPath, false)
 			if err == nil {
 				err = leaseFits(f)
 			}
@@ -147,11 +147,26 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 	reload := make(chan struct{})
 	fwdCtx, stopFwd := context.WithCancel(ctx)
 	defer stopFwd()
+	// Selector entries are evaluated again every defaults.discover_every,
+	// by a reload: a failed one keeps the running configuration.
+	var discover <-chan time.Time
+	if f0.Selectors > 0 {
+		t := time.NewTicker(f0.Defaults.DiscoverEvery)
+		defer t.Stop()
+		discover = t.C
+	}
 	go func() {
 		for {
 			select {
 			case <-fwdCtx.Done():
 				return
+			case <-discover:
+				e.logger.Info("evaluating selector entries again", "every", f0.Defaults.DiscoverEvery.String())
+				select {
+				case reload <- struct{}{}:
+				case <-fwdCtx.Done():
+					return
+				}
 			case <-hup:
 				e.logger.Info("SIGHUP: reloading the policies file", "path", *cfgPath)
 				select {
