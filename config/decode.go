@@ -63,6 +63,7 @@ type decoder struct {
 	selector   Selector
 	ctx        context.Context
 	templates  []template
+	selections []Selection
 	unresolved int
 }
 

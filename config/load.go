@@ -138,6 +138,7 @@ func (d *decoder) file_(n *yaml.Node) *File {
 		d.targetIn(tp.node, tp.path, &f.Defaults, true)
 	}
 	f.Unresolved = d.unresolved
+	f.Selections = d.selections
 	for _, r := range d.targetRefs {
 		owner, _, _ := strings.Cut(r.path, ".signals")
 		i, ok := names[r.target]

@@ -80,6 +80,7 @@ func (d *decoder) expandSelect(n *yaml.Node, at string, def *Defaults) (out []*y
 	if !d.readSelection(m, at, &sel) {
 		return nil, true
 	}
+	d.selections = append(d.selections, sel)
 	found := []Selected{{Name: "example", Keys: placeholderKeys(sel.Kind)}} // checks the entry's other keys
 	if d.selector != nil {
 		var err error

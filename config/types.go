@@ -37,6 +37,8 @@ type File struct {
 	// Selectors counts the entries that select resources; Unresolved the
 	// ones that could not be expanded because no Selector was given.
 	Selectors, Unresolved int
+	// Selections are what the selector entries ask for.
+	Selections []Selection
 }
 
 // Defaults apply to every target that does not say otherwise.
