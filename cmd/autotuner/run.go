@@ -31,7 +31,12 @@ var (
 		signal.Notify(ch, syscall.SIGHUP)
 		return ch, func() { signal.Stop(ch) }
 	}
-	onListen     = func(net.Addr) {}
+	onListen = func(net.Addr) {}
+	// discoverTicks paces the evaluation of selector entries.
+	discoverTicks = func(d time.Duration) (<-chan time.Time, func()) {
+		t := time.NewTicker(d)
+		return t.C, t.Stop
+	}
 	daemonEvents func(daemon.Event)
 )
 
@@ -151,9 +156,9 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 	// by a reload: a failed one keeps the running configuration.
 	var discover <-chan time.Time
 	if f0.Selectors > 0 {
-		t := time.NewTicker(f0.Defaults.DiscoverEvery)
-		defer t.Stop()
-		discover = t.C
+		ch, stop := discoverTicks(f0.Defaults.DiscoverEvery)
+		defer stop()
+		discover = ch
 	}
 	go func() {
 		for {
