@@ -32,7 +32,9 @@ func TestRunEvaluatesSelectorsAgain(t *testing.T) {
 	notifyHUP = func() (<-chan os.Signal, func()) { return make(chan os.Signal), func() {} }
 	daemonEvents = func(e daemon.Event) { events <- e }
 	discoverTicks = func(d time.Duration) (<-chan time.Time, func()) { every = d; return ticks, func() {} }
-	t.Cleanup(func() { daemonClock, notifyHUP, daemonEvents, discoverTicks = prevClock, prevHUP, prevEvents, prevTicks })
+	t.Cleanup(func() {
+		daemonClock, notifyHUP, daemonEvents, discoverTicks = prevClock, prevHUP, prevEvents, prevTicks
+	})
 
 	logs := &lockedBuffer{}
 	e := &env{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, logger: slog.New(slog.NewTextHandler(logs, nil))}
