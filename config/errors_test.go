@@ -123,10 +123,17 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\ntargets: []\n---\nx: 1\n"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("version: 1\ntargets:\n  - {name: a, kind: dynamodb-provisioned, table: t, capacity: read, min: 1, max: 5, signals: {c: {namespace: N, metric: M, stat: Sum}}, policy: {autotuner: ~}}\n"))
+	f.Add([]byte(selectFile))
+	f.Add([]byte("version: 1\ntargets:\n  - {name: a, kind: apigateway-stage, rest_api: r, stage: s, api_name: n, method: /x/GET, min: 1, max: 5, preset: true, signals: {requests: ~}, policy: {autotuner: {band: 5%, up: ~}}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// With a selector, entries expand; the invariants below hold.
+		sel := &fakeSelector{found: map[Kind][]Selected{LambdaReservedConcurrency: {{Name: "f/x y", Keys: [][2]string{{"function", "f"}}}}}}
+		if file, err := ParseWith("f.yaml", data, Options{Selector: sel}); err == nil && file == nil {
+			t.Fatal("no error and no file")
+		}
 		file, err := Parse("f.yaml", data)
 		if err == nil {
-			if file == nil || len(file.Targets) == 0 {
+			if file == nil || len(file.Targets) == 0 && file.Unresolved == 0 {
 				t.Fatal("valid without targets")
 			}
 			for _, tg := range file.Targets {

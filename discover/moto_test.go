@@ -174,4 +174,25 @@ func TestInitAgainstMoto(t *testing.T) {
 	if got := strings.Join(names, " "); got != "init-orders init-orders:init-orders-queue init-orders:read init-orders:write" {
 		t.Errorf("tagged targets: %s\n%s", got, tagged)
 	}
+
+	// Selectors, against the same account.
+	sel := &discover.Selector{Clients: func(region, role string) (*discover.Clients, error) { return c, nil }}
+	src := `version: 1
+defaults: {region: us-east-1}
+targets:
+  - {name: fns, kind: lambda-reserved-concurrency, select: {tags: {autotune: "on"}}, min: 1, max: 100}
+  - {name: reads, kind: dynamodb-provisioned, capacity: read, select: {name: "init-*"}, min: 1, max: 100}
+  - {name: stages, kind: apigateway-stage, select: {name: "init-public:*"}, min: 1, max: 100}
+`
+	sf, err := config.ParseWith("select.yaml", []byte(src), config.Options{Selector: sel, Context: ctx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = nil
+	for _, tg := range sf.Targets {
+		names = append(names, tg.Name+"="+tg.Identity())
+	}
+	if got, want := strings.Join(names, ", "), "fns/init-orders=function init-orders, reads/init-orders=table init-orders read, reads/init-scaled=table init-scaled read, stages/init-public:prod=stage "; !strings.HasPrefix(got, want) {
+		t.Errorf("selected %s\nwant %s…", got, want)
+	}
 }
