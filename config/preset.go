@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -315,13 +316,31 @@ func isNull(n *yaml.Node) bool {
 	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
+// presetPolicies are the presets' policies, parsed once: a selector may
+// expand thousands of targets from one preset.
+var presetPolicies sync.Map // Kind → *yaml.Node
+
 func presetPolicy(p *preset) *yaml.Node {
+	if n, ok := presetPolicies.Load(p.Kind); ok {
+		return deepCopy(n.(*yaml.Node))
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(p.Policy), &doc); err != nil {
 		panic(fmt.Sprintf("preset %s: %v", p.Kind, err)) // a build error, caught by every test
 	}
 	clearPositions(doc.Content[0])
-	return doc.Content[0]
+	presetPolicies.Store(p.Kind, doc.Content[0])
+	return deepCopy(doc.Content[0])
+}
+
+// deepCopy copies a node tree, so that a merge never edits the cache.
+func deepCopy(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, k := range n.Content {
+		c.Content[i] = deepCopy(k)
+	}
+	return &c
 }
 
 // clearPositions makes a preset's nodes positionless, so that an error
