@@ -60,6 +60,10 @@ type Filter struct {
 	Name string
 	// Limited keeps only resources with a limit in force.
 	Limited bool
+	// NoLimits skips reading each function's reservation (a selection
+	// needs only names): one Lambda control-plane call a function saved,
+	// from a quota that actuation shares.
+	NoLimits bool
 }
 
 // Kinds are the kinds discovery can find.
@@ -78,12 +82,20 @@ func (c *Clients) Find(ctx context.Context, f Filter) ([]Resource, error) {
 	for _, k := range kinds {
 		want[k] = true
 	}
+	var tagged map[string]bool
+	if len(f.Tags) > 0 {
+		var err error
+		if tagged, err = c.taggedARNs(ctx, f.Tags); err != nil {
+			return nil, err
+		}
+	}
+	functions := func(ctx context.Context) ([]Resource, error) { return c.functions(ctx, tagged, f.NoLimits) }
 	var out []Resource
 	for _, step := range []struct {
 		kinds []config.Kind
 		find  func(context.Context) ([]Resource, error)
 	}{
-		{[]config.Kind{config.LambdaReservedConcurrency}, c.functions},
+		{[]config.Kind{config.LambdaReservedConcurrency}, functions},
 		{[]config.Kind{config.LambdaSQSMaxConcurrency}, c.mappings},
 		{[]config.Kind{config.APIGatewayUsagePlan, config.APIGatewayStage}, c.apis},
 		{[]config.Kind{config.DynamoDBProvisioned, config.DynamoDBOnDemandMax}, c.tables},
@@ -101,17 +113,10 @@ func (c *Clients) Find(ctx context.Context, f Filter) ([]Resource, error) {
 			}
 		}
 	}
-	return c.filter(ctx, out, f)
+	return filter(out, f, tagged)
 }
 
-func (c *Clients) filter(ctx context.Context, rs []Resource, f Filter) ([]Resource, error) {
-	var tagged map[string]bool
-	if len(f.Tags) > 0 {
-		var err error
-		if tagged, err = c.taggedARNs(ctx, f.Tags); err != nil {
-			return nil, err
-		}
-	}
+func filter(rs []Resource, f Filter, tagged map[string]bool) ([]Resource, error) {
 	var out []Resource
 	for _, r := range rs {
 		if f.Limited && !r.HasLimit {
@@ -152,7 +157,9 @@ func (c *Clients) taggedARNs(ctx context.Context, tags map[string]string) (map[s
 	return out, nil
 }
 
-func (c *Clients) functions(ctx context.Context) ([]Resource, error) {
+// functions lists the functions; with tagged, only those carrying the tags
+// have their reservation read, and with noLimits none do.
+func (c *Clients) functions(ctx context.Context, tagged map[string]bool, noLimits bool) ([]Resource, error) {
 	var out []Resource
 	p := lambda.NewListFunctionsPaginator(c.Lambda, &lambda.ListFunctionsInput{})
 	for p.HasMorePages() && len(out) < maxItems {
@@ -162,16 +169,21 @@ func (c *Clients) functions(ctx context.Context) ([]Resource, error) {
 		}
 		for _, fn := range page.Functions {
 			name := aws.ToString(fn.FunctionName)
-			cc, err := c.Lambda.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: fn.FunctionName})
-			if err != nil {
-				return nil, fmt.Errorf("GetFunctionConcurrency %s: %w", name, err)
+			if tagged != nil && !tagged[aws.ToString(fn.FunctionArn)] {
+				continue
 			}
 			r := Resource{Kind: config.LambdaReservedConcurrency, Name: name, ARN: aws.ToString(fn.FunctionArn),
 				Keys: [][2]string{{"function", name}}, Found: "function " + name + ", no reserved concurrency",
 				Metric: Metric{Namespace: "AWS/Lambda", Name: "ConcurrentExecutions", Stat: "Maximum", Dims: [][2]string{{"FunctionName", name}}, Unit: "concurrent executions"}}
-			if cc.ReservedConcurrentExecutions != nil {
-				r.Current, r.HasLimit = float64(*cc.ReservedConcurrentExecutions), true
-				r.Found = fmt.Sprintf("function %s, reserved concurrency %d", name, *cc.ReservedConcurrentExecutions)
+			if !noLimits {
+				cc, err := c.Lambda.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: fn.FunctionName})
+				if err != nil {
+					return nil, fmt.Errorf("GetFunctionConcurrency %s: %w", name, err)
+				}
+				if cc.ReservedConcurrentExecutions != nil {
+					r.Current, r.HasLimit = float64(*cc.ReservedConcurrentExecutions), true
+					r.Found = fmt.Sprintf("function %s, reserved concurrency %d", name, *cc.ReservedConcurrentExecutions)
+				}
 			}
 			out = append(out, r)
 		}

@@ -67,7 +67,7 @@ func (sel *Selector) list(ctx context.Context, s config.Selection) ([]Resource, 
 	if err != nil {
 		return nil, err
 	}
-	rs, err := c.Find(ctx, Filter{Kinds: []config.Kind{s.Kind}, Tags: s.Tags})
+	rs, err := c.Find(ctx, Filter{Kinds: []config.Kind{s.Kind}, Tags: s.Tags, NoLimits: true})
 	if err != nil {
 		return nil, err
 	}

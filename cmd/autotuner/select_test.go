@@ -35,10 +35,15 @@ func writePolicies(t *testing.T, src string) string {
 // Selector entries expand from the account: validate counts the targets,
 // explain prints one, plan runs each new one in dry-run (its probation).
 func TestSelectorsAgainstTheWireFake(t *testing.T) {
-	accountFake(t)
+	fake := accountFake(t)
 	p := writePolicies(t, selectPolicies)
 	if code, out, errs := cli(t, "validate", p); code != exitOK || !strings.HasSuffix(out, "valid, 2 target(s)\n") {
 		t.Fatalf("validate: exit %d, %q, %q", code, out, errs)
+	}
+	// Selecting reads names and tags only: no reservation is read for a
+	// function the tags leave out, nor for any other.
+	if n := len(fake.Calls("GetFunctionConcurrency")); n != 0 {
+		t.Errorf("selection read %d reservations", n)
 	}
 	if code, out, errs := cli(t, "validate", "--offline", p); code != exitOK || !strings.HasSuffix(out, "valid, 0 target(s), and 2 selector entries checked without listing resources\n") {
 		t.Fatalf("validate --offline: exit %d, %q, %q", code, out, errs)
