@@ -40,7 +40,8 @@ func (sel *Selector) Select(ctx context.Context, s config.Selection) ([]config.S
 			keys = append(keys, kv)
 		}
 		if r.Kind == config.DynamoDBProvisioned || r.Kind == config.DynamoDBOnDemandMax {
-			if s.Capacity != "" && r.Key("capacity") != s.Capacity {
+			// A selector picks tables; an index is a target of its own.
+			if r.Key("index") != "" || s.Capacity != "" && r.Key("capacity") != s.Capacity {
 				continue
 			}
 			name = r.Key("table")

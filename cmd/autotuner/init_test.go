@@ -23,7 +23,7 @@ func accountFake(t *testing.T) *awsfake.Server {
 	fake.APIGateway.AddStage("abc123", "dev", awsfake.Stage{})
 	fake.APIGateway.AddUsagePlan("p1", awsfake.UsagePlan{Name: "gold", APIStages: []string{"abc123:prod"}, Throttle: &awsfake.Throttle{Rate: 100, Burst: 200}})
 	fake.APIGateway.AddUsagePlan("p2", awsfake.UsagePlan{Name: "free"})
-	fake.DynamoDB.AddTable("orders", awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 200}})
+	fake.DynamoDB.AddTable("orders", awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 200}, Indexes: map[string]*awsfake.Index{"byUser": {Provisioned: awsfake.Capacity{Read: 10, Write: 20}}}})
 	fake.DynamoDB.AddTable("scaled", awsfake.Table{Provisioned: awsfake.Capacity{Read: 5, Write: 5}})
 	fake.DynamoDB.AddTable("events", awsfake.Table{Billing: "PAY_PER_REQUEST", OnDemand: awsfake.Capacity{Read: 300, Write: -1}})
 	fake.AutoScaling.Register(awsfake.ScalableTarget{ServiceNamespace: "dynamodb", ResourceID: "table/scaled", ScalableDimension: "dynamodb:table:WriteCapacityUnits", Min: 5, Max: 100})
@@ -66,7 +66,7 @@ func TestInitWritesAValidDryRunFile(t *testing.T) {
 			t.Errorf("%s is not in dry-run", tg.Name)
 		}
 	}
-	want := "orders orders:orders-queue public:prod gold events:read orders:read orders:write scaled:read"
+	want := "orders orders:orders-queue public:prod gold events:read orders:read orders:write orders.byUser:read orders.byUser:write scaled:read"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("targets %q, want %q\n%s", got, want, out)
 	}
@@ -82,6 +82,9 @@ func TestInitWritesAValidDryRunFile(t *testing.T) {
 		// Without a maximum: commented out, with the way in.
 		"  # no limit in force: uncomment to have autotuner set one.\n  # - name: events:write\n",
 		"  # no limit in force: uncomment to have autotuner set one.\n  # - name: audit:audit-queue\n",
+		// A global secondary index is a knob of its own.
+		"  # provisioned table orders index byUser, 10 read capacity units.\n",
+		"    table: orders\n    index: byUser\n    capacity: read\n",
 	} {
 		if !strings.Contains(out, s) {
 			t.Errorf("output lacks:\n%s\n--- output:\n%s", s, out)
@@ -118,7 +121,7 @@ func TestInitByTags(t *testing.T) {
 		names = append(names, tg.Name)
 	}
 	// The mapping reads its function's tags.
-	if got, want := strings.Join(names, " "), "orders orders:orders-queue orders:read orders:write"; got != want {
+	if got, want := strings.Join(names, " "), "orders orders:orders-queue orders:read orders:write orders.byUser:read orders.byUser:write"; got != want {
 		t.Errorf("targets %q, want %q", got, want)
 	}
 	if !strings.Contains(out, "tagged autotune=on") {
