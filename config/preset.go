@@ -271,6 +271,9 @@ func presetSignals(ps []presetSignal) *yaml.Node {
 // mergeSignals lays the user's signals over the preset's: a signal of
 // the same name is replaced whole, a new one is added after.
 func mergeSignals(base, user *yaml.Node) *yaml.Node {
+	if isNull(user) {
+		return base // `signals:` with nothing under it keeps the preset's
+	}
 	u := resolve(user)
 	if u == nil || u.Kind != yaml.MappingNode {
 		return user // not a mapping: let the reader report it
@@ -356,6 +359,9 @@ func clearPositions(n *yaml.Node) {
 // merges key by key (a key set to null removes the preset's); another
 // policy replaces the preset's whole.
 func mergePolicy(base, user *yaml.Node) *yaml.Node {
+	if isNull(user) {
+		return base
+	}
 	u := resolve(user)
 	if u == nil || u.Kind != yaml.MappingNode || len(u.Content) != 2 || u.Content[0].Value != base.Content[0].Value {
 		return user

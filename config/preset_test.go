@@ -1,11 +1,13 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"pgregory.net/rapid"
 )
 
 // presetTarget is a four-line target of kind k, with what its preset needs.
@@ -186,4 +188,47 @@ func names(t *Target) []string {
 		out = append(out, s.Name)
 	}
 	return out
+}
+
+// Whatever signals a target declares over its preset, it ends up with the
+// preset's signals it did not name, its own in their place, and its new
+// ones; a null drops one. The policy merges the same way.
+func TestPresetMergeProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		base := []string{"busy", "throttles", "invocations"}
+		var src strings.Builder
+		src.WriteString("kind: lambda-reserved-concurrency\n    function: f\n    min: 1\n    max: 10\n    preset: true\n    signals:\n")
+		want := map[string]string{"busy": "AWS/Lambda", "throttles": "AWS/Lambda", "invocations": "AWS/Lambda"}
+		for _, name := range append(base, "extra_a", "extra_b") {
+			switch rapid.IntRange(0, 2).Draw(t, name) {
+			case 1: // override, or add
+				fmt.Fprintf(&src, "      %s: {namespace: Custom/X, metric: M, stat: Sum, missing: zero}\n", name)
+				want[name] = "Custom/X"
+			case 2: // drop (or a no-op for a new name)
+				fmt.Fprintf(&src, "      %s: null\n", name)
+				delete(want, name)
+			}
+		}
+		// busy must stay for the preset's utilization; keep it declared.
+		if _, ok := want["busy"]; !ok || want["busy"] != "AWS/Lambda" {
+			src.WriteString("      busy: {namespace: AWS/Lambda, metric: ConcurrentExecutions, dimensions: {FunctionName: f}, stat: Maximum}\n")
+			want["busy"] = "AWS/Lambda"
+		}
+		if _, ok := want["throttles"]; !ok {
+			src.WriteString("    policy:\n      autotuner: {throttles: null}\n")
+		} else if _, ok := want["invocations"]; !ok {
+			src.WriteString("    policy:\n      autotuner: {throttles: throttles}\n")
+		}
+		f, err := Parse("p.yaml", []byte("version: 1\ntargets:\n  - name: x\n    "+src.String()))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, src.String())
+		}
+		got := map[string]string{}
+		for _, s := range f.Targets[0].SignalList {
+			got[s.Name] = s.Namespace
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("signals (-want +got):\n%s\n%s", diff, src.String())
+		}
+	})
 }
