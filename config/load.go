@@ -302,6 +302,7 @@ func (d *decoder) targetIn(n *yaml.Node, path string, def *Defaults, selected bo
 	o.boolean("dry_run", &t.DryRun)
 	o.boolean("coexist_with_autoscaling", &t.CoexistWithAutoscaling)
 	if selected {
+		t.Entry, _, _ = strings.Cut(t.Name, "/")
 		t.Probation = def.Probation
 		if o.duration("probation", &t.Probation) {
 			o.check(t.Probation >= 0 && t.Probation <= 30*24*time.Hour, "probation", "must be between 0s and 30d, got %s", t.Probation)

@@ -133,6 +133,9 @@ type Target struct {
 	// Probation, for a target a selector found, is how long after
 	// autotuner first saw it that it only runs in dry-run.
 	Probation time.Duration
+	// Entry is the selector entry that found this target, "" for a
+	// target written out.
+	Entry string
 
 	Signals    map[string]*Signal
 	SignalList []*Signal // Signals in declaration order

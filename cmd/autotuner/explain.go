@@ -38,6 +38,9 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 		return exitFailure
 	}
 	fmt.Fprintf(e.stdout, "# %s, target %s: %s\n", f.Path, t.Name, t.Identity())
+	if t.Entry != "" {
+		fmt.Fprintf(e.stdout, "# found by the selector entry %s; new to it, it runs in dry-run for %s\n", t.Entry, t.Probation)
+	}
 	_, _ = e.stdout.Write(out)
 	return exitOK
 }

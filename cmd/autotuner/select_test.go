@@ -49,7 +49,7 @@ func TestSelectorsAgainstTheWireFake(t *testing.T) {
 		t.Fatalf("validate --offline: exit %d, %q, %q", code, out, errs)
 	}
 	code, out, errs := cli(t, "explain", "-c", p, "tables/orders")
-	if code != exitOK || !strings.Contains(out, "name: tables/orders\n") || !strings.Contains(out, "table: orders\n") || !strings.Contains(out, "ConsumedWriteCapacityUnits") {
+	if code != exitOK || !strings.Contains(out, "# found by the selector entry tables; new to it, it runs in dry-run for 1h0m0s\n") || !strings.Contains(out, "name: tables/orders\n") || !strings.Contains(out, "table: orders\n") || !strings.Contains(out, "ConsumedWriteCapacityUnits") {
 		t.Fatalf("explain: exit %d, %q, %q", code, out, errs)
 	}
 	code, out, errs = cli(t, "once", "-c", p, "--state", filepath.Join(t.TempDir(), "s.json"), "--json")
