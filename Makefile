@@ -6,7 +6,7 @@ SEED ?= 1
 # The Lambda runtime interface emulator; internal/testenv names the same version.
 RIE_VERSION ?= v0.0.0-20261030222936-bef5c4ba774d
 # moto, the second-opinion AWS emulator, is unpacked and started by this
-# script (see its header); tests find it through AUTOTUNER_MOTO_START.
+# script (see its header); tests find it through AUTOTUNER_MOTO_SCRIPT.
 MOTO_START ?= $(abspath ../shared/emulators/start-moto.sh)
 
 .PHONY: build test emulators fuzz bench bakeoff
@@ -17,7 +17,7 @@ build:
 # test installs every emulator from the project's own files, then runs the
 # whole suite with emulators required: a missing one fails, never skips.
 test: emulators
-	AUTOTUNER_REQUIRE_EMULATORS=1 AUTOTUNER_MOTO_START="$(MOTO_START)" PATH="$(CURDIR)/.bin:$$PATH" \
+	AUTOTUNER_REQUIRE_EMULATORS=1 AUTOTUNER_MOTO_SCRIPT="$(MOTO_START)" PATH="$(CURDIR)/.bin:$$PATH" \
 		$(GO) test -count=1 -timeout 45m ./...
 
 emulators:

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -57,6 +58,20 @@ type decoder struct {
 	// targetRefs are the signals of source target, checked once every
 	// target is known.
 	targetRefs []targetRef
+	// selector finds the resources of selector entries; nil checks them
+	// on a stand-in (templates) and counts them as unresolved.
+	selector   Selector
+	ctx        context.Context
+	templates  []template
+	selections []Selection
+	unresolved int
+}
+
+// template is a selector entry on a stand-in resource, checked whole when
+// nothing was selected.
+type template struct {
+	node *yaml.Node
+	path string
 }
 
 // targetRef is a signal that reads another target's limit.
@@ -160,8 +175,15 @@ func join(path, key string) string {
 
 func (o *obj) at(key string) string { return join(o.path, key) }
 
+// claimHook, when set (by tests), sees every key the validator reads, so
+// that a test can check the JSON Schema declares each one.
+var claimHook func(path, key string)
+
 // get claims a key and returns its value node, or nil when absent.
 func (o *obj) get(key string) *yaml.Node {
+	if claimHook != nil {
+		claimHook(o.path, key)
+	}
 	o.used[key] = true
 	n := o.vals[key]
 	if n != nil && n.Kind == yaml.ScalarNode && n.Tag == "!!null" {

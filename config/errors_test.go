@@ -24,7 +24,7 @@ func TestBrokenFiles(t *testing.T) {
 	}{{
 		file: "unknown_key.yaml",
 		want: []string{
-			"testdata/unknown_key.yaml:4:3: defaults.retries: unknown key (known keys here: allow_unknown_regions, dry_run, interval, metric_delay, period, region, schedule)",
+			"testdata/unknown_key.yaml:4:3: defaults.retries: unknown key (known keys here: allow_unknown_regions, discover_every, dry_run, interval, metric_delay, period, probation, region, schedule)",
 			"testdata/unknown_key.yaml:12:82: targets[0].signals.busy.colour: unknown key (known keys here: delay, dimensions, expression, metric, missing, namespace, per_second, period, source, stat)",
 			"testdata/unknown_key.yaml:16:30: targets[0].policy.autotuner.up.cooldwn: unknown key (known keys here: after, cooldown, max_step, max_units)",
 		},
@@ -53,7 +53,7 @@ func TestBrokenFiles(t *testing.T) {
 	}, {
 		file: "bad_kind.yaml",
 		want: []string{
-			`testdata/bad_kind.yaml:4:11: targets[0].kind: unknown kind "lambda-concurrency" (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max)`,
+			`testdata/bad_kind.yaml:4:11: targets[0].kind: unknown kind "lambda-concurrency" (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max, stepfunctions-map, parameter)`,
 		},
 	}, {
 		file: "duplicate_target.yaml",
@@ -123,10 +123,17 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\ntargets: []\n---\nx: 1\n"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("version: 1\ntargets:\n  - {name: a, kind: dynamodb-provisioned, table: t, capacity: read, min: 1, max: 5, signals: {c: {namespace: N, metric: M, stat: Sum}}, policy: {autotuner: ~}}\n"))
+	f.Add([]byte(selectFile))
+	f.Add([]byte("version: 1\ntargets:\n  - {name: a, kind: apigateway-stage, rest_api: r, stage: s, api_name: n, method: /x/GET, min: 1, max: 5, preset: true, signals: {requests: ~}, policy: {autotuner: {band: 5%, up: ~}}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// With a selector, entries expand; the invariants below hold.
+		sel := &fakeSelector{found: map[Kind][]Selected{LambdaReservedConcurrency: {{Name: "f/x y", Keys: [][2]string{{"function", "f"}}}}}}
+		if file, err := ParseWith("f.yaml", data, Options{Selector: sel}); err == nil && file == nil {
+			t.Fatal("no error and no file")
+		}
 		file, err := Parse("f.yaml", data)
 		if err == nil {
-			if file == nil || len(file.Targets) == 0 {
+			if file == nil || len(file.Targets) == 0 && file.Unresolved == 0 {
 				t.Fatal("valid without targets")
 			}
 			for _, tg := range file.Targets {

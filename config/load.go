@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,20 +16,28 @@ import (
 
 // Load reads and validates a policies file. On any problem it returns
 // Errors listing every one, and no File: an invalid file is never half used.
-func Load(path string) (*File, error) {
+func Load(path string) (*File, error) { return load(path, Options{}) }
+
+func load(path string, o Options) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, Errors{{File: path, Msg: err.Error()}}
 	}
-	return Parse(path, b)
+	return ParseWith(path, b, o)
 }
 
 // maxFileSize keeps a hostile or mistaken input from exhausting memory.
 const maxFileSize = 4 << 20
 
 // Parse validates a policies file held in memory; name is used in messages.
-func Parse(name string, data []byte) (*File, error) {
-	d := &decoder{file: name}
+func Parse(name string, data []byte) (*File, error) { return ParseWith(name, data, Options{}) }
+
+// ParseWith is Parse with options: a Selector expands selector entries.
+func ParseWith(name string, data []byte, opt Options) (*File, error) {
+	d := &decoder{file: name, selector: opt.Selector, ctx: opt.Context}
+	if d.ctx == nil {
+		d.ctx = context.Background()
+	}
 	if len(data) > maxFileSize {
 		return nil, Errors{{File: name, Line: 1, Col: 1, Msg: fmt.Sprintf("file is %d bytes; the limit is %d", len(data), maxFileSize)}}
 	}
@@ -101,27 +110,35 @@ func (d *decoder) file_(n *yaml.Node) *File {
 		o.check(false, "targets", "must list at least one target")
 	}
 	names := map[string]int{}
-	resources := map[string]int{}
+	resources := map[string]claim{}
 	for i, item := range items {
 		path := fmt.Sprintf("targets[%d]", i)
-		t := d.target(item, path, &f.Defaults)
-		if t == nil {
-			continue
+		nodes, selector := d.expandSelect(item, path, &f.Defaults)
+		if !selector {
+			nodes = []*yaml.Node{item}
+		} else {
+			f.Selectors++
 		}
-		if prev, dup := names[t.Name]; dup && t.Name != "" {
-			d.errorf(valueOf(item, "name"), path+".name", "duplicate target name %q (also targets[%d])", t.Name, prev)
-		}
-		names[t.Name] = i
-		// Two targets on one knob would fight each other every tick.
-		if key := t.Region + "|" + t.RoleARN + "|" + string(t.Kind) + "|" + t.Identity(); t.Kind != "" {
-			if prev, dup := resources[key]; dup {
-				d.errorf(item, path, "controls the same resource as targets[%d] (%s): two targets on one knob would fight", prev, t.Identity())
-			} else {
-				resources[key] = i
+		for _, n := range nodes {
+			t := d.targetIn(n, path, &f.Defaults, selector)
+			if t == nil {
+				continue
 			}
+			if prev, dup := names[t.Name]; dup && t.Name != "" {
+				d.errorf(valueOf(item, "name"), path+".name", "duplicate target name %q (also targets[%d])", t.Name, prev)
+			}
+			names[t.Name] = i
+			d.claim(resources, t, n, path)
+			f.Targets = append(f.Targets, t)
 		}
-		f.Targets = append(f.Targets, t)
 	}
+	for _, tp := range d.templates {
+		// A selector entry with nothing to select from is still checked
+		// whole, on a stand-in resource, and yields no target.
+		d.targetIn(tp.node, tp.path, &f.Defaults, true)
+	}
+	f.Unresolved = d.unresolved
+	f.Selections = d.selections
 	for _, r := range d.targetRefs {
 		owner, _, _ := strings.Cut(r.path, ".signals")
 		i, ok := names[r.target]
@@ -144,6 +161,27 @@ func (d *decoder) file_(n *yaml.Node) *File {
 	return f
 }
 
+// claim is the target that controls a resource, and where it is.
+type claim struct {
+	path, pos, name string
+}
+
+// claim records that t controls its resource: one resource, one target.
+// Two targets on one knob would fight each other every tick, so an
+// overlap is an error that names both places.
+func (d *decoder) claim(resources map[string]claim, t *Target, n *yaml.Node, path string) {
+	if t.Kind == "" {
+		return
+	}
+	key := t.Region + "|" + t.RoleARN + "|" + string(t.Kind) + "|" + t.Identity()
+	here := claim{path: path, pos: fmt.Sprintf("%s:%d:%d", d.file, n.Line, n.Column), name: t.Name}
+	if prev, dup := resources[key]; dup {
+		d.errorf(n, path, "target %s controls the same resource (%s) as target %s of %s at %s: two targets on one knob would fight", t.Name, t.Identity(), prev.name, prev.path, prev.pos)
+		return
+	}
+	resources[key] = here
+}
+
 // valueOf is the value node of key in mapping n, or n itself, so that an
 // error points at the offending value.
 func valueOf(n *yaml.Node, key string) *yaml.Node {
@@ -158,7 +196,7 @@ func valueOf(n *yaml.Node, key string) *yaml.Node {
 }
 
 func (d *decoder) defaults(n *yaml.Node, path string) Defaults {
-	def := Defaults{Interval: time.Minute, MetricDelay: 2 * time.Minute, Period: time.Minute}
+	def := Defaults{Interval: time.Minute, MetricDelay: 2 * time.Minute, Period: time.Minute, DiscoverEvery: 10 * time.Minute, Probation: DefaultProbation}
 	o := d.obj(n, path)
 	if o.duration("interval", &def.Interval) {
 		o.check(def.Interval >= 10*time.Second && def.Interval <= 24*time.Hour, "interval", "must be between 10s and 24h, got %s", def.Interval)
@@ -175,6 +213,12 @@ func (d *decoder) defaults(n *yaml.Node, path string) Defaults {
 		o.checkRegion("region", def.Region, def.AllowUnknownRegions)
 	}
 	o.boolean("dry_run", &def.DryRun)
+	if o.duration("discover_every", &def.DiscoverEvery) {
+		o.check(def.DiscoverEvery >= time.Minute && def.DiscoverEvery <= 24*time.Hour, "discover_every", "must be between 1m and 24h, got %s", def.DiscoverEvery)
+	}
+	if o.duration("probation", &def.Probation) {
+		o.check(def.Probation >= 0 && def.Probation <= 30*24*time.Hour, "probation", "must be between 0s and 30d, got %s", def.Probation)
+	}
 	o.done()
 	return def
 }
@@ -196,6 +240,13 @@ func validPeriod(p time.Duration) bool {
 }
 
 func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
+	return d.targetIn(n, path, def, false)
+}
+
+// targetIn reads one target; selected says it comes from a selector
+// entry, whose name is ENTRY/RESOURCE and which may say probation.
+func (d *decoder) targetIn(n *yaml.Node, path string, def *Defaults, selected bool) *Target {
+	n = d.expandPreset(n, path)
 	o := d.obj(n, path)
 	if rn := resolve(n); rn == nil || rn.Kind != yaml.MappingNode {
 		if rn == nil || rn.Kind == yaml.ScalarNode && rn.Tag == "!!null" {
@@ -206,9 +257,13 @@ func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 	outer := d.near
 	d.near = n
 	defer func() { d.near = outer }()
-	t := &Target{Line: n.Line, Col: n.Column, Region: def.Region, DryRun: def.DryRun}
+	t := &Target{Line: n.Line, Col: n.Column, Region: def.Region, DryRun: def.DryRun, source: n}
 	if o.str("name", &t.Name) {
-		o.check(nameRE.MatchString(t.Name), "name", "must be 1-128 letters, digits, '_', '.', ':' or '-', got %q", t.Name)
+		entry, resource, _ := strings.Cut(t.Name, "/")
+		if !selected {
+			entry, resource = t.Name, "x"
+		}
+		o.check(nameRE.MatchString(entry) && resource != "" && len(t.Name) <= 255, "name", "must be 1-128 letters, digits, '_', '.', ':' or '-', got %q", entry)
 	} else {
 		o.check(false, "name", "is required")
 	}
@@ -227,9 +282,13 @@ func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 			o.check(false, "kind", "unknown kind %q (one of %s)", kind, strings.Join(names, ", "))
 		}
 	} else {
-		o.check(false, "kind", "is required (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max)")
+		o.check(false, "kind", "is required (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max, stepfunctions-map, parameter)")
 	}
 	d.identity(o, t)
+	var usePreset bool
+	if o.boolean("preset", &usePreset) && usePreset && t.Kind != "" {
+		o.check(presetOf(t.Kind) != nil, "preset", "kind %s has no preset", t.Kind)
+	}
 	if o.str("region", &t.Region) {
 		o.checkRegion("region", t.Region, def.AllowUnknownRegions)
 	}
@@ -243,6 +302,16 @@ func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 	o.boolean("allow_zero", &t.AllowZero)
 	o.boolean("dry_run", &t.DryRun)
 	o.boolean("coexist_with_autoscaling", &t.CoexistWithAutoscaling)
+	if selected {
+		t.Entry, _, _ = strings.Cut(t.Name, "/")
+		t.Probation = def.Probation
+		if o.duration("probation", &t.Probation) {
+			o.check(t.Probation >= 0 && t.Probation <= 30*24*time.Hour, "probation", "must be between 0s and 30d, got %s", t.Probation)
+		}
+	} else if o.has("probation") {
+		o.get("probation")
+		o.check(false, "probation", "only applies to an entry with select: a resource new to the selection runs in dry-run this long")
+	}
 	t.Alarms = o.strings("alarms")
 	o.schedule("schedule", &t.Schedule)
 	if hasMin && hasMax {
@@ -294,8 +363,13 @@ func (d *decoder) identity(o *obj, t *Target) {
 		need("function", &t.Function)
 	case LambdaSQSMaxConcurrency:
 		need("event_source_mapping", &t.EventSourceMapping)
+		// The function and queue behind the mapping name its metrics.
+		o.str("function", &t.Function)
+		o.str("queue", &t.Queue)
 	case APIGatewayUsagePlan:
 		need("usage_plan", &t.UsagePlan)
+		o.str("api_name", &t.APIName) // names the metrics of the API behind the plan
+		o.str("stage", &t.Stage)
 		o.str("api_stage", &t.APIStage)
 		o.str("method", &t.Method)
 		if (t.APIStage == "") != (t.Method == "") {
@@ -311,6 +385,7 @@ func (d *decoder) identity(o *obj, t *Target) {
 	case APIGatewayStage:
 		need("rest_api", &t.RestAPI)
 		need("stage", &t.Stage)
+		o.str("api_name", &t.APIName)
 		t.Method = "/*/*"
 		if o.str("method", &t.Method) {
 			o.check(methodRE.MatchString(t.Method), "method", "must look like /resource/GET or /*/*, got %q", t.Method)
@@ -324,6 +399,10 @@ func (d *decoder) identity(o *obj, t *Target) {
 		} else {
 			o.check(false, "capacity", "is required for kind %s: read or write", t.Kind)
 		}
+	case StepFunctionsMap:
+		d.stepFunctionsIdentity(o, t)
+	case Parameter:
+		d.parameterIdentity(o, t, "")
 	default:
 		// An unknown or missing kind is reported once; its identity keys
 		// cannot be checked, and are not "unknown keys" on top of it.
@@ -334,7 +413,8 @@ func (d *decoder) identity(o *obj, t *Target) {
 }
 
 // identityKeys are every kind's resource keys.
-var identityKeys = []string{"function", "event_source_mapping", "usage_plan", "api_stage", "rest_api", "stage", "method", "limit", "burst_ratio", "table", "index", "capacity"}
+var identityKeys = []string{"function", "queue", "api_name", "event_source_mapping", "usage_plan", "api_stage", "rest_api", "stage", "method", "limit", "burst_ratio", "table", "index", "capacity",
+	"state_machine", "map_state", "mode", "publish", "alias", "ssm_parameter", "key", "attribute"}
 
 var methodRE = regexp.MustCompile(`^/(\*|[^\s]*)/(\*|GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|ANY)$`)
 
@@ -379,6 +459,8 @@ func (d *decoder) checkBounds(o *obj, t *Target) {
 	case DynamoDBProvisioned, DynamoDBOnDemandMax:
 		o.check(t.Min >= 1, "min", "must be >= 1 capacity unit, got %v", t.Min)
 		o.check(t.Max <= maxDynamoDBCapacity, "max", "must be <= %d (the default per-table maximum), got %v", maxDynamoDBCapacity, t.Max)
+	case StepFunctionsMap, Parameter:
+		checkParameterBounds(o, t)
 	case APIGatewayUsagePlan, APIGatewayStage:
 		lim := float64(maxAPIRate)
 		if t.Limit == "burst" {
@@ -389,83 +471,4 @@ func (d *decoder) checkBounds(o *obj, t *Target) {
 	if t.AllowZero {
 		o.check(t.Kind == LambdaReservedConcurrency, "allow_zero", "only applies to lambda-reserved-concurrency")
 	}
-}
-
-func (d *decoder) signal(n *yaml.Node, path, name string, def *Defaults) *Signal {
-	s := &Signal{Name: name, Source: SourceCloudWatch, Period: def.Period, Missing: MissingHold, Delay: def.MetricDelay}
-	if n != nil {
-		s.Line, s.Col = n.Line, n.Column
-	}
-	o := d.obj(n, path)
-	if rn := resolve(n); rn == nil || rn.Kind == yaml.ScalarNode && rn.Tag == "!!null" {
-		d.errorf(n, path, "must describe a metric")
-		return s
-	}
-	var src string
-	if o.str("source", &src) {
-		s.Source = Source(src)
-		o.check(s.Source == SourceCloudWatch || s.Source == SourceSQS || s.Source == SourceTarget, "source", "must be cloudwatch, sqs or target, got %q", src)
-	}
-	if s.Source == SourceTarget {
-		// Another target's limit in force: autotuner knows it, so it
-		// costs no call and has no period or delay.
-		if o.required("target", &s.Target); s.Target != "" {
-			d.targetRefs = append(d.targetRefs, targetRef{node: valueOf(n, "target"), path: o.at("target"), target: s.Target})
-		}
-		o.done()
-		return s
-	}
-	var missing string
-	if o.str("missing", &missing) {
-		s.Missing = Missing(missing)
-		o.check(s.Missing == MissingHold || s.Missing == MissingZero, "missing", "must be hold or zero, got %q", missing)
-	}
-	if s.Source == SourceSQS {
-		o.required("queue_url", &s.QueueURL)
-		s.Attribute = "ApproximateNumberOfMessages"
-		if o.str("attribute", &s.Attribute) {
-			ok := s.Attribute == "ApproximateNumberOfMessages" || s.Attribute == "ApproximateNumberOfMessagesNotVisible" || s.Attribute == "ApproximateNumberOfMessagesDelayed"
-			o.check(ok, "attribute", "must be ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible or ApproximateNumberOfMessagesDelayed, got %q", s.Attribute)
-		}
-		o.done()
-		return s
-	}
-	if o.duration("period", &s.Period) {
-		o.check(validPeriod(s.Period), "period", "must be 1s, 5s, 10s, 30s or a multiple of 60s, got %s", s.Period)
-	}
-	if o.duration("delay", &s.Delay) {
-		o.check(s.Delay >= 0 && s.Delay <= time.Hour, "delay", "must be between 0s and 1h, got %s", s.Delay)
-	}
-	o.boolean("per_second", &s.PerSecond)
-	if o.str("expression", &s.Expression) {
-		o.check(strings.TrimSpace(s.Expression) != "", "expression", "must not be empty")
-		for _, k := range []string{"namespace", "metric", "dimensions", "stat"} {
-			o.check(!o.has(k), k, "does not go with expression: a metric-math signal has no %s", k)
-		}
-		o.get("namespace")
-		o.get("metric")
-		o.get("dimensions")
-		o.get("stat")
-		o.done()
-		return s
-	}
-	o.required("namespace", &s.Namespace)
-	o.required("metric", &s.Metric)
-	s.Dimensions = o.stringMap("dimensions")
-	if len(s.Dimensions) > 30 {
-		o.check(false, "dimensions", "has %d dimensions; CloudWatch allows 30", len(s.Dimensions))
-	}
-	if o.str("stat", &s.Stat) {
-		o.check(statRE.MatchString(s.Stat), "stat", "must be Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99, got %q", s.Stat)
-	} else {
-		o.check(false, "stat", "is required (Sum, Average, Maximum, Minimum, SampleCount or pNN)")
-	}
-	if strings.HasPrefix(s.Namespace, "AWS/") && s.Delay < time.Minute {
-		// AWS service metrics are complete only after about 2 minutes:
-		// with less, the period still filling in would be read as final,
-		// and an empty one as a quiet one.
-		o.check(false, "delay", "must be at least 1m for AWS service metrics, which fill in for about 2 minutes; got %s (set here or by defaults.metric_delay)", s.Delay)
-	}
-	o.done()
-	return s
 }

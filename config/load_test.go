@@ -16,8 +16,8 @@ func TestLoadExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("example does not load:\n%v", err)
 	}
-	if len(f.Targets) != 5 {
-		t.Fatalf("targets = %d, want 5", len(f.Targets))
+	if len(f.Targets) != 6 {
+		t.Fatalf("targets = %d, want 6", len(f.Targets))
 	}
 	for _, tg := range f.Targets {
 		if tg.Engine == nil || tg.Engine.Rec == nil {
@@ -145,7 +145,7 @@ func TestUnsafeFilesAreRefused(t *testing.T) {
 	}
 	for _, want := range []string{
 		"testdata/unsafe.yaml:10:13: targets[0].signals.busy.delay: must be at least 1m for AWS service metrics",
-		"testdata/unsafe.yaml:12:5: targets[1]: controls the same resource as targets[0] (function f)",
+		"testdata/unsafe.yaml:12:5: targets[1]: target b controls the same resource (function f) as target a of targets[0] at testdata/unsafe.yaml:4:5",
 		"testdata/unsafe.yaml:24:10: targets[2].max: must be at least 0.01",
 	} {
 		if !strings.Contains(err.Error(), want) {

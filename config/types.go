@@ -3,6 +3,8 @@ package config
 import (
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/autotuner/autotuner/policy"
 )
 
@@ -19,10 +21,12 @@ const (
 	APIGatewayStage           Kind = "apigateway-stage"
 	DynamoDBProvisioned       Kind = "dynamodb-provisioned"
 	DynamoDBOnDemandMax       Kind = "dynamodb-on-demand-max"
+	StepFunctionsMap          Kind = "stepfunctions-map"
+	Parameter                 Kind = "parameter"
 )
 
 // Kinds lists every kind, in documentation order.
-var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax}
+var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax, StepFunctionsMap, Parameter}
 
 // File is a loaded, validated policies file.
 type File struct {
@@ -30,6 +34,11 @@ type File struct {
 	Version  int
 	Defaults Defaults
 	Targets  []*Target
+	// Selectors counts the entries that select resources; Unresolved the
+	// ones that could not be expanded because no Selector was given.
+	Selectors, Unresolved int
+	// Selections are what the selector entries ask for.
+	Selections []Selection
 }
 
 // Defaults apply to every target that does not say otherwise.
@@ -42,6 +51,10 @@ type Defaults struct {
 	DryRun      bool
 	// AllowUnknownRegions accepts a region the SDK does not know yet.
 	AllowUnknownRegions bool
+	// DiscoverEvery is how often selector entries are evaluated again.
+	DiscoverEvery time.Duration
+	// Probation is how long a resource new to a selection runs in dry-run.
+	Probation time.Duration
 }
 
 // Missing says how a signal's absence is read.
@@ -104,6 +117,10 @@ type Target struct {
 	Table              string // dynamodb-*
 	Index              string // dynamodb-* GSI, optional
 	Capacity           string // dynamodb-*: "read" or "write"
+	Queue              string // lambda-sqs-max-concurrency: the queue's name, for its metrics
+	APIName            string // apigateway-*: the API's name, for its metrics
+	StepFunctions             // stepfunctions-map
+	ParameterStore            // parameter, and stepfunctions-map in mode parameter
 
 	Region  string
 	RoleARN string
@@ -115,6 +132,12 @@ type Target struct {
 	Alarms                 []string
 	Schedule               string
 	CoexistWithAutoscaling bool
+	// Probation, for a target a selector found, is how long after
+	// autotuner first saw it that it only runs in dry-run.
+	Probation time.Duration
+	// Entry is the selector entry that found this target, "" for a
+	// target written out.
+	Entry string
 
 	Signals    map[string]*Signal
 	SignalList []*Signal // Signals in declaration order
@@ -126,6 +149,9 @@ type Target struct {
 	Autotuner *policy.AutotunerParams
 
 	Line, Col int
+
+	// source is the target as read, presets expanded, for explain.
+	source *yaml.Node
 }
 
 // Resolution is the knob's quantum: whole units everywhere but API Gateway
@@ -158,6 +184,10 @@ func (t *Target) Identity() string {
 			s += " index " + t.Index
 		}
 		return s + " " + t.Capacity
+	case StepFunctionsMap:
+		return t.StepFunctions.identity(&t.ParameterStore)
+	case Parameter:
+		return t.ParameterStore.identity()
 	}
 	return string(t.Kind)
 }

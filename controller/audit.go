@@ -28,13 +28,16 @@ const (
 // Record is the audit line of one target in one tick. docs/audit.md
 // documents every field; keep the two in step.
 type Record struct {
-	V           int                      `json:"v"`
-	Time        time.Time                `json:"time"`
-	Target      string                   `json:"target"`
-	Kind        string                   `json:"kind"`
-	Resource    string                   `json:"resource"`
-	Mode        Mode                     `json:"mode"`
-	Alarm       bool                     `json:"alarm,omitempty"`
+	V        int       `json:"v"`
+	Time     time.Time `json:"time"`
+	Target   string    `json:"target"`
+	Kind     string    `json:"kind"`
+	Resource string    `json:"resource"`
+	Mode     Mode      `json:"mode"`
+	Alarm    bool      `json:"alarm,omitempty"`
+	// Probation is set while a target a selector found is still new:
+	// it runs in dry-run until then.
+	Probation   time.Time                `json:"probation_until,omitzero"`
 	Signals     map[string]policy.Signal `json:"signals"`
 	Current     float64                  `json:"current"`
 	ReadActual  bool                     `json:"read_actual"` // the current value was read from the service this tick

@@ -178,6 +178,21 @@ func (c *Controller) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// probation keeps a target a selector has just found in dry-run: a new
+// resource is watched before it is changed. Its memory says since when it
+// is known, so the probation survives restarts and the Lambda mode.
+func probation(t *config.Target, mem *policy.Memory, rec *Record, now time.Time) {
+	if mem.Since.IsZero() {
+		mem.Since = now
+	}
+	if t.Probation <= 0 || rec.Mode != ModeApply {
+		return
+	}
+	if until := mem.Since.Add(t.Probation); now.Before(until) {
+		rec.Mode, rec.Probation = ModeDryRun, until
+	}
+}
+
 func (c *Controller) mode(t *config.Target, opt *TickOptions) Mode {
 	switch {
 	case opt.Plan:

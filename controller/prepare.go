@@ -105,6 +105,7 @@ func (c *Controller) load(ctx context.Context, e *evaluation) error {
 	if err := mem.Check(); err != nil {
 		return WithClass(ClassInvalid, err)
 	}
+	probation(e.p.t, &mem, e.p.rec, e.tk.now)
 	e.mem = mem
 	return nil
 }

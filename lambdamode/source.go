@@ -85,6 +85,9 @@ type Policies struct {
 	SSM     ParameterReader
 	Refresh time.Duration // 0 means 1 minute; file sources never refresh
 	Now     func() time.Time
+	// Selector expands selector entries (package discover); a file with
+	// any is read again every defaults.discover_every, whatever its source.
+	Selector config.Selector
 
 	mu      sync.Mutex
 	f       *config.File
@@ -104,7 +107,13 @@ func (p *Policies) Get(ctx context.Context) (f *config.File, stale error, err er
 	if refresh <= 0 {
 		refresh = time.Minute
 	}
-	if p.f != nil && (p.Loc.Kind == "file" || now.Sub(p.fetched) < refresh) {
+	if p.f != nil && p.f.Selectors > 0 && p.Selector != nil {
+		refresh = p.f.Defaults.DiscoverEvery
+		if p.Loc.Kind != "file" {
+			refresh = min(refresh, max(p.Refresh, time.Second))
+		}
+	}
+	if p.f != nil && (p.Loc.Kind == "file" && (p.f.Selectors == 0 || p.Selector == nil) || now.Sub(p.fetched) < refresh) {
 		return p.f, nil, nil
 	}
 	nf, err := p.load(ctx)
@@ -123,7 +132,7 @@ func (p *Policies) load(ctx context.Context) (*config.File, error) {
 	var data []byte
 	switch p.Loc.Kind {
 	case "file":
-		return config.Load(p.Loc.Path)
+		return config.LoadWith(p.Loc.Path, config.Options{Selector: p.Selector, Context: ctx})
 	case "s3":
 		if p.S3 == nil {
 			return nil, fmt.Errorf("policies %s: no S3 client", p.Loc)
@@ -149,5 +158,5 @@ func (p *Policies) load(ctx context.Context) (*config.File, error) {
 	default:
 		return nil, fmt.Errorf("policies: unknown location kind %q", p.Loc.Kind)
 	}
-	return config.Parse(p.Loc.String(), data)
+	return config.ParseWith(p.Loc.String(), data, config.Options{Selector: p.Selector, Context: ctx})
 }

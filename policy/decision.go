@@ -182,17 +182,21 @@ func (d Decision) MarshalJSON() ([]byte, error) {
 	if steps == nil {
 		steps = []GuardStep{}
 	}
-	return json.Marshal(struct {
-		Policy   string      `json:"policy"`
-		Current  float64     `json:"current"`
-		Proposed float64     `json:"proposed"`
-		Final    float64     `json:"final"`
-		Action   Action      `json:"action"`
-		Reason   Reason      `json:"reason"`
-		Terms    Terms       `json:"terms"`
-		Guards   []GuardStep `json:"guards"`
-		Explain  string      `json:"explain"`
-	}{d.Policy, d.Current, d.Proposed, d.Final, d.Action, d.Reason, d.Terms, steps, d.Explain()})
+	return json.Marshal(DecisionJSON{d.Policy, d.Current, d.Proposed, d.Final, d.Action, d.Reason, d.Terms, steps, d.Explain()})
+}
+
+// DecisionJSON is a decision as the audit record writes it; the audit
+// record's JSON Schema is derived from it.
+type DecisionJSON struct {
+	Policy   string      `json:"policy"`
+	Current  float64     `json:"current"`
+	Proposed float64     `json:"proposed"`
+	Final    float64     `json:"final"`
+	Action   Action      `json:"action"`
+	Reason   Reason      `json:"reason"`
+	Terms    Terms       `json:"terms"`
+	Guards   []GuardStep `json:"guards"`
+	Explain  string      `json:"explain"`
 }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

@@ -21,6 +21,9 @@ const MemoryVersion = 1
 // keeps both results) must Clone first.
 type Memory struct {
 	Version int `json:"version"`
+	// Since is when autotuner first evaluated the target: a target a
+	// selector found runs in dry-run for its probation after it.
+	Since time.Time `json:"since,omitzero"`
 
 	// Controller state (the PID engine).
 	Integral     float64   `json:"integral"`

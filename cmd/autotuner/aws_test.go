@@ -23,6 +23,7 @@ func testEnv(stdout, stderr *bytes.Buffer) *env {
 func exampleFake(t *testing.T) *awsfake.Server {
 	fake := awsfake.Start(t)
 	fifty := 50
+	fake.Lambda.AddFunction("checkout", &fifty)
 	fake.Lambda.AddFunction("orders-consumer", &fifty)
 	fake.Lambda.AddFunction("public-api-handler", &fifty)
 	fake.DynamoDB.AddTable("orders", awsfake.Table{Provisioned: awsfake.Capacity{Read: 100, Write: 200}})
@@ -33,7 +34,7 @@ func exampleFake(t *testing.T) *awsfake.Server {
 	fake.CloudWatch.Value = func(q awsfake.MetricDataQuery, ts time.Time) (float64, bool) {
 		switch m := q.Metric(); m.Name {
 		case "ConcurrentExecutions":
-			if m.Dimensions["FunctionName"] == "public-api-handler" {
+			if f := m.Dimensions["FunctionName"]; f == "public-api-handler" || f == "checkout" {
 				return 35, true // 70% of 50: on target
 			}
 			return 50, true // every reserved slot busy: needs more
@@ -93,11 +94,11 @@ func TestPlanAndOnceSpeakAWSProtocols(t *testing.T) {
 		Final   float64
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 5 {
-		t.Fatalf("plan --json printed %d lines, want 5:\n%s", len(lines), out.String())
+	if len(lines) != 6 {
+		t.Fatalf("plan --json printed %d lines, want 6:\n%s", len(lines), out.String())
 	}
-	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec.Target != "orders-consumer" || rec.Current != 50 || rec.Final <= 50 {
-		t.Errorf("first record = %+v (%v), want orders-consumer from 50 upwards", rec, err)
+	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil || rec.Target != "orders-consumer" || rec.Current != 50 || rec.Final <= 50 {
+		t.Errorf("second record = %+v (%v), want orders-consumer from 50 upwards", rec, err)
 	}
 
 	fake.Reset()

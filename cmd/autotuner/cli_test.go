@@ -34,7 +34,7 @@ const example = "../../policies.example.yaml"
 
 func TestValidateExample(t *testing.T) {
 	code, out, errs := cli(t, "validate", example)
-	if code != exitOK || !strings.Contains(out, "valid, 5 target(s)") || errs != "" {
+	if code != exitOK || !strings.Contains(out, "valid, 6 target(s)") || errs != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
@@ -234,23 +234,23 @@ func TestPlanChangesNothingAndOnceApplies(t *testing.T) {
 	// The example's public-api-plan is dry-run, and target tracking on
 	// orders-table-reads waits for a second datapoint above its target.
 	slices.Sort(k.applied)
-	if want := []string{"orders-consumer", "orders-table-writes", "public-api-handler"}; !slices.Equal(k.applied, want) {
+	if want := []string{"checkout", "orders-consumer", "orders-table-writes", "public-api-handler"}; !slices.Equal(k.applied, want) {
 		t.Fatalf("applied %v, want %v", k.applied, want)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 5 {
-		t.Fatalf("--json printed %d lines, want 5:\n%s", len(lines), out)
+	if len(lines) != 6 {
+		t.Fatalf("--json printed %d lines, want 6:\n%s", len(lines), out)
 	}
 	var rec controller.Record
-	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec.Target != "orders-consumer" || !rec.Applied {
+	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil || rec.Target != "orders-consumer" || !rec.Applied {
 		t.Fatalf("first record %+v (%v)", rec, err)
 	}
 	// One line per target, and an intent line before each of the 3 changes.
-	if b, err := os.ReadFile(audit); err != nil || strings.Count(string(b), "\n") != 8 || strings.Count(string(b), `"intent":true`) != 3 {
+	if b, err := os.ReadFile(audit); err != nil || strings.Count(string(b), "\n") != 9 || strings.Count(string(b), `"intent":true`) != 3 {
 		t.Fatalf("audit file: %v, %q", err, b)
 	}
 	snap, err := state.ReadSnapshot(st)
-	if err != nil || len(snap) != 5 || snap["orders-consumer"].Actuation.LastSet != k.values["orders-consumer"] {
+	if err != nil || len(snap) != 6 || snap["orders-consumer"].Actuation.LastSet != k.values["orders-consumer"] {
 		t.Fatalf("state: %v, %+v", err, snap)
 	}
 }

@@ -39,7 +39,7 @@ func runIAMPolicy(ctx context.Context, e *env, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	f, err := config.Load(*cfgPath)
+	f, err := loadPolicies(ctx, e, *cfgPath, false)
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage
@@ -151,6 +151,9 @@ func buildIAMPolicy(f *config.File, region, account string) *iamPolicy {
 			}
 		}
 	}
+	for _, s := range f.Selections {
+		selectionGrants(s, region, add)
+	}
 	doc := &iamPolicy{Version: "2012-10-17"}
 	for _, k := range order {
 		res := make([]string, 0, len(stmts[k]))
@@ -189,4 +192,35 @@ func queueARN(queueURL, part, region, account string) string {
 		return fmt.Sprintf("arn:%s:sqs:%s:%s:%s", part, region, account, segs[1])
 	}
 	return fmt.Sprintf("arn:%s:sqs:%s:%s:*", part, region, account)
+}
+
+// selectionGrants are the listing calls a selector entry makes on every
+// load and every defaults.discover_every (package discover). Listings
+// have no resource-level permissions, or only on the collection.
+func selectionGrants(s config.Selection, region string, add func(sid string, actions []string, resources ...string)) {
+	reg := s.Region
+	if reg == "" {
+		reg = region
+	}
+	if reg == "" {
+		reg = "*"
+	}
+	part := partition(reg)
+	if len(s.Tags) > 0 {
+		add("SelectByTags", []string{"tag:GetResources"}, "*")
+	}
+	switch s.Kind {
+	case config.LambdaReservedConcurrency:
+		add("SelectFunctions", []string{"lambda:ListFunctions", "lambda:GetFunctionConcurrency"}, "*")
+	case config.LambdaSQSMaxConcurrency:
+		add("SelectEventSourceMappings", []string{"lambda:ListEventSourceMappings"}, "*")
+	case config.APIGatewayUsagePlan, config.APIGatewayStage:
+		add("SelectAPIs", []string{"apigateway:GET"},
+			fmt.Sprintf("arn:%s:apigateway:%s::/restapis", part, reg),
+			fmt.Sprintf("arn:%s:apigateway:%s::/restapis/*/stages", part, reg),
+			fmt.Sprintf("arn:%s:apigateway:%s::/usageplans", part, reg))
+	case config.DynamoDBProvisioned, config.DynamoDBOnDemandMax:
+		add("SelectTables", []string{"dynamodb:ListTables", "dynamodb:DescribeTable"}, "*")
+		add("DetectAutoScaling", []string{"application-autoscaling:DescribeScalableTargets"}, "*")
+	}
 }

@@ -52,8 +52,8 @@ func TestIAMPolicyForExample(t *testing.T) {
 	// it may read its plan, not change it.
 	want := map[string][]string{
 		"cloudwatch:GetMetricData":                        {"*"},
-		"lambda:GetFunction":                              {"arn:aws:lambda:us-east-1:123456789012:function:orders-consumer", "arn:aws:lambda:us-east-1:123456789012:function:public-api-handler"},
-		"lambda:PutFunctionConcurrency":                   {"arn:aws:lambda:us-east-1:123456789012:function:orders-consumer", "arn:aws:lambda:us-east-1:123456789012:function:public-api-handler"},
+		"lambda:GetFunction":                              {"arn:aws:lambda:us-east-1:123456789012:function:checkout", "arn:aws:lambda:us-east-1:123456789012:function:orders-consumer", "arn:aws:lambda:us-east-1:123456789012:function:public-api-handler"},
+		"lambda:PutFunctionConcurrency":                   {"arn:aws:lambda:us-east-1:123456789012:function:checkout", "arn:aws:lambda:us-east-1:123456789012:function:orders-consumer", "arn:aws:lambda:us-east-1:123456789012:function:public-api-handler"},
 		"sqs:GetQueueAttributes":                          {"arn:aws:sqs:us-east-1:123456789012:orders"},
 		"lambda:GetAccountSettings":                       {"*"},
 		"dynamodb:DescribeTable":                          {"arn:aws:dynamodb:us-east-1:123456789012:table/orders"},

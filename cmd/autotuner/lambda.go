@@ -125,7 +125,7 @@ func newLambdaHandler(ctx context.Context, e *env, statePath string, local bool)
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
-	pol := &lambdamode.Policies{Loc: loc, Refresh: refresh}
+	pol := &lambdamode.Policies{Loc: loc, Refresh: refresh, Selector: newSelector(ctx, e, "")}
 	switch loc.Kind {
 	case "s3":
 		pol.S3 = s3.NewFromConfig(cfg)

@@ -55,7 +55,7 @@ func runRecord(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "autotuner record: --period must be a multiple of 1m, got %s\n", *period)
 		return exitUsage
 	}
-	f, err := config.Load(*cfgPath)
+	f, err := loadPolicies(ctx, e, *cfgPath, false)
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage

@@ -31,7 +31,12 @@ var (
 		signal.Notify(ch, syscall.SIGHUP)
 		return ch, func() { signal.Stop(ch) }
 	}
-	onListen     = func(net.Addr) {}
+	onListen = func(net.Addr) {}
+	// discoverTicks paces the evaluation of selector entries.
+	discoverTicks = func(d time.Duration) (<-chan time.Time, func()) {
+		t := time.NewTicker(d)
+		return t.C, t.Stop
+	}
 	daemonEvents func(daemon.Event)
 )
 
@@ -51,7 +56,7 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	// Validate once up front so a broken file exits 2 with every error.
-	f0, err := config.Load(*cfgPath)
+	f0, err := loadPolicies(ctx, e, *cfgPath, false)
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage
@@ -120,7 +125,7 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 	}
 	o := daemon.Options{
 		Load: func() (*config.File, error) {
-			f, err := config.Load(*cfgPath)
+			f, err := loadPolicies(ctx, e, *cfgPath, false)
 			if err == nil {
 				err = leaseFits(f)
 			}
@@ -153,11 +158,26 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 	reload := make(chan struct{})
 	fwdCtx, stopFwd := context.WithCancel(ctx)
 	defer stopFwd()
+	// Selector entries are evaluated again every defaults.discover_every,
+	// by a reload: a failed one keeps the running configuration.
+	var discover <-chan time.Time
+	if f0.Selectors > 0 {
+		ch, stop := discoverTicks(f0.Defaults.DiscoverEvery)
+		defer stop()
+		discover = ch
+	}
 	go func() {
 		for {
 			select {
 			case <-fwdCtx.Done():
 				return
+			case <-discover:
+				e.logger.Info("evaluating selector entries again", "every", f0.Defaults.DiscoverEvery.String())
+				select {
+				case reload <- struct{}{}:
+				case <-fwdCtx.Done():
+					return
+				}
 			case <-hup:
 				if af != nil {
 					// logrotate's postrotate sends SIGHUP: write on at the path.

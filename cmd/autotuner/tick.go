@@ -63,7 +63,7 @@ func runTick(ctx context.Context, e *env, args []string, plan bool) int {
 		fmt.Fprintln(e.stderr, "autotuner plan: --dry-run and --audit are for once: plan never applies and writes no audit; use once --dry-run --audit FILE to decide, remember and record without applying")
 		return exitUsage
 	}
-	f, err := config.Load(*cfgPath)
+	f, err := loadPolicies(ctx, e, *cfgPath, false)
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage

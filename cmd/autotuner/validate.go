@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/autotuner/autotuner/config"
@@ -11,8 +12,9 @@ func init() {
 	register(command{name: "validate", summary: "check a policies file; every error with its position", run: runValidate})
 }
 
-func runValidate(_ context.Context, e *env, args []string) int {
-	fs := newFlags(e, "validate", "FILE")
+func runValidate(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "validate", "[--offline] FILE")
+	offline := fs.Bool("offline", false, "check selector entries alone, without listing their resources in AWS")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -27,11 +29,19 @@ func runValidate(_ context.Context, e *env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	f, err := config.Load(fs.Arg(0))
+	f, err := loadPolicies(ctx, e, fs.Arg(0), *offline)
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
-		return exitUsage
+		var ce config.Errors
+		if errors.As(err, &ce) {
+			return exitUsage
+		}
+		return exitFailure
 	}
-	fmt.Fprintf(e.stdout, "%s: valid, %d target(s)\n", f.Path, len(f.Targets))
+	fmt.Fprintf(e.stdout, "%s: valid, %d target(s)", f.Path, len(f.Targets))
+	if f.Unresolved > 0 {
+		fmt.Fprintf(e.stdout, ", and %d selector entr%s checked without listing resources", f.Unresolved, map[bool]string{true: "y", false: "ies"}[f.Unresolved == 1])
+	}
+	fmt.Fprintln(e.stdout)
 	return exitOK
 }

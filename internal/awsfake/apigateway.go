@@ -14,6 +14,7 @@ type APIGateway struct {
 	mu     sync.Mutex
 	plans  map[string]*UsagePlan
 	stages map[string]*Stage // "restApiId/stage"
+	apis   map[string]string // id → name
 }
 
 // Throttle is a rate and burst.
@@ -25,8 +26,11 @@ type Throttle struct {
 // UsagePlan is a plan's throttles: plan-wide (nil: none) and per method,
 // keyed "apiId:stage" then "/resource/METHOD".
 type UsagePlan struct {
-	Throttle *Throttle
-	Methods  map[string]map[string]Throttle
+	Name string
+	// APIStages are the plan's "apiId:stage" pairs, for listings.
+	APIStages []string
+	Throttle  *Throttle
+	Methods   map[string]map[string]Throttle
 }
 
 // Stage holds method settings keyed as AWS reports them: "*/*" or
@@ -81,6 +85,10 @@ func (a *APIGateway) Stage(api, stage string) Stage {
 func apigatewayOp(method, p string) string {
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	switch {
+	case len(parts) == 1 && method == http.MethodGet && (parts[0] == "usageplans" || parts[0] == "restapis"):
+		return map[string]string{"usageplans": "GetUsagePlans", "restapis": "GetRestApis"}[parts[0]]
+	case len(parts) == 3 && method == http.MethodGet && parts[0] == "restapis" && parts[2] == "stages":
+		return "GetStages"
 	case len(parts) == 2 && parts[0] == "usageplans":
 		if method == http.MethodPatch {
 			return "UpdateUsagePlan"
@@ -104,6 +112,9 @@ func (a *APIGateway) serve(op string, r *request) response {
 	defer a.mu.Unlock()
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	fail := func(e APIError) response { return encodeError("apigateway", e) }
+	if res, ok := a.serveList(op, parts); ok {
+		return res
+	}
 	var patch struct {
 		PatchOperations []PatchOperation `json:"patchOperations"`
 	}

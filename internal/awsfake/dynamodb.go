@@ -118,6 +118,9 @@ func (d *DynamoDB) serve(op string, r *request) response {
 	if err := json.Unmarshal(r.body, &in); err != nil {
 		return fail(errorf(400, "SerializationException", "%v", err))
 	}
+	if op == "ListTables" {
+		return d.listTables(r.body)
+	}
 	t := d.tables[in.TableName]
 	if t == nil {
 		return fail(errorf(400, "ResourceNotFoundException", "Requested resource not found: Table: %s not found", in.TableName))

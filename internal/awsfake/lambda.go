@@ -23,6 +23,9 @@ type Lambda struct {
 type ESM struct {
 	State          string // Enabled, Updating, ...
 	MaxConcurrency *int
+	// Function and Queue are the names of the mapping's function and SQS
+	// queue, for listings.
+	Function, Queue string
 }
 
 // MinUnreserved is Lambda's floor of unreserved concurrency.
@@ -88,6 +91,10 @@ func lambdaOp(method, p string) string {
 	switch {
 	case p == "/2016-08-19/account-settings" || p == "/2016-08-19/account-settings/":
 		return "GetAccountSettings"
+	case (p == "/2015-03-31/functions/" || p == "/2015-03-31/functions") && method == http.MethodGet:
+		return "ListFunctions"
+	case (p == "/2015-03-31/event-source-mappings/" || p == "/2015-03-31/event-source-mappings") && method == http.MethodGet:
+		return "ListEventSourceMappings"
 	case strings.HasPrefix(p, "/2019-09-30/functions/") && strings.HasSuffix(p, "/concurrency") && method == http.MethodGet:
 		return "GetFunctionConcurrency"
 	case strings.HasPrefix(p, "/2017-10-31/functions/") && strings.HasSuffix(p, "/concurrency"):
@@ -120,6 +127,9 @@ func (l *Lambda) serve(op string, r *request) response {
 	p := r.URL.Path
 	ok := func(v any) response { return jsonResponse(v, "application/json") }
 	fail := func(e APIError) response { return encodeError("lambda", e) }
+	if res, ok := l.serveList(op); ok {
+		return res
+	}
 	switch op {
 	case "GetAccountSettings":
 		u := l.unreserved()

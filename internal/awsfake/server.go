@@ -57,6 +57,7 @@ type Server struct {
 	SQS         *SQS
 	AutoScaling *AutoScaling
 	STS         *STS
+	Tagging     *Tagging
 
 	// Chaos, when set, is asked about every call the queued faults and
 	// quotas let through: it may answer an error instead, or drop the
@@ -89,6 +90,7 @@ func New() *Server {
 	s.SQS = &SQS{s: s, queues: map[string]map[string]string{}}
 	s.AutoScaling = &AutoScaling{s: s}
 	s.STS = &STS{Account: "123456789012"}
+	s.Tagging = &Tagging{tags: map[string]map[string]string{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -258,6 +260,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			res = s.AutoScaling.serve(op, req)
 		case "sts":
 			res = s.STS.serve(op, req)
+		case "tagging":
+			res = s.Tagging.serve(op, req)
 		default:
 			res = encodeError("lambda", APIError{Status: 404, Code: "UnknownOperationException", Message: "awsfake: no fake for " + r.Method + " " + r.URL.Path})
 		}
@@ -328,12 +332,17 @@ func identify(r *http.Request) (service, op string) {
 			return "autoscaling", o
 		case "GraniteServiceVersion20100801":
 			return "cloudwatch", o
+		case "ResourceGroupsTaggingAPI_20170126":
+			return "tagging", o
 		}
 		return svc, o
 	}
 	p := r.URL.Path
 	if rest, ok := strings.CutPrefix(p, "/service/GraniteServiceVersion20100801/operation/"); ok {
 		return "cloudwatch", rest
+	}
+	if rest, ok := strings.CutPrefix(p, "/service/ResourceGroupsTaggingAPI_20170126/operation/"); ok {
+		return "tagging", rest
 	}
 	if op := lambdaOp(r.Method, p); op != "" {
 		return "lambda", op

@@ -54,12 +54,12 @@ func Missing(root string) []Emulator {
 			out = append(out, Emulator{"aws-lambda-rie", "GOBIN=$PWD/.bin go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@" + RIEVersion})
 		}
 	}
-	script := os.Getenv(MotoStartEnv)
+	script := os.Getenv(MotoScriptEnv)
 	if script == "" {
 		script = filepath.Join(root, "..", "shared", "emulators", "start-moto.sh")
 	}
 	if _, err := os.Stat(script); err != nil {
-		out = append(out, Emulator{"moto", "its start script, ../shared/emulators/start-moto.sh beside the repository, or " + MotoStartEnv})
+		out = append(out, Emulator{"moto", "its start script, ../shared/emulators/start-moto.sh beside the repository, or " + MotoScriptEnv})
 	} else if _, err := exec.LookPath("python3"); err != nil {
 		out = append(out, Emulator{"moto", "install python3 (moto runs on it)"})
 	}
@@ -90,7 +90,11 @@ type runner interface{ Run() int }
 type announcing struct{ m runner }
 
 func (a announcing) Run() int {
+	moto.mu.Lock()
+	moto.inMain = true
+	moto.mu.Unlock()
 	code := a.m.Run()
+	StopMoto()
 	skipMu.Lock()
 	n := len(skipped)
 	skipMu.Unlock()
@@ -100,7 +104,8 @@ func (a announcing) Run() int {
 	return code
 }
 
-// Wrap returns m, announcing missing emulators after its tests run. Use it
+// Wrap returns m, announcing missing emulators after its tests run and
+// stopping the moto its tests started (see Moto). Use it
 // in TestMain: `goleak.VerifyTestMain(testenv.Wrap(m))`, or Main.
 func Wrap(m runner) runner { return announcing{m} }
 
