@@ -186,3 +186,6 @@ func checkParameterBounds(o *obj, t *Target) {
 	}
 	o.check(t.Max <= maxParameterValue, "max", "must be <= %v, got %v", float64(maxParameterValue), t.Max)
 }
+
+// Identity names the published value, for messages.
+func (p *ParameterStore) Identity() string { return p.identity() }
