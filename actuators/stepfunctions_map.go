@@ -187,7 +187,20 @@ func (s *StepFunctionsMap) Apply(ctx context.Context, t *config.Target, from, to
 	if err != nil {
 		return awsclient.Refuse(awsclient.ClassInvalid, "UpdateStateMachine", res, "%v", err)
 	}
-	return s.write(ctx, c, t, m, def, n, now)
+	rev, err := s.write(ctx, c, t, def, n, now)
+	if rev != "" {
+		// What this tick wrote is what the next check compares with, so
+		// autotuner's own write never reads as someone else's.
+		m.latest, m.revision = def, rev
+		if err == nil {
+			m.forceDef = def
+			m.inForce, _ = ReadMap(def, t.StepFunctions.MapState)
+		}
+		s.mu.Lock()
+		s.read[resourceKey(c, t.StepFunctions.StateMachine, fmt.Sprint(t.StepFunctions.MapState))] = m
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // fresh re-reads the machine just before writing and refuses when it
@@ -211,7 +224,8 @@ func (s *StepFunctionsMap) fresh(ctx context.Context, c *awsclient.Clients, t *c
 
 // write updates the definition and, when publishing, publishes the
 // revision it wrote and moves the alias to that version.
-func (s *StepFunctionsMap) write(ctx context.Context, c *awsclient.Clients, t *config.Target, m machineRead, def string, n int64, now time.Time) error {
+// It returns the revision written, "" when nothing was.
+func (s *StepFunctionsMap) write(ctx context.Context, c *awsclient.Clients, t *config.Target, def string, n int64, now time.Time) (string, error) {
 	sf := &t.StepFunctions
 	res := t.Identity()
 	calls := 1
@@ -219,14 +233,15 @@ func (s *StepFunctionsMap) write(ctx context.Context, c *awsclient.Clients, t *c
 		calls = 3
 	}
 	if err := spend(c, awsclient.PlaneStatesUpdate, calls, now, "UpdateStateMachine", res); err != nil {
-		return err
+		return "", err
 	}
 	up, err := c.SFN.UpdateStateMachine(ctx, &sfn.UpdateStateMachineInput{StateMachineArn: aws.String(sf.StateMachine), Definition: aws.String(def)})
 	if err != nil {
-		return awsclient.Wrap("UpdateStateMachine", res, err)
+		return "", awsclient.Wrap("UpdateStateMachine", res, err)
 	}
+	rev := aws.ToString(up.RevisionId)
 	if !sf.Publish {
-		return nil
+		return rev, nil
 	}
 	// Publishing the revision written, not whatever is latest, refuses a
 	// concurrent edit (ConflictException) instead of publishing it.
@@ -235,11 +250,11 @@ func (s *StepFunctionsMap) write(ctx context.Context, c *awsclient.Clients, t *c
 		Description: aws.String(fmt.Sprintf("autotuner: MaxConcurrency of %s set to %d", res, n)),
 	})
 	if err != nil {
-		return awsclient.Wrap("PublishStateMachineVersion", res, err)
+		return rev, awsclient.Wrap("PublishStateMachineVersion", res, err)
 	}
 	_, err = c.SFN.UpdateStateMachineAlias(ctx, &sfn.UpdateStateMachineAliasInput{
 		StateMachineAliasArn: aws.String(sf.StateMachine + ":" + sf.Alias),
 		RoutingConfiguration: []sfntypes.RoutingConfigurationListItem{{StateMachineVersionArn: pub.StateMachineVersionArn, Weight: 100}},
 	})
-	return awsclient.Wrap("UpdateStateMachineAlias", "alias "+sf.Alias+" of "+res, err)
+	return rev, awsclient.Wrap("UpdateStateMachineAlias", "alias "+sf.Alias+" of "+res, err)
 }
