@@ -187,3 +187,28 @@ func TestSimulateWritesAudit(t *testing.T) {
 		t.Errorf("unknown --audit-policy: exit %d, %s", code, errb)
 	}
 }
+
+func TestSimulateStepFunctionsFanout(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), testEnv(&out, &errb), []string{"simulate", "--scenario", "stepfunctions-fanout", "--format", "json", "--out", ""})
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var doc struct {
+		Results []struct {
+			Policy        string `json:"policy"`
+			BatchFinishS  int64  `json:"batch_finish_s"`
+			ThirdParty429 int64  `json:"third_party_429"`
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	got := map[string]bool{}
+	for _, r := range doc.Results {
+		got[r.Policy] = r.BatchFinishS > 0
+	}
+	if !got["static"] || !got["autotuner"] || !got["target-tracking"] || len(doc.Results) != 4 {
+		t.Errorf("results = %+v", doc.Results)
+	}
+}
