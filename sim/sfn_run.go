@@ -315,8 +315,8 @@ func (s *sfnSensor) read(q *config.Signal, now time.Time) policy.Signal {
 }
 
 // BestStatic runs the static policy at every MaxConcurrency from 1 to
-// maxC and returns the fastest run that caused no third-party 429, with
-// every run made.
+// maxC and returns the fastest run that finished the batch with no
+// third-party 429 and no failed execution, with every run made.
 func (s *SFNSetup) BestStatic(ctx context.Context, maxC int) (*SFNResult, []*SFNResult, error) {
 	var best *SFNResult
 	var all []*SFNResult
@@ -326,7 +326,7 @@ func (s *SFNSetup) BestStatic(ctx context.Context, maxC int) (*SFNResult, []*SFN
 			return nil, nil, err
 		}
 		all = append(all, r)
-		if r.ThirdParty429 == 0 && r.BatchFinishS > 0 && (best == nil || r.BatchFinishS < best.BatchFinishS) {
+		if r.ThirdParty429 == 0 && r.ExecutionsFailed == 0 && r.BatchFinishS > 0 && (best == nil || r.BatchFinishS < best.BatchFinishS) {
 			best = r
 		}
 	}

@@ -9,7 +9,7 @@ import (
 
 // TestSFNFanoutGoal runs the batch scenario under the static Map (the
 // fixed 10), target tracking on the Lambda and the table, every static
-// MaxConcurrency from 1 to 20, and autotuner's default policies: autotuner
+// MaxConcurrency from 1 to 40, and autotuner's default policies: autotuner
 // must finish the batch at least 30% sooner than the best static value
 // that causes no third-party 429, with no 429 itself, while it also tunes
 // the Lambda and the table within their bounds.
@@ -23,7 +23,7 @@ func TestSFNFanoutGoal(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	best, all, err := s.BestStatic(ctx, 20)
+	best, all, err := s.BestStatic(ctx, 40)
 	if err != nil {
 		t.Fatal(err)
 	}
