@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/autotuner/autotuner/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -182,4 +184,20 @@ func FuzzSetMaxConcurrency(f *testing.F) {
 			t.Fatalf("read back %+v, %v; want %d", got, err, n)
 		}
 	})
+}
+
+// TestGoldenFilesAreValidASL checks every sample and golden definition
+// with asl-validator: what the editor writes is a definition Step
+// Functions accepts.
+func TestGoldenFilesAreValidASL(t *testing.T) {
+	check := testenv.ASLValidator(t)
+	files, _ := filepath.Glob(filepath.Join("testdata", "asl", "*.json"))
+	if len(files) < 6 {
+		t.Fatalf("found %d definitions", len(files))
+	}
+	for _, f := range files {
+		if err := check(readFile(t, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
 }
