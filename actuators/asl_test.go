@@ -195,9 +195,11 @@ func TestGoldenFilesAreValidASL(t *testing.T) {
 	if len(files) < 6 {
 		t.Fatalf("found %d definitions", len(files))
 	}
+	var defs []string
 	for _, f := range files {
-		if err := check(readFile(t, f)); err != nil {
-			t.Errorf("%s: %v", f, err)
-		}
+		defs = append(defs, readFile(t, f))
+	}
+	if err := check(defs...); err != nil {
+		t.Error(err)
 	}
 }

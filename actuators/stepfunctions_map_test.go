@@ -30,7 +30,8 @@ func mapTarget(mode config.MapMode, path ...string) *config.Target {
 func sfnFake(t *testing.T, def string) (*awsfake.Server, *StepFunctionsMap) {
 	t.Helper()
 	fake, conn := connect(t, awsclient.Options{})
-	fake.SFN.Validate = testenv.ASLValidator(t)
+	check := testenv.ASLValidator(t)
+	fake.SFN.Validate = func(def string) error { return check(def) }
 	fake.SFN.AddStateMachine(machineARN, def)
 	return fake, NewStepFunctionsMap(conn, NewParameter(conn))
 }

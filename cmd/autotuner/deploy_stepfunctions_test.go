@@ -66,9 +66,7 @@ func TestStepFunctionsExample(t *testing.T) {
 			t.Fatal(err)
 		}
 		def := substitute(string(b))
-		if err := check(def); err != nil {
-			t.Errorf("%s: %v", file, err)
-		}
+		defs := []string{def}
 		m, err := actuators.ReadMap(def, sf.MapState)
 		if err != nil {
 			t.Fatalf("%s: %v", tg.Name, err)
@@ -82,9 +80,7 @@ func TestStepFunctionsExample(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := check(out); err != nil {
-				t.Errorf("%s edited: %v", file, err)
-			}
+			defs = append(defs, out)
 		case config.MapModeParameter:
 			if m.Dynamic == "" || !m.Distributed {
 				t.Errorf("%s: mode parameter needs a Distributed Map reading MaxConcurrencyPath, the file has %+v", tg.Name, m)
@@ -92,6 +88,9 @@ func TestStepFunctionsExample(t *testing.T) {
 			if param.Name == nil || *param.Name != tg.ParameterStore.SSMParameter {
 				t.Errorf("%s publishes %s, the template's parameter is %v", tg.Name, tg.ParameterStore.SSMParameter, param.Name)
 			}
+		}
+		if err := check(defs...); err != nil {
+			t.Errorf("%s: %v", file, err)
 		}
 	}
 }

@@ -16,7 +16,10 @@ import (
 // definition the validator refuses, with its diagnostics. It skips the
 // test when node or the package is missing (fails it under
 // AUTOTUNER_REQUIRE_EMULATORS=1).
-func ASLValidator(t testing.TB) func(definition string) error {
+//
+// Several definitions given at once are checked by one run of the
+// validator: starting Node.js is most of its cost.
+func ASLValidator(t testing.TB) func(definitions ...string) error {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -28,23 +31,31 @@ func ASLValidator(t testing.TB) func(definition string) error {
 	}
 	dir := t.TempDir()
 	n := 0
-	return func(def string) error {
-		n++
-		path := filepath.Join(dir, fmt.Sprintf("definition-%d.asl.json", n))
-		if err := os.WriteFile(path, []byte(def), 0o600); err != nil {
-			return err
+	return func(defs ...string) error {
+		var paths []string
+		for _, def := range defs {
+			n++
+			path := filepath.Join(dir, fmt.Sprintf("definition-%d.asl.json", n))
+			if err := os.WriteFile(path, []byte(def), 0o600); err != nil {
+				return err
+			}
+			paths = append(paths, path)
 		}
-		return ValidateASLFile(node, cli, path)
+		return ValidateASLFiles(node, cli, paths...)
 	}
 }
 
-// ValidateASLFile runs asl-validator on one file.
-func ValidateASLFile(node, cli, path string) error {
+// ValidateASLFiles runs asl-validator once on the files.
+func ValidateASLFiles(node, cli string, paths ...string) error {
+	args := []string{cli}
+	for _, p := range paths {
+		args = append(args, "--json-path", p)
+	}
 	var out bytes.Buffer
-	cmd := exec.Command(node, cli, "--json-path", path)
+	cmd := exec.Command(node, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("asl-validator refuses %s: %s", filepath.Base(path), strings.TrimSpace(out.String()))
+		return fmt.Errorf("asl-validator refuses: %s", strings.TrimSpace(out.String()))
 	}
 	return nil
 }
