@@ -203,3 +203,19 @@ func TestGoldenFilesAreValidASL(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// BenchmarkSetMaxConcurrency edits the nested sample: one tick's cost of
+// a definition-mode change, beside its AWS calls.
+func BenchmarkSetMaxConcurrency(b *testing.B) {
+	def, err := os.ReadFile(filepath.Join("testdata", "asl", "nested-jsonpath.asl.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := []string{"Process", "Fan out"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := SetMaxConcurrency(string(def), path, int64(1+i%100)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

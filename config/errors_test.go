@@ -123,6 +123,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\ntargets: []\n---\nx: 1\n"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("version: 1\ntargets:\n  - {name: a, kind: dynamodb-provisioned, table: t, capacity: read, min: 1, max: 5, signals: {c: {namespace: N, metric: M, stat: Sum}}, policy: {autotuner: ~}}\n"))
+	f.Add([]byte("version: 1\ntargets:\n  - {name: m, kind: stepfunctions-map, state_machine: 'arn:aws:states:us-east-1:123456789012:stateMachine:o', map_state: [P, M], publish: true, alias: live, min: 1, max: 40, signals: {c: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}\n"))
+	f.Add([]byte("version: 1\ntargets:\n  - {name: p, kind: parameter, table: t, key: {pk: a}, attribute: v, min: 0, max: 9, signals: {c: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("f.yaml", data)
 		if err == nil {

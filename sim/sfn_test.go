@@ -118,3 +118,19 @@ func TestSFNTraceScenario(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSFNFanout is one autotuner run of the batch scenario: the
+// simulated plant, the controller and its ticks.
+func BenchmarkSFNFanout(b *testing.B) {
+	sc, _ := SFNScenarioByName("stepfunctions-fanout")
+	s, err := PrepareSFN(sc, "", nil, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Run(context.Background(), SFNAutotuner, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
