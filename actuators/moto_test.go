@@ -12,10 +12,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/autotuner/autotuner/config"
+	"github.com/autotuner/autotuner/controller"
 	"github.com/autotuner/autotuner/internal/awsclient"
 	"github.com/autotuner/autotuner/internal/testenv"
 )
@@ -155,4 +158,39 @@ func TestMotoParameterSSM(t *testing.T) {
 	if aws.ToString(g.Parameter.Value) != "20" || g.Parameter.Version != 3 {
 		t.Errorf("after revert moto holds %q version %d", aws.ToString(g.Parameter.Value), g.Parameter.Version)
 	}
+}
+
+// TestMotoParameterItem publishes a limit in a DynamoDB item held by moto,
+// with the conditional write that refuses a concurrent writer.
+func TestMotoParameterItem(t *testing.T) {
+	conn, c := motoClients(t)
+	table := "moto-" + strings.ReplaceAll(t.Name(), "/", "-")
+	_, err := c.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewParameter(conn)
+	tg := &config.Target{Name: "limit", Kind: config.Parameter, Table: table, Min: 1, Max: 100,
+		ParameterStore: config.ParameterStore{ItemKey: map[string]string{"pk": "fanout"}, Attribute: "max_concurrency"}}
+	if st, err := p.Current(ctx, tg, t0); err != nil || !st.Unset {
+		t.Fatalf("missing item: %+v, %v", st, err)
+	}
+	if err := p.Apply(ctx, tg, 1, 12, t0); err != nil {
+		t.Fatal(err)
+	}
+	t1 := t0.Add(60e9)
+	if st, err := p.Current(ctx, tg, t1); err != nil || st.Value != 12 {
+		t.Fatalf("read back %+v, %v", st, err)
+	}
+	_, err = c.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]ddbtypes.AttributeValue{
+		"pk": &ddbtypes.AttributeValueMemberS{Value: "fanout"}, "max_concurrency": &ddbtypes.AttributeValueMemberN{Value: "40"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantClass(t, p.Apply(ctx, tg, 12, 20, t1), controller.ClassConflict)
 }
