@@ -110,6 +110,12 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	var head, doc bytes.Buffer
 	writeHeadline(&head, runs)
 	writeBakeoff(&doc, runs, strings.TrimSpace(cmdline), *seed, head.String(), charts)
+	if len(opt.Scenarios) == 0 {
+		if err := writeSFNBakeoff(ctx, &doc, opt.TracesDir); err != nil {
+			fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
+			return exitFailure
+		}
+	}
 	files := map[string][]byte{*out: doc.Bytes(), headline: head.Bytes()}
 	if *readme != "" {
 		// Read again: the README may have been edited during the run.

@@ -212,3 +212,16 @@ func TestSimulateStepFunctionsFanout(t *testing.T) {
 		t.Errorf("results = %+v", doc.Results)
 	}
 }
+
+func TestBakeoffStepFunctionsSection(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeSFNBakeoff(context.Background(), &b, tracesDir("")); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"## Topology (c): Step Functions", "### stepfunctions-fanout", "best static (12)", "Goal: pass"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the section lacks %q:\n%s", want, out)
+		}
+	}
+}
