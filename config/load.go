@@ -122,6 +122,7 @@ func (d *decoder) file_(n *yaml.Node) *File {
 		}
 		f.Targets = append(f.Targets, t)
 	}
+	d.sharedParameters(f.Targets)
 	for _, r := range d.targetRefs {
 		owner, _, _ := strings.Cut(r.path, ".signals")
 		i, ok := names[r.target]
