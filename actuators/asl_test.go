@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/autotuner/autotuner/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -182,4 +184,38 @@ func FuzzSetMaxConcurrency(f *testing.F) {
 			t.Fatalf("read back %+v, %v; want %d", got, err, n)
 		}
 	})
+}
+
+// TestGoldenFilesAreValidASL checks every sample and golden definition
+// with asl-validator: what the editor writes is a definition Step
+// Functions accepts.
+func TestGoldenFilesAreValidASL(t *testing.T) {
+	check := testenv.ASLValidator(t)
+	files, _ := filepath.Glob(filepath.Join("testdata", "asl", "*.json"))
+	if len(files) < 6 {
+		t.Fatalf("found %d definitions", len(files))
+	}
+	var defs []string
+	for _, f := range files {
+		defs = append(defs, readFile(t, f))
+	}
+	if err := check(defs...); err != nil {
+		t.Error(err)
+	}
+}
+
+// BenchmarkSetMaxConcurrency edits the nested sample: one tick's cost of
+// a definition-mode change, beside its AWS calls.
+func BenchmarkSetMaxConcurrency(b *testing.B) {
+	def, err := os.ReadFile(filepath.Join("testdata", "asl", "nested-jsonpath.asl.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := []string{"Process", "Fan out"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := SetMaxConcurrency(string(def), path, int64(1+i%100)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -18,7 +18,10 @@ type Conn func(region, role string) (*awsclient.Clients, error)
 // All returns an actuator for every kind, sharing conn.
 func All(conn Conn) map[config.Kind]controller.Actuator {
 	tables := newTableCache()
+	params := NewParameter(conn)
 	return map[config.Kind]controller.Actuator{
+		config.StepFunctionsMap:          NewStepFunctionsMap(conn, params),
+		config.Parameter:                 params,
 		config.LambdaReservedConcurrency: NewLambdaReserved(conn),
 		config.LambdaSQSMaxConcurrency:   &LambdaSQS{Conn: conn},
 		config.APIGatewayUsagePlan:       NewUsagePlan(conn),

@@ -1,12 +1,16 @@
 // Package actuators reads and sets the knobs autotuner turns, one file per
 // kind: Lambda reserved concurrency and SQS event-source-mapping maximum
 // concurrency, API Gateway usage-plan and stage throttles, DynamoDB
-// provisioned capacity and on-demand maximum throughput.
+// provisioned capacity and on-demand maximum throughput, a Step Functions
+// Map state's MaxConcurrency (edited in the definition, or published for
+// MaxConcurrencyPath to read), and a number published in an SSM parameter
+// or a DynamoDB item for anything else to read.
 //
 // Each actuator knows its service's rules and enforces them before AWS
 // would refuse a call: Lambda's 100-unreserved floor, DynamoDB's decrease
 // quota, UPDATING state and no-op rule, API Gateway's one usage-plan update
-// per 20 s. It reports them to the policy as controller.State.Constraints.
+// per 20 s, Step Functions' UpdateStateMachine bucket and Map bounds. It
+// reports them to the policy as controller.State.Constraints.
 // It never decides a value and never sends a change equal to the current
 // value.
 //

@@ -29,6 +29,11 @@ func PlaneOf(k config.Kind) awsclient.Plane {
 		return awsclient.PlaneAPIGateway
 	case config.DynamoDBProvisioned, config.DynamoDBOnDemandMax:
 		return awsclient.PlaneDynamoDB
+	case config.StepFunctionsMap:
+		return awsclient.PlaneStates
+	case config.Parameter:
+		// The slower of its two backends paces the rotation.
+		return awsclient.PlaneSSM
 	}
 	return ""
 }

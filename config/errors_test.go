@@ -125,6 +125,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\ntargets:\n  - {name: a, kind: dynamodb-provisioned, table: t, capacity: read, min: 1, max: 5, signals: {c: {namespace: N, metric: M, stat: Sum}}, policy: {autotuner: ~}}\n"))
 	f.Add([]byte(selectFile))
 	f.Add([]byte("version: 1\ntargets:\n  - {name: a, kind: apigateway-stage, rest_api: r, stage: s, api_name: n, method: /x/GET, min: 1, max: 5, preset: true, signals: {requests: ~}, policy: {autotuner: {band: 5%, up: ~}}}\n"))
+	f.Add([]byte("version: 1\ntargets:\n  - {name: m, kind: stepfunctions-map, state_machine: 'arn:aws:states:us-east-1:123456789012:stateMachine:o', map_state: [P, M], publish: true, alias: live, min: 1, max: 40, signals: {c: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}\n"))
+	f.Add([]byte("version: 1\ntargets:\n  - {name: p, kind: parameter, table: t, key: {pk: a}, attribute: v, min: 0, max: 9, signals: {c: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// With a selector, entries expand; the invariants below hold.
 		sel := &fakeSelector{found: map[Kind][]Selected{LambdaReservedConcurrency: {{Name: "f/x y", Keys: [][2]string{{"function", "f"}}}}}}

@@ -139,6 +139,7 @@ func (d *decoder) file_(n *yaml.Node) *File {
 	}
 	f.Unresolved = d.unresolved
 	f.Selections = d.selections
+	d.sharedParameters(f.Targets)
 	for _, r := range d.targetRefs {
 		owner, _, _ := strings.Cut(r.path, ".signals")
 		i, ok := names[r.target]

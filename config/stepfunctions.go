@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -185,4 +186,28 @@ func checkParameterBounds(o *obj, t *Target) {
 		return
 	}
 	o.check(t.Max <= maxParameterValue, "max", "must be <= %v, got %v", float64(maxParameterValue), t.Max)
+}
+
+// Identity names the published value, for messages.
+func (p *ParameterStore) Identity() string { return p.identity() }
+
+// sharedParameters refuses two targets that publish to one place (a
+// parameter target and a Map in mode parameter, say): they would fight.
+func (d *decoder) sharedParameters(targets []*Target) {
+	seen := map[string]int{}
+	for i, t := range targets {
+		if t.Kind != Parameter && !(t.Kind == StepFunctionsMap && t.StepFunctions.Mode == MapModeParameter) {
+			continue
+		}
+		if t.ParameterStore.Backend() == "" {
+			continue
+		}
+		key := t.Region + "|" + t.RoleARN + "|" + t.Table + "|" + t.ParameterStore.identity()
+		if prev, dup := seen[key]; dup {
+			d.errorf(&yaml.Node{Line: t.Line, Column: t.Col}, fmt.Sprintf("targets[%d]", i),
+				"publishes to the same place as targets[%d] (%s): two targets on one value would fight", prev, t.ParameterStore.identity())
+			continue
+		}
+		seen[key] = i
+	}
 }

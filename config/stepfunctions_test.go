@@ -84,3 +84,15 @@ func TestStepFunctionsMapErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedParameterRefused(t *testing.T) {
+	doc := `version: 1
+targets:
+  - {name: a, kind: parameter, ssm_parameter: /x, min: 1, max: 5, signals: {s: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}
+  - {name: b, kind: stepfunctions-map, state_machine: "` + sfnARN + `", map_state: M, mode: parameter, ssm_parameter: /x, min: 1, max: 5, signals: {s: {namespace: N, metric: M, stat: Sum}}, policy: {static: {}}}
+`
+	_, err := Parse("p.yaml", []byte(doc))
+	if err == nil || !strings.Contains(err.Error(), "targets[1]: publishes to the same place as targets[0] (parameter /x)") {
+		t.Errorf("error %v", err)
+	}
+}

@@ -1,6 +1,8 @@
 // Package sim is the offline simulator behind `autotuner simulate`: a model
 // of API Gateway, Lambda, SQS, DynamoDB and a downstream dependency at
-// 1-second resolution, a simulated CloudWatch as the controller sees it
+// 1-second resolution (and, in topology (c), Step Functions executions
+// fanning out through a Map to a Lambda, a rate-limited third party and a
+// table), a simulated CloudWatch as the controller sees it
 // (1-minute periods, reporting delay, sparse metrics), simulated actuators
 // that follow each service's rules, scenarios and trace replay, KPIs and
 // the comparison report.

@@ -122,6 +122,12 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	var head, doc bytes.Buffer
 	writeHeadline(&head, detail)
 	writeBakeoff(&doc, bakeoffDoc{runs: runs, detail: detail, cmdline: strings.TrimSpace(cmdline), seed: *seed, seeds: seeds, headline: head.String(), charts: charts})
+	if len(opt.Scenarios) == 0 {
+		if err := writeSFNBakeoff(ctx, &doc, opt.TracesDir); err != nil {
+			fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
+			return exitFailure
+		}
+	}
 	files := map[string][]byte{*out: doc.Bytes(), headline: head.Bytes()}
 	if *readme != "" {
 		// Read again: the README may have been edited during the run.

@@ -149,6 +149,8 @@ func buildIAMPolicy(f *config.File, region, account string) *iamPolicy {
 			if t.Kind == config.DynamoDBProvisioned && !t.CoexistWithAutoscaling {
 				add("DetectAutoScaling", []string{"application-autoscaling:DescribeScalableTargets"}, "*")
 			}
+		case config.StepFunctionsMap, config.Parameter:
+			stepFunctionsStatements(t, part, reg, acct, add, rw)
 		}
 	}
 	for _, s := range f.Selections {

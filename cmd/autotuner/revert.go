@@ -235,6 +235,10 @@ func unsetHint(t *config.Target) string {
 		return "aws lambda update-event-source-mapping --uuid " + t.EventSourceMapping + " --scaling-config '{}'"
 	case config.DynamoDBOnDemandMax:
 		return "aws dynamodb update-table --table-name " + t.Table + " with MaxReadRequestUnits/MaxWriteRequestUnits -1"
+	case config.StepFunctionsMap, config.Parameter:
+		if h := publishedUnsetHint(t); h != "" {
+			return h
+		}
 	case config.APIGatewayUsagePlan:
 		if t.Method == "" {
 			return "aws apigateway update-usage-plan --usage-plan-id " + t.UsagePlan + " --patch-operations op=remove,path=/throttle"

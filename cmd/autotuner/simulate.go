@@ -51,6 +51,9 @@ func runSimulate(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "autotuner simulate: --format must be table, json or csv, got %q\n", *format)
 		return exitUsage
 	}
+	if slices.Contains(sim.SFNScenarios(), *scenario) {
+		return runSimulateSFN(ctx, e, *scenario, *policies, tracesDir(*traces), *format)
+	}
 	names := splitList(*compare)
 	if len(names) == 0 {
 		fmt.Fprintln(e.stderr, "autotuner simulate: --compare names no policy")

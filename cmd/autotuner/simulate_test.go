@@ -312,3 +312,41 @@ func TestSimulateBaselinesLikeForLike(t *testing.T) {
 		t.Error("--baselines-use-policies: target tracking kept the scenario's setpoints")
 	}
 }
+
+func TestSimulateStepFunctionsFanout(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), testEnv(&out, &errb), []string{"simulate", "--scenario", "stepfunctions-fanout", "--format", "json", "--out", ""})
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var doc struct {
+		Results []struct {
+			Policy        string `json:"policy"`
+			BatchFinishS  int64  `json:"batch_finish_s"`
+			ThirdParty429 int64  `json:"third_party_429"`
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	got := map[string]bool{}
+	for _, r := range doc.Results {
+		got[r.Policy] = r.BatchFinishS > 0
+	}
+	if !got["static"] || !got["autotuner"] || !got["target-tracking"] || len(doc.Results) != 4 {
+		t.Errorf("results = %+v", doc.Results)
+	}
+}
+
+func TestBakeoffStepFunctionsSection(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeSFNBakeoff(context.Background(), &b, tracesDir("")); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"## Topology (c): Step Functions", "### stepfunctions-fanout", "best static (12)", "Goal: pass"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the section lacks %q:\n%s", want, out)
+		}
+	}
+}

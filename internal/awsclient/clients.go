@@ -18,7 +18,9 @@ import (
 	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
@@ -83,6 +85,8 @@ type Clients struct {
 	SQS         *sqs.Client
 	AutoScaling *applicationautoscaling.Client
 	STS         *sts.Client
+	SFN         *sfn.Client
+	SSM         *ssm.Client
 	// Budget caps control-plane calls per tick for this key.
 	Budget *Budget
 }
@@ -199,6 +203,8 @@ func (f *Factory) For(region, role string) (*Clients, error) {
 		o.APIOptions = append(o.APIOptions, lim.middleware("autoscaling"))
 	})
 	c.STS = sts.NewFromConfig(cfg, func(o *sts.Options) { o.APIOptions = append(o.APIOptions, lim.middleware("sts")) })
+	c.SFN = sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.APIOptions = append(o.APIOptions, lim.middleware("states")) })
+	c.SSM = ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.APIOptions = append(o.APIOptions, lim.middleware("ssm")) })
 	f.clients[k] = c
 	return c, nil
 }

@@ -110,6 +110,15 @@ var codes = map[string]controller.Class{
 	"ServiceException":                        ClassTransient,
 	"InternalServerError":                     ClassTransient,
 	"InternalFailure":                         ClassTransient,
+	// Step Functions and SSM Parameter Store.
+	"InvalidDefinition":                ClassInvalid,
+	"InvalidArn":                       ClassInvalid,
+	"StateMachineDeleting":             ClassConflict,
+	"StateMachineDoesNotExist":         ClassNotFound,
+	"TooManyUpdates":                   ClassConflict, // SSM: the parameter is being changed concurrently
+	"ParameterNotFound":                ClassNotFound,
+	"ParameterMaxVersionLimitExceeded": ClassQuota,
+	"ConditionalCheckFailedException":  ClassConflict,
 }
 
 func classify(err error) (controller.Class, string) {

@@ -22,6 +22,19 @@ const (
 	PlaneSQS             Plane = "sqs"
 	PlaneAutoScaling     Plane = "autoscaling" // Application Auto Scaling Describe*
 	PlaneSTS             Plane = "sts"
+	// Step Functions throttles each API action with its own token bucket
+	// per account and Region: DescribeStateMachine 200 burst, 20/s;
+	// UpdateStateMachine 100 burst, 1/s
+	// (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
+	// Publishing a version and moving an alias are paced with the update.
+	PlaneStates       Plane = "states"        // Describe* calls
+	PlaneStatesUpdate Plane = "states-update" // UpdateStateMachine, PublishStateMachineVersion, UpdateStateMachineAlias
+	// Parameter Store: GetParameter shares 40 TPS per account and Region
+	// at the default throughput (https://docs.aws.amazon.com/general/latest/gr/ssm.html);
+	// PutParameter allows 3 TPS at the default throughput (AWS Support, as
+	// reported in github.com/github-aws-runners/terraform-aws-github-runner/issues/2944).
+	PlaneSSM    Plane = "ssm"
+	PlaneSSMPut Plane = "ssm-put"
 )
 
 // Rate is one plane's client-side pace: a token bucket.
@@ -45,6 +58,10 @@ var DefaultRates = map[Plane]Rate{
 	PlaneSQS:             {PerSecond: 200, Burst: 20},
 	PlaneAutoScaling:     {PerSecond: 10, Burst: 5},
 	PlaneSTS:             {PerSecond: 10, Burst: 5},
+	PlaneStates:          {PerSecond: 15, Burst: 10},
+	PlaneStatesUpdate:    {PerSecond: 0.8, Burst: 5},
+	PlaneSSM:             {PerSecond: 30, Burst: 5},
+	PlaneSSMPut:          {PerSecond: 2, Burst: 1},
 }
 
 // planeOf maps an operation of a service to the plane it counts against.
@@ -67,6 +84,17 @@ func planeOf(service, op string) Plane {
 		return PlaneAutoScaling
 	case "sts":
 		return PlaneSTS
+	case "states":
+		switch op {
+		case "UpdateStateMachine", "PublishStateMachineVersion", "UpdateStateMachineAlias":
+			return PlaneStatesUpdate
+		}
+		return PlaneStates
+	case "ssm":
+		if op == "PutParameter" {
+			return PlaneSSMPut
+		}
+		return PlaneSSM
 	}
 	return ""
 }

@@ -79,7 +79,12 @@ func encodeError(service string, e APIError) response {
 		r := jsonResponse(body, "application/x-amz-json-1.0")
 		r.status, r.header = e.Status, hdr
 		return r
-	case "autoscaling":
+	case "states":
+		body["__type"] = "com.amazonaws.swf.service.v2.model#" + e.Code
+		r := jsonResponse(body, "application/x-amz-json-1.0")
+		r.status, r.header = e.Status, hdr
+		return r
+	case "autoscaling", "ssm":
 		body["__type"] = e.Code
 		r := jsonResponse(body, "application/x-amz-json-1.1")
 		r.status, r.header = e.Status, hdr

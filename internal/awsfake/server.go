@@ -17,7 +17,7 @@ import (
 
 // Call is one request the fake received.
 type Call struct {
-	Service string // cloudwatch, lambda, apigateway, dynamodb, sqs, autoscaling, sts
+	Service string // cloudwatch, lambda, apigateway, dynamodb, sqs, autoscaling, sts, states, ssm
 	Op      string
 	Method  string
 	Path    string // the escaped path, as sent
@@ -66,6 +66,8 @@ type Server struct {
 	// Answered, when set, sees every error the services themselves
 	// answered (not those Fail, Quota or Chaos injected).
 	Answered func(c Call, status int, body []byte)
+	SFN         *StepFunctions
+	SSM         *SSM
 
 	mu     sync.Mutex
 	calls  []Call
@@ -91,6 +93,8 @@ func New() *Server {
 	s.AutoScaling = &AutoScaling{s: s}
 	s.STS = &STS{Account: "123456789012"}
 	s.Tagging = &Tagging{tags: map[string]map[string]string{}}
+	s.SFN = newStepFunctions(s)
+	s.SSM = newSSM(s)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -262,6 +266,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			res = s.STS.serve(op, req)
 		case "tagging":
 			res = s.Tagging.serve(op, req)
+		case "states":
+			res = s.SFN.serve(op, req)
+		case "ssm":
+			res = s.SSM.serve(op, req)
 		default:
 			res = encodeError("lambda", APIError{Status: 404, Code: "UnknownOperationException", Message: "awsfake: no fake for " + r.Method + " " + r.URL.Path})
 		}
@@ -303,6 +311,17 @@ func planes(service, op string) []string {
 			return []string{"apigateway", "usageplan-update"}
 		}
 		return []string{"apigateway"}
+	case "states":
+		switch op {
+		case "UpdateStateMachine", "PublishStateMachineVersion", "UpdateStateMachineAlias":
+			return []string{"states-update"}
+		}
+		return []string{"states"}
+	case "ssm":
+		if op == "PutParameter" {
+			return []string{"ssm-put"}
+		}
+		return []string{"ssm"}
 	}
 	return []string{service}
 }
@@ -315,6 +334,8 @@ func throttleError(service string) APIError {
 		return APIError{Status: 429, Code: "TooManyRequestsException", Message: "Too Many Requests", Header: map[string]string{"Retry-After": "1"}}
 	case "dynamodb":
 		return APIError{Status: 400, Code: "ThrottlingException", Message: "Rate of requests exceeds the allowed throughput."}
+	case "states", "ssm":
+		return APIError{Status: 400, Code: "ThrottlingException", Message: "Rate exceeded"}
 	}
 	return APIError{Status: 400, Code: "Throttling", Message: "Rate exceeded"}
 }
@@ -334,6 +355,10 @@ func identify(r *http.Request) (service, op string) {
 			return "cloudwatch", o
 		case "ResourceGroupsTaggingAPI_20170126":
 			return "tagging", o
+		case "AWSStepFunctions":
+			return "states", o
+		case "AmazonSSM":
+			return "ssm", o
 		}
 		return svc, o
 	}

@@ -42,3 +42,15 @@ func TestLastInt(t *testing.T) {
 		t.Error("a line without a pid was read as one")
 	}
 }
+
+func TestASLValidatorRefusesAndAccepts(t *testing.T) {
+	check := ASLValidator(t)
+	good := `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`
+	if err := check(good); err != nil {
+		t.Errorf("a valid definition was refused: %v", err)
+	}
+	err := check(`{"StartAt":"X","States":{}}`)
+	if err == nil || !strings.Contains(err.Error(), "MISSING_TRANSITION_TARGET") {
+		t.Errorf("a definition without its StartAt state: %v", err)
+	}
+}
