@@ -53,7 +53,7 @@ func TestBrokenFiles(t *testing.T) {
 	}, {
 		file: "bad_kind.yaml",
 		want: []string{
-			`testdata/bad_kind.yaml:4:11: targets[0].kind: unknown kind "lambda-concurrency" (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max)`,
+			`testdata/bad_kind.yaml:4:11: targets[0].kind: unknown kind "lambda-concurrency" (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max, ratelimit-bucket)`,
 		},
 	}, {
 		file: "duplicate_target.yaml",

@@ -226,7 +226,7 @@ func (d *decoder) target(n *yaml.Node, path string, def *Defaults) *Target {
 			o.check(false, "kind", "unknown kind %q (one of %s)", kind, strings.Join(names, ", "))
 		}
 	} else {
-		o.check(false, "kind", "is required (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max)")
+		o.check(false, "kind", "is required (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max, ratelimit-bucket)")
 	}
 	d.identity(o, t)
 	if o.str("region", &t.Region) {
@@ -323,6 +323,8 @@ func (d *decoder) identity(o *obj, t *Target) {
 		} else {
 			o.check(false, "capacity", "is required for kind %s: read or write", t.Kind)
 		}
+	case RateLimitBucket:
+		d.bucketIdentity(o, t, need)
 	default:
 		// An unknown or missing kind is reported once; its identity keys
 		// cannot be checked, and are not "unknown keys" on top of it.
@@ -333,7 +335,7 @@ func (d *decoder) identity(o *obj, t *Target) {
 }
 
 // identityKeys are every kind's resource keys.
-var identityKeys = []string{"function", "event_source_mapping", "usage_plan", "api_stage", "rest_api", "stage", "method", "limit", "burst_ratio", "table", "index", "capacity"}
+var identityKeys = []string{"function", "event_source_mapping", "usage_plan", "api_stage", "rest_api", "stage", "method", "limit", "burst_ratio", "table", "index", "capacity", "bucket"}
 
 var methodRE = regexp.MustCompile(`^/(\*|[^\s]*)/(\*|GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|ANY)$`)
 
@@ -378,6 +380,8 @@ func (d *decoder) checkBounds(o *obj, t *Target) {
 	case DynamoDBProvisioned, DynamoDBOnDemandMax:
 		o.check(t.Min >= 1, "min", "must be >= 1 capacity unit, got %v", t.Min)
 		o.check(t.Max <= maxDynamoDBCapacity, "max", "must be <= %d (the default per-table maximum), got %v", maxDynamoDBCapacity, t.Max)
+	case RateLimitBucket:
+		checkBucketBounds(o, t)
 	case APIGatewayUsagePlan, APIGatewayStage:
 		lim := float64(maxAPIRate)
 		if t.Limit == "burst" {

@@ -19,10 +19,13 @@ const (
 	APIGatewayStage           Kind = "apigateway-stage"
 	DynamoDBProvisioned       Kind = "dynamodb-provisioned"
 	DynamoDBOnDemandMax       Kind = "dynamodb-on-demand-max"
+	// RateLimitBucket is the rate (tokens/s) of a shared token bucket of
+	// package ratelimit, kept in a DynamoDB table.
+	RateLimitBucket Kind = "ratelimit-bucket"
 )
 
 // Kinds lists every kind, in documentation order.
-var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax}
+var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax, RateLimitBucket}
 
 // File is a loaded, validated policies file.
 type File struct {
@@ -102,6 +105,7 @@ type Target struct {
 	Table              string // dynamodb-*
 	Index              string // dynamodb-* GSI, optional
 	Capacity           string // dynamodb-*: "read" or "write"
+	Bucket             string // ratelimit-bucket (Table is its table)
 
 	Region  string
 	RoleARN string
@@ -129,7 +133,7 @@ type Target struct {
 // Resolution is the knob's quantum: whole units everywhere but API Gateway
 // rates, which are decimals.
 func (t *Target) Resolution() float64 {
-	if (t.Kind == APIGatewayUsagePlan || t.Kind == APIGatewayStage) && t.Limit != "burst" {
+	if (t.Kind == APIGatewayUsagePlan || t.Kind == APIGatewayStage) && t.Limit != "burst" || t.Kind == RateLimitBucket {
 		return 0.01
 	}
 	return 1
@@ -156,6 +160,8 @@ func (t *Target) Identity() string {
 			s += " index " + t.Index
 		}
 		return s + " " + t.Capacity
+	case RateLimitBucket:
+		return "bucket " + t.Bucket + " in table " + t.Table
 	}
 	return string(t.Kind)
 }

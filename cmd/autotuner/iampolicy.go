@@ -149,6 +149,10 @@ func buildIAMPolicy(f *config.File, region, account string) *iamPolicy {
 			if t.Kind == config.DynamoDBProvisioned && !t.CoexistWithAutoscaling {
 				add("DetectAutoScaling", []string{"application-autoscaling:DescribeScalableTargets"}, "*")
 			}
+		case config.RateLimitBucket:
+			// Configure reads every shard, then writes each conditionally.
+			rw("RateLimitBuckets", []string{"dynamodb:GetItem"}, []string{"dynamodb:UpdateItem"},
+				fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", part, reg, acct, t.Table))
 		}
 	}
 	doc := &iamPolicy{Version: "2012-10-17"}
