@@ -57,6 +57,9 @@ type decoder struct {
 	// targetRefs are the signals of source target, checked once every
 	// target is known.
 	targetRefs []targetRef
+	// shares are the global-share policies, completed once every target
+	// is known.
+	shares []shareRef
 }
 
 // targetRef is a signal that reads another target's limit.

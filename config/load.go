@@ -136,10 +136,11 @@ func (d *decoder) file_(n *yaml.Node) *File {
 			d.errorf(r.node, r.path, "names target %q, which is not in this file", r.target)
 		case fmt.Sprintf("targets[%d]", i) == owner:
 			d.errorf(r.node, r.path, "names this target itself; a limit cannot feed itself")
-		case up.Kind != APIGatewayUsagePlan && up.Kind != APIGatewayStage || up.Limit == "burst":
-			d.errorf(r.node, r.path, "names target %q (%s); the rate a front door admits is read from an API Gateway rate limit (apigateway-usage-plan or apigateway-stage, limit rate)", r.target, up.Identity())
+		case up.Kind != APIGatewayUsagePlan && up.Kind != APIGatewayStage && up.Kind != RateLimitBucket || up.Limit == "burst":
+			d.errorf(r.node, r.path, "names target %q (%s); the rate a front door admits is read from an API Gateway rate limit (apigateway-usage-plan or apigateway-stage, limit rate) or a ratelimit-bucket", r.target, up.Identity())
 		}
 	}
+	d.globalShares(f)
 	o.done()
 	return f
 }
@@ -438,6 +439,9 @@ func (d *decoder) signal(n *yaml.Node, path, name string, def *Defaults) *Signal
 	}
 	if o.duration("delay", &s.Delay) {
 		o.check(s.Delay >= 0 && s.Delay <= time.Hour, "delay", "must be between 0s and 1h, got %s", s.Delay)
+	}
+	if o.str("region", &s.Region) {
+		o.check(regionRE.MatchString(s.Region), "region", "is not an AWS region name: %q", s.Region)
 	}
 	o.boolean("per_second", &s.PerSecond)
 	if o.str("expression", &s.Expression) {

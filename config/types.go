@@ -83,6 +83,7 @@ type Signal struct {
 	QueueURL   string // for source sqs
 	Attribute  string // for source sqs, e.g. ApproximateNumberOfMessages
 	Target     string // for source target: the other target's name
+	Region     string // for source cloudwatch: read in this region, not the target's
 	Delay      time.Duration
 	Line, Col  int // where it was declared, for messages
 }
