@@ -43,6 +43,13 @@ type Options struct {
 	// cache is safe (others can only have taken tokens since), but a rate
 	// raised since would be missed for that long.
 	MaxStale time.Duration
+	// ReadAfter is how old a cached view may be before a write is
+	// computed from it (default 100 ms). An older view was most likely
+	// changed by other callers since, and a write computed from it would
+	// fail its condition: one write unit spent for nothing. A strongly
+	// consistent read first costs a read unit instead, a fifth of the
+	// price on demand.
+	ReadAfter time.Duration
 	// OnError is FailClosed (default) or FailOpen.
 	OnError ErrorMode
 	// ErrorWait is the wait reported when failing closed (default 1 s).
@@ -109,6 +116,9 @@ func New(api API, table string, o Options) *Limiter {
 	}
 	if o.MaxStale <= 0 {
 		o.MaxStale = time.Second
+	}
+	if o.ReadAfter <= 0 {
+		o.ReadAfter = 100 * time.Millisecond
 	}
 	if o.OnError == "" {
 		o.OnError = FailClosed
@@ -242,6 +252,11 @@ func (l *Limiter) fromShard(ctx context.Context, bucket string, i int, lo, hi fl
 	fresh := false
 	for attempt := 0; attempt <= l.o.MaxRetries; {
 		now := l.o.Clock()
+		if ok && !fresh && now.Sub(c.at) > l.o.ReadAfter {
+			if _, _, _, can := Take(c.s, now, lo, hi); can {
+				ok = false // about to write from an old view: read it first
+			}
+		}
 		if !ok {
 			s, found, err := l.st.get(ctx, k)
 			res.Reads++
