@@ -116,6 +116,7 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 	p := newPlant(sc, s.curve, s.durs, horizon)
 	p.tl = newTimeline(s.DurationS / 60)
 	n := &notes{}
+	dropBuckets(f, n)
 	act := &Actuator{p: p, start: sc.Start, notes: n}
 	if err := s.choose(f, policyName, p, act, n); err != nil {
 		return nil, err
