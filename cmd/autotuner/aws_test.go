@@ -176,11 +176,12 @@ func TestCloudWatchProtocolFromEnvironment(t *testing.T) {
 	if code := run(context.Background(), testEnv(&out, &errb), []string{"plan", "-c", cfg, "--state", filepath.Join(t.TempDir(), "s.json")}); code != exitOK {
 		t.Fatalf("plan exit %d: %s", code, errb.String())
 	}
-	// One call per region: the example's regional buckets read each
-	// other's demand in eu-west-1.
+	// One call per region and query window: the example's regional
+	// buckets read each other's demand in eu-west-1, and its partner API
+	// bucket reads its custom metrics with a 1-minute delay.
 	calls := fake.Calls("GetMetricData")
-	if len(calls) != 2 {
-		t.Errorf("GetMetricData calls = %d, want one per region (2)", len(calls))
+	if len(calls) != 3 {
+		t.Errorf("GetMetricData calls = %d, want one per region and window (3)", len(calls))
 	}
 	for _, c := range calls {
 		if c.Header.Get("X-Amz-Target") != "GraniteServiceVersion20100801.GetMetricData" {
