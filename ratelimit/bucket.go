@@ -103,3 +103,36 @@ func WaitFor(r State, now time.Time, n float64) time.Duration {
 	at := step(r.Last + int64(ms) + quantumMs - 1)
 	return time.Duration(max(at-now.UnixMilli(), 1)) * time.Millisecond
 }
+
+// Accrued is what a refill at now would add before the burst cap: the
+// start of now's quantum, and rate × the time since Last (0 when the clock
+// is not past Last's quantum).
+func (s State) Accrued(now time.Time) (q int64, add float64) {
+	q = step(now.UnixMilli())
+	if q <= s.Last {
+		return s.Last, 0
+	}
+	return q, s.Rate * float64(q-s.Last) / 1000
+}
+
+// MaxRefillLag is how long a shard may go without a refill while its
+// tokens cover the requests: within it an Acquire only decrements, so
+// callers of a hot shard, whose calls each land in a new 10 ms step, do
+// not all race to write the refill. A refill that comes late adds the whole
+// interval's accrual then (capped at the burst), so no token is minted or
+// lost; what a late refill does allow is spending, at once, tokens that a
+// refill would have clamped at the burst up to MaxRefillLag earlier. Over
+// any window the shard grants at most burst + rate × (window + MaxRefillLag).
+const MaxRefillLag = 100 * time.Millisecond
+
+// Decrements reports whether an Acquire of n from view at now is a plain
+// decrement, the write that races no other caller: when now is in the
+// step of the last refill, or the tokens left cover n and the last refill
+// is at most MaxRefillLag old. Otherwise it writes the refill.
+func Decrements(view State, now time.Time, n float64) bool {
+	ms := now.UnixMilli()
+	if step(ms) <= view.Last {
+		return true
+	}
+	return view.Tokens >= n && ms-view.Last <= int64(MaxRefillLag/time.Millisecond)
+}

@@ -59,12 +59,13 @@ func TestBoundUnderInterleavingAndSkew(t *testing.T) {
 			if got < lo || got > hi {
 				t.Fatalf("granted %v outside [%v, %v]", got, lo, hi)
 			}
-			if c.view.Version != item.Version { // the conditional write loses
-				c.view = item
+			// The write Acquire sends, with DynamoDB's condition on it.
+			var won bool
+			if item, won = write(item, c.view, now.Add(c.skew), next, got); !won {
+				c.view = item // lost: the caller sees the item as it is
 				continue
 			}
-			next.Version = item.Version + 1
-			item, c.view = next, next
+			c.view = item
 			granted += got
 			writes++
 			if item.Tokens < 0 || item.Tokens > item.Burst+1e-9 {
@@ -80,6 +81,37 @@ func TestBoundUnderInterleavingAndSkew(t *testing.T) {
 			t.Fatalf("version %d after %d winning writes: an update was lost", item.Version, writes)
 		}
 	})
+}
+
+// write applies the write an Acquire computed from view at now to item,
+// as DynamoDB would: within the view's refill step, a decrement
+// conditional on the tokens; in a later step, the refill conditional on
+// the item's last refill, rate and burst, in the form the view chose.
+func write(item, view State, now time.Time, next State, n float64) (State, bool) {
+	if Decrements(view, now, n) {
+		if item.Tokens < n {
+			return item, false
+		}
+		item.Tokens -= n
+		item.Version++
+		return item, true
+	}
+	q, add := view.Accrued(now)
+	if item.Last != view.Last || item.Rate != view.Rate || item.Burst != view.Burst {
+		return item, false
+	}
+	room := view.Burst - add
+	switch {
+	case view.Tokens <= room && item.Tokens <= room && item.Tokens >= n-add:
+		item.Tokens += add - n
+	case view.Tokens > room && item.Tokens >= room:
+		item.Tokens = view.Burst - n
+	default:
+		return item, false
+	}
+	item.Last = q
+	item.Version++
+	return item, true
 }
 
 // TestSkewDoesNotAccumulate: a clock that keeps jumping ahead by the

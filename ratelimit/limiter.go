@@ -284,11 +284,11 @@ func (l *Limiter) fromShard(ctx context.Context, bucket string, i int, lo, hi fl
 			return res, nil
 		}
 		var err error
-		if next.Last == c.s.Last { // same quantum: a decrement, racing nobody
+		if Decrements(c.s, now, got) { // a decrement, racing nobody
 			next, err = l.st.take(ctx, k, got)
 		} else { // the first caller of a quantum writes the refill
-			next.Version = c.s.Version + 1
-			err = l.st.put(ctx, k, next)
+			q, add := c.s.Accrued(now)
+			next, err = l.st.refill(ctx, k, c.s, q, add, got)
 		}
 		res.Writes++
 		var conflict *errConflict

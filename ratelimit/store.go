@@ -187,3 +187,45 @@ func conflictOf(err error) error {
 	}
 	return c
 }
+
+// refill is the write of the first Acquire in a new quantum: it adds what
+// accrued since old.Last (add tokens, up to q) and takes n, in one
+// UpdateItem conditional on the item's last refill, rate and burst being
+// those the caller computed from. Decrements by other callers do not
+// touch those, so they never make a refill fail; only another refill of
+// the same interval, or a change of rate, does. The burst cap is kept
+// without reading the tokens: either they leave room for the accrual
+// (tokens ≤ burst − add, and the new count is tokens + add − n) or they do
+// not (tokens ≥ burst − add, and the new count is exactly burst − n); each
+// form is conditional on its case. It returns the item after.
+func (st *store) refill(ctx context.Context, k string, old State, q int64, add, n float64) (State, error) {
+	room := old.Burst - add
+	names := map[string]string{"#t": attrTokens, "#l": attrLast, "#r": attrRate, "#b": attrBurst, "#v": attrVersion}
+	vals := map[string]types.AttributeValue{
+		":ol": inum(old.Last), ":q": inum(q), ":r": num(old.Rate), ":b": num(old.Burst), ":room": num(room), ":one": inum(1),
+	}
+	var update, cond string
+	if old.Tokens <= room {
+		update = "SET #t = #t + :d, #l = :q, #v = #v + :one"
+		cond = "#l = :ol AND #r = :r AND #b = :b AND #t <= :room AND #t >= :need"
+		vals[":d"], vals[":need"] = num(add-n), num(n-add)
+	} else {
+		update = "SET #t = :full, #l = :q, #v = #v + :one"
+		cond = "#l = :ol AND #r = :r AND #b = :b AND #t >= :room"
+		vals[":full"] = num(old.Burst - n)
+	}
+	out, err := st.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(st.table),
+		Key:                                 key(k),
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           vals,
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		return State{}, conflictOf(err)
+	}
+	return decode(out.Attributes)
+}

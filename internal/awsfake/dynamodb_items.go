@@ -51,7 +51,8 @@ func (it Item) clone() Item {
 // serveItem fakes GetItem and UpdateItem on tables keyed by the string
 // attribute "pk", for the update and condition expressions the shared
 // rate limiter sends: SET of names to values or to name ± value, and
-// conditions attribute_not_exists(name), name = value, name >= value.
+// conditions attribute_not_exists(name) or comparisons name = value,
+// name >= value, name <= value joined by AND.
 // Anything else is refused as a ValidationException, so a new expression
 // fails loudly here rather than passing untested.
 func (d *DynamoDB) serveItem(op string, r *request) response {
@@ -130,7 +131,7 @@ func invalid(format string, args ...any) *APIError {
 
 var (
 	notExistsRE = regexp.MustCompile(`^attribute_not_exists\((\S+)\)$`)
-	compareRE   = regexp.MustCompile(`^(\S+) (=|>=) (:\w+)$`)
+	compareRE   = regexp.MustCompile(`^(\S+) (=|>=|<=) (:\w+)$`)
 	assignRE    = regexp.MustCompile(`^(\S+) = (\S+)(?: ([+-]) (:\w+))?$`)
 )
 
@@ -143,21 +144,32 @@ func (e exprCtx) condition(c string, it Item, found bool) (bool, *APIError) {
 		_, has := it[e.name(m[1])]
 		return !found || !has, nil
 	}
-	m := compareRE.FindStringSubmatch(c)
-	if m == nil {
-		return false, invalid("unsupported condition %q", c)
+	for _, clause := range strings.Split(c, " AND ") {
+		m := compareRE.FindStringSubmatch(strings.TrimSpace(clause))
+		if m == nil {
+			return false, invalid("unsupported condition %q", clause)
+		}
+		a, ok := it[e.name(m[1])]
+		if !found || !ok {
+			return false, nil
+		}
+		v := e.values[m[3]]
+		x, _ := strconv.ParseFloat(a["N"], 64)
+		y, _ := strconv.ParseFloat(v["N"], 64)
+		var hold bool
+		switch m[2] {
+		case "=":
+			hold = a["N"] == v["N"] && a["S"] == v["S"] || a["N"] != "" && v["N"] != "" && x == y
+		case ">=":
+			hold = x >= y
+		case "<=":
+			hold = x <= y
+		}
+		if !hold {
+			return false, nil
+		}
 	}
-	a, ok := it[e.name(m[1])]
-	if !found || !ok {
-		return false, nil
-	}
-	v := e.values[m[3]]
-	if m[2] == "=" {
-		return a["N"] == v["N"] && a["S"] == v["S"], nil
-	}
-	x, _ := strconv.ParseFloat(a["N"], 64)
-	y, _ := strconv.ParseFloat(v["N"], 64)
-	return x >= y, nil
+	return true, nil
 }
 
 func (e exprCtx) set(u string, it Item) *APIError {
