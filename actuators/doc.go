@@ -1,7 +1,8 @@
 // Package actuators reads and sets the knobs autotuner turns, one file per
 // kind: Lambda reserved concurrency and SQS event-source-mapping maximum
 // concurrency, API Gateway usage-plan and stage throttles, DynamoDB
-// provisioned capacity and on-demand maximum throughput.
+// provisioned capacity and on-demand maximum throughput, and the rate of a
+// shared token bucket of package ratelimit (ratelimit-bucket).
 //
 // Each actuator knows its service's rules and enforces them before AWS
 // would refuse a call: Lambda's 100-unreserved floor, DynamoDB's decrease

@@ -152,3 +152,22 @@ func toAttrs(it awsfake.Item) map[string]types.AttributeValue {
 	}
 	return out
 }
+
+// FuzzDecode: an item read from the table is outside input (anyone with
+// write access may have put it there); decode refuses what would break the
+// arithmetic and never panics.
+func FuzzDecode(f *testing.F) {
+	f.Add("5", "1796400000000", "10", "20", "1", "3")
+	f.Add("-1", "0", "10", "20", "1", "3")
+	f.Add("NaN", "0", "1e400", "20", "0", "x")
+	f.Fuzz(func(t *testing.T, tokens, last, rate, burst, shards, v string) {
+		it := awsfake.Item{"pk": {"S": "b#0"}, "tokens": {"N": tokens}, "last_ms": {"N": last}, "rate": {"N": rate}, "burst": {"N": burst}, "shards": {"N": shards}, "v": {"N": v}}
+		s, err := decode(toAttrs(it))
+		if err != nil {
+			return
+		}
+		if s.Tokens < 0 || s.Rate < 0 || s.Burst < 0 || s.Shards < 1 || s.Shards > MaxShards || math.IsNaN(s.Tokens) || math.IsInf(s.Rate, 0) {
+			t.Fatalf("decoded %+v from %v", s, it)
+		}
+	})
+}
