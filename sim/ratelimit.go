@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/autotuner/autotuner/config"
@@ -258,4 +259,71 @@ func dropBuckets(f *config.File, n *notes) {
 		kept = append(kept, t)
 	}
 	f.Targets = kept
+}
+
+// RateLimitRow is one policy's line in the rate limiter's bake-off.
+type RateLimitRow struct {
+	Policy string
+	R      *RateLimitResult
+}
+
+// RateLimitBakeoff runs the built-in partner scenario (600 requests/s
+// wanted; capacity 500/s, 300/s from minute 20, 450/s from minute 40)
+// under autotuner and under the same bucket at its starting rate.
+func RateLimitBakeoff(ctx context.Context, seed uint64) ([]RateLimitRow, error) {
+	data, err := builtins.ReadFile("policies/ratelimit-partner.yaml")
+	if err != nil {
+		return nil, err
+	}
+	sc := PartnerScenario(seed)
+	tuned, err := RunRateLimit(ctx, sc, data, "partner-api-bucket")
+	if err != nil {
+		return nil, err
+	}
+	fixed, err := RunRateLimit(ctx, sc, StaticBucket(data, "partner-api-bucket", sc.Rate), "partner-api-bucket")
+	if err != nil {
+		return nil, err
+	}
+	return []RateLimitRow{{PolicyAutotuner, tuned}, {fmt.Sprintf("static %v/s", sc.Rate), fixed}}, nil
+}
+
+// PartnerScenario is the built-in rate-limiter scenario.
+func PartnerScenario(seed uint64) *RateLimitScenario {
+	return &RateLimitScenario{
+		Duration: time.Hour, Start: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC), Seed: seed,
+		Demand:   600,
+		Capacity: []float64{500, 300, 450}, CapacityAt: []time.Duration{0, 20 * time.Minute, 40 * time.Minute},
+		Latency: 80 * time.Millisecond, Rate: 400, MetricDelay: time.Minute,
+	}
+}
+
+// StaticBucket replaces the policy of the named bucket target with a
+// static rate: the shared limiter without autotuner.
+func StaticBucket(policies []byte, target string, rate float64) []byte {
+	f, err := config.Parse("policies.yaml", policies)
+	if err != nil || f.Target(target) == nil {
+		return policies
+	}
+	lines := strings.Split(string(policies), "\n")
+	var out []string
+	in, skip := false, false
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "  - name: "):
+			in = strings.TrimPrefix(l, "  - name: ") == target
+			skip = false
+		case in && (l == "    policy:" || l == "    guards:"):
+			skip = true
+			if l == "    policy:" {
+				out = append(out, "    policy:", fmt.Sprintf("      static: {value: %v}", rate))
+			}
+			continue
+		case in && skip && strings.HasPrefix(l, "    ") && !strings.HasPrefix(l, "      "):
+			skip = false
+		}
+		if !(in && skip) {
+			out = append(out, l)
+		}
+	}
+	return []byte(strings.Join(out, "\n"))
 }

@@ -5,29 +5,13 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 )
 
-// partnerScenario: 600 requests/s want a partner API whose capacity is
-// 500/s, drops to 300/s at 20 minutes and comes back to 450/s at 40.
-func partnerScenario() *RateLimitScenario {
-	return &RateLimitScenario{
-		Duration: time.Hour, Start: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC), Seed: 1,
-		Demand:   600,
-		Capacity: []float64{500, 300, 450}, CapacityAt: []time.Duration{0, 20 * time.Minute, 40 * time.Minute},
-		Latency: 80 * time.Millisecond, Rate: 400, MetricDelay: time.Minute,
-	}
-}
+func partnerScenario() *RateLimitScenario { return PartnerScenario(1) }
 
-// staticBucket is the example's partner-api-bucket with its rate fixed
-// where it starts: the shared limiter without autotuner.
 func staticBucket(t *testing.T, example string) []byte {
 	t.Helper()
-	i := strings.Index(example, "  - name: partner-api-bucket")
-	j := strings.Index(example, "  - name: partner-api-us")
-	block := example[i:j]
-	p := strings.Index(block, "    policy:\n")
-	return []byte(example[:i] + block[:p] + "    policy:\n      static: {value: 400}\n\n" + example[j:])
+	return StaticBucket([]byte(example), "partner-api-bucket", 400)
 }
 
 // TestRateLimitComponent runs the example file's partner-api-bucket
@@ -63,5 +47,26 @@ func TestRateLimitComponent(t *testing.T) {
 	}
 	if fixed.Actuations != 0 || tuned.Actuations == 0 {
 		t.Errorf("actuations: tuned %d, fixed %d", tuned.Actuations, fixed.Actuations)
+	}
+}
+
+// The bake-off's rows are the same runs on the built-in policies, which
+// are the example's.
+func TestRateLimitBakeoff(t *testing.T) {
+	builtin, _ := builtins.ReadFile("policies/ratelimit-partner.yaml")
+	example, err := os.ReadFile("../policies.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := string(builtin[strings.Index(string(builtin), "  # A partner's API"):])
+	if !strings.Contains(string(example), block) {
+		t.Fatal("sim/policies/ratelimit-partner.yaml no longer holds the example's partner-api-bucket target")
+	}
+	rows, err := RateLimitBakeoff(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].R.Actuations == 0 || rows[1].R.Actuations != 0 || rows[0].R.Throttled >= rows[1].R.Throttled {
+		t.Fatalf("rows: %+v %+v", rows[0].R, rows[1].R)
 	}
 }
