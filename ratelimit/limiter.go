@@ -205,7 +205,10 @@ func (l *Limiter) acquire(ctx context.Context, bucket string, lo, hi float64) (R
 
 func (l *Limiter) degraded(res Result, shard int, lo float64, why error) Result {
 	res.Shard, res.Degraded = shard, why
-	if l.o.OnError == FailOpen {
+	// Lost races are not an outage: DynamoDB answered, the item is too
+	// hot. Granting then would grant without limit exactly when demand
+	// peaks, so contention fails closed whatever OnError says.
+	if l.o.OnError == FailOpen && !errors.Is(why, ErrContention) {
 		res.Granted = lo
 		return res
 	}
