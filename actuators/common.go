@@ -28,6 +28,7 @@ func All(conn Conn) map[config.Kind]controller.Actuator {
 		config.APIGatewayStage:           &Stage{Conn: conn},
 		config.DynamoDBProvisioned:       &DynamoDBProvisioned{Conn: conn, tables: tables, scaling: newScalingCache()},
 		config.DynamoDBOnDemandMax:       &DynamoDBOnDemand{Conn: conn, tables: tables},
+		config.RateLimitBucket:           &RateLimitBucket{Conn: conn},
 	}
 }
 

@@ -4,7 +4,8 @@
 // provisioned capacity and on-demand maximum throughput, a Step Functions
 // Map state's MaxConcurrency (edited in the definition, or published for
 // MaxConcurrencyPath to read), and a number published in an SSM parameter
-// or a DynamoDB item for anything else to read.
+// or a DynamoDB item for anything else to read, and the rate of a shared
+// token bucket of package ratelimit (ratelimit-bucket).
 //
 // Each actuator knows its service's rules and enforces them before AWS
 // would refuse a call: Lambda's 100-unreserved floor, DynamoDB's decrease

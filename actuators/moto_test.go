@@ -22,7 +22,6 @@ import (
 	"github.com/autotuner/autotuner/internal/testenv"
 )
 
-
 // motoClients points the SDK at moto, a third-party emulator, over a real
 // loopback socket: a second opinion on the wire format beside the fakes.
 func motoClients(t *testing.T) (Conn, *awsclient.Clients) {

@@ -65,6 +65,9 @@ type decoder struct {
 	templates  []template
 	selections []Selection
 	unresolved int
+	// shares are the global-share policies, completed once every target
+	// is known.
+	shares []shareRef
 }
 
 // template is a selector entry on a stand-in resource, checked whole when

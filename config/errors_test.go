@@ -25,7 +25,7 @@ func TestBrokenFiles(t *testing.T) {
 		file: "unknown_key.yaml",
 		want: []string{
 			"testdata/unknown_key.yaml:4:3: defaults.retries: unknown key (known keys here: allow_unknown_regions, discover_every, dry_run, interval, metric_delay, period, probation, region, schedule)",
-			"testdata/unknown_key.yaml:12:82: targets[0].signals.busy.colour: unknown key (known keys here: delay, dimensions, expression, metric, missing, namespace, per_second, period, source, stat)",
+			"testdata/unknown_key.yaml:12:82: targets[0].signals.busy.colour: unknown key (known keys here: delay, dimensions, expression, metric, missing, namespace, per_second, period, region, source, stat)",
 			"testdata/unknown_key.yaml:16:30: targets[0].policy.autotuner.up.cooldwn: unknown key (known keys here: after, cooldown, max_step, max_units)",
 		},
 	}, {
@@ -53,7 +53,7 @@ func TestBrokenFiles(t *testing.T) {
 	}, {
 		file: "bad_kind.yaml",
 		want: []string{
-			`testdata/bad_kind.yaml:4:11: targets[0].kind: unknown kind "lambda-concurrency" (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max, stepfunctions-map, parameter)`,
+			`testdata/bad_kind.yaml:4:11: targets[0].kind: unknown kind "lambda-concurrency" (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max, stepfunctions-map, parameter, ratelimit-bucket)`,
 		},
 	}, {
 		file: "duplicate_target.yaml",

@@ -154,10 +154,11 @@ func (d *decoder) file_(n *yaml.Node) *File {
 			d.errorf(r.node, r.path, "names target %q, which is not in this file", r.target)
 		case fmt.Sprintf("targets[%d]", i) == owner:
 			d.errorf(r.node, r.path, "names this target itself; a limit cannot feed itself")
-		case up.Kind != APIGatewayUsagePlan && up.Kind != APIGatewayStage || up.Limit == "burst":
-			d.errorf(r.node, r.path, "names target %q (%s); the rate a front door admits is read from an API Gateway rate limit (apigateway-usage-plan or apigateway-stage, limit rate)", r.target, up.Identity())
+		case up.Kind != APIGatewayUsagePlan && up.Kind != APIGatewayStage && up.Kind != RateLimitBucket || up.Limit == "burst":
+			d.errorf(r.node, r.path, "names target %q (%s); the rate a front door admits is read from an API Gateway rate limit (apigateway-usage-plan or apigateway-stage, limit rate) or a ratelimit-bucket", r.target, up.Identity())
 		}
 	}
+	d.globalShares(f)
 	o.done()
 	return f
 }
@@ -283,7 +284,7 @@ func (d *decoder) targetIn(n *yaml.Node, path string, def *Defaults, selected bo
 			o.check(false, "kind", "unknown kind %q (one of %s)", kind, strings.Join(names, ", "))
 		}
 	} else {
-		o.check(false, "kind", "is required (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max, stepfunctions-map, parameter)")
+		o.check(false, "kind", "is required (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max, stepfunctions-map, parameter, ratelimit-bucket)")
 	}
 	d.identity(o, t)
 	var usePreset bool
@@ -404,6 +405,8 @@ func (d *decoder) identity(o *obj, t *Target) {
 		d.stepFunctionsIdentity(o, t)
 	case Parameter:
 		d.parameterIdentity(o, t, "")
+	case RateLimitBucket:
+		d.bucketIdentity(o, t, need)
 	default:
 		// An unknown or missing kind is reported once; its identity keys
 		// cannot be checked, and are not "unknown keys" on top of it.
@@ -415,7 +418,7 @@ func (d *decoder) identity(o *obj, t *Target) {
 
 // identityKeys are every kind's resource keys.
 var identityKeys = []string{"function", "queue", "api_name", "event_source_mapping", "usage_plan", "api_stage", "rest_api", "stage", "method", "limit", "burst_ratio", "table", "index", "capacity",
-	"state_machine", "map_state", "mode", "publish", "alias", "ssm_parameter", "key", "attribute"}
+	"state_machine", "map_state", "mode", "publish", "alias", "ssm_parameter", "key", "attribute", "bucket"}
 
 var methodRE = regexp.MustCompile(`^/(\*|[^\s]*)/(\*|GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|ANY)$`)
 
@@ -462,6 +465,8 @@ func (d *decoder) checkBounds(o *obj, t *Target) {
 		o.check(t.Max <= maxDynamoDBCapacity, "max", "must be <= %d (the default per-table maximum), got %v", maxDynamoDBCapacity, t.Max)
 	case StepFunctionsMap, Parameter:
 		checkParameterBounds(o, t)
+	case RateLimitBucket:
+		checkBucketBounds(o, t)
 	case APIGatewayUsagePlan, APIGatewayStage:
 		lim := float64(maxAPIRate)
 		if t.Limit == "burst" {

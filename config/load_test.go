@@ -16,8 +16,8 @@ func TestLoadExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("example does not load:\n%v", err)
 	}
-	if len(f.Targets) != 6 {
-		t.Fatalf("targets = %d, want 6", len(f.Targets))
+	if len(f.Targets) != 9 {
+		t.Fatalf("targets = %d, want 9", len(f.Targets))
 	}
 	for _, tg := range f.Targets {
 		if tg.Engine == nil || tg.Engine.Rec == nil {

@@ -12,7 +12,7 @@ import (
 )
 
 // PolicyNames lists the policies a target may choose.
-var PolicyNames = []string{"autotuner", "static", "target-tracking", "step-scaling", "hpa", "threshold", "aimd"}
+var PolicyNames = []string{"autotuner", "static", "target-tracking", "step-scaling", "hpa", "threshold", "aimd", "global-share"}
 
 // Default guard settings of the autotuner policy: fast up, slow down.
 var (
@@ -187,6 +187,8 @@ func (pc *policyCtx) policy(n *yaml.Node, path string, parent *yaml.Node) {
 		}
 		b.done()
 		e.Rec = &policy.AIMD{P: p}
+	case "global-share":
+		pc.globalShare(body, bp, e)
 	default:
 		pc.d.errorf(o.knodes[name], bp, "unknown policy %q (one of %s)", name, strings.Join(PolicyNames, ", "))
 		return

@@ -54,6 +54,9 @@ func (d *decoder) signal(n *yaml.Node, path, name string, def *Defaults) *Signal
 	if o.duration("delay", &s.Delay) {
 		o.check(s.Delay >= 0 && s.Delay <= time.Hour, "delay", "must be between 0s and 1h, got %s", s.Delay)
 	}
+	if o.str("region", &s.Region) {
+		o.checkRegion("region", s.Region, def.AllowUnknownRegions)
+	}
 	o.boolean("per_second", &s.PerSecond)
 	if o.str("expression", &s.Expression) {
 		o.check(strings.TrimSpace(s.Expression) != "", "expression", "must not be empty")

@@ -23,10 +23,13 @@ const (
 	DynamoDBOnDemandMax       Kind = "dynamodb-on-demand-max"
 	StepFunctionsMap          Kind = "stepfunctions-map"
 	Parameter                 Kind = "parameter"
+	// RateLimitBucket is the rate (tokens/s) of a shared token bucket of
+	// package ratelimit, kept in a DynamoDB table.
+	RateLimitBucket Kind = "ratelimit-bucket"
 )
 
 // Kinds lists every kind, in documentation order.
-var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax, StepFunctionsMap, Parameter}
+var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax, StepFunctionsMap, Parameter, RateLimitBucket}
 
 // File is a loaded, validated policies file.
 type File struct {
@@ -95,6 +98,7 @@ type Signal struct {
 	QueueURL   string // for source sqs
 	Attribute  string // for source sqs, e.g. ApproximateNumberOfMessages
 	Target     string // for source target: the other target's name
+	Region     string // for source cloudwatch: read in this region, not the target's
 	Delay      time.Duration
 	Line, Col  int // where it was declared, for messages
 }
@@ -121,6 +125,7 @@ type Target struct {
 	APIName            string // apigateway-*: the API's name, for its metrics
 	StepFunctions             // stepfunctions-map
 	ParameterStore            // parameter, and stepfunctions-map in mode parameter
+	Bucket             string // ratelimit-bucket (Table is its table)
 
 	Region  string
 	RoleARN string
@@ -157,7 +162,7 @@ type Target struct {
 // Resolution is the knob's quantum: whole units everywhere but API Gateway
 // rates, which are decimals.
 func (t *Target) Resolution() float64 {
-	if (t.Kind == APIGatewayUsagePlan || t.Kind == APIGatewayStage) && t.Limit != "burst" {
+	if (t.Kind == APIGatewayUsagePlan || t.Kind == APIGatewayStage) && t.Limit != "burst" || t.Kind == RateLimitBucket {
 		return 0.01
 	}
 	return 1
@@ -188,6 +193,8 @@ func (t *Target) Identity() string {
 		return t.StepFunctions.identity(&t.ParameterStore)
 	case Parameter:
 		return t.ParameterStore.identity()
+	case RateLimitBucket:
+		return "bucket " + t.Bucket + " in table " + t.Table
 	}
 	return string(t.Kind)
 }

@@ -154,6 +154,9 @@ func newPlan(targets []*config.Target, now time.Time, lookback int, defRegion st
 				continue
 			}
 			c := class{region: region, role: t.RoleARN, period: period(s), delay: s.Delay}
+			if s.Region != "" { // another region's metric, such as a peer's demand
+				c.region = s.Region
+			}
 			cn := classes[c]
 			if cn == nil {
 				cn = &classNodes{byHash: map[uint64]*node{}, clash: map[uint64][]*node{}, byKey: map[string]*node{}, ids: map[string]string{}}
@@ -213,6 +216,9 @@ func newPlan(targets []*config.Target, now time.Time, lookback int, defRegion st
 		// name them; a signal name in an expression becomes its query ID.
 		for _, s := range exprs {
 			c := class{region: region, role: t.RoleARN, period: period(s), delay: s.Delay}
+			if s.Region != "" { // another region's metric, such as a peer's demand
+				c.region = s.Region
+			}
 			cn := classes[c]
 			expr, needs := rewriteExpression(s.Expression, local)
 			key := "expr\x00" + strconv.FormatInt(int64(c.period), 10) + "\x00" + expr

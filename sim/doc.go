@@ -5,7 +5,8 @@
 // table), a simulated CloudWatch as the controller sees it
 // (1-minute periods, reporting delay, sparse metrics), simulated actuators
 // that follow each service's rules, scenarios and trace replay, KPIs and
-// the comparison report.
+// the comparison report; and the shared rate limiter against a third-party
+// API (ratelimit.go).
 //
 // It runs the product's own controller.Controller, policy engines and
 // config unchanged, through the controller's Sensor, Actuator and Store

@@ -150,6 +150,7 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 	// times (faults, the oracle's plan, scores) count from sc.Start.
 	clock0 := sc.Start.Add(-time.Duration(warm) * time.Second)
 	n := &notes{}
+	dropBuckets(f, n)
 	act := &Actuator{p: p, start: clock0, notes: n}
 	if err := s.choose(f, policyName, p, act, n); err != nil {
 		return nil, err

@@ -31,6 +31,12 @@ func exampleFake(t *testing.T) *awsfake.Server {
 	// The table's depth signal reads this queue: without it the table
 	// would be reading blind, a sensing failure.
 	fake.SQS.SetAttribute("https://sqs.us-east-1.amazonaws.com/123456789012/orders", "ApproximateNumberOfMessages", "0")
+	// The shared rate-limiter buckets (one fake serves both regions).
+	fake.DynamoDB.AddTable("autotuner-buckets", awsfake.Table{Billing: "PAY_PER_REQUEST"})
+	for _, b := range []string{"partner-api", "partner-api-global"} {
+		fake.DynamoDB.PutItem("autotuner-buckets", awsfake.Item{"pk": {"S": b + "#0"}, "tokens": {"N": "250"}, "last_ms": {"N": "0"},
+			"rate": {"N": "250"}, "burst": {"N": "250"}, "shards": {"N": "1"}, "v": {"N": "1"}})
+	}
 	fake.CloudWatch.Value = func(q awsfake.MetricDataQuery, ts time.Time) (float64, bool) {
 		switch m := q.Metric(); m.Name {
 		case "ConcurrentExecutions":
@@ -94,8 +100,8 @@ func TestPlanAndOnceSpeakAWSProtocols(t *testing.T) {
 		Final   float64
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 6 {
-		t.Fatalf("plan --json printed %d lines, want 6:\n%s", len(lines), out.String())
+	if len(lines) != 9 {
+		t.Fatalf("plan --json printed %d lines, want 9:\n%s", len(lines), out.String())
 	}
 	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil || rec.Target != "orders-consumer" || rec.Current != 50 || rec.Final <= 50 {
 		t.Errorf("second record = %+v (%v), want orders-consumer from 50 upwards", rec, err)
@@ -179,9 +185,17 @@ func TestCloudWatchProtocolFromEnvironment(t *testing.T) {
 	if code := run(context.Background(), testEnv(&out, &errb), []string{"plan", "-c", cfg, "--state", filepath.Join(t.TempDir(), "s.json")}); code != exitOK {
 		t.Fatalf("plan exit %d: %s", code, errb.String())
 	}
+	// One call per region and query window: the example's regional
+	// buckets read each other's demand in eu-west-1, and its partner API
+	// bucket reads its custom metrics with a 1-minute delay.
 	calls := fake.Calls("GetMetricData")
-	if len(calls) != 1 || calls[0].Header.Get("X-Amz-Target") != "GraniteServiceVersion20100801.GetMetricData" {
-		t.Errorf("GetMetricData calls = %d, want one in AWS JSON 1.0", len(calls))
+	if len(calls) != 3 {
+		t.Errorf("GetMetricData calls = %d, want one per region and window (3)", len(calls))
+	}
+	for _, c := range calls {
+		if c.Header.Get("X-Amz-Target") != "GraniteServiceVersion20100801.GetMetricData" {
+			t.Errorf("a GetMetricData call not in AWS JSON 1.0: %v", c.Header)
+		}
 	}
 	t.Setenv("AUTOTUNER_CLOUDWATCH_PROTOCOL", "yaml")
 	if code := run(context.Background(), testEnv(&out, &errb), []string{"plan", "-c", cfg}); code != exitFailure || !strings.Contains(errb.String(), "must be cbor, json or query") {

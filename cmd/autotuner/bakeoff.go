@@ -128,6 +128,10 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 			return exitFailure
 		}
 	}
+	if err := writeRateLimitBakeoff(ctx, &doc, *seed); err != nil {
+		fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
+		return exitFailure
+	}
 	files := map[string][]byte{*out: doc.Bytes(), headline: head.Bytes()}
 	if *readme != "" {
 		// Read again: the README may have been edited during the run.

@@ -34,7 +34,7 @@ const example = "../../policies.example.yaml"
 
 func TestValidateExample(t *testing.T) {
 	code, out, errs := cli(t, "validate", example)
-	if code != exitOK || !strings.Contains(out, "valid, 6 target(s)") || errs != "" {
+	if code != exitOK || !strings.Contains(out, "valid, 9 target(s)") || errs != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
@@ -201,7 +201,7 @@ func (k *knobs) Apply(_ context.Context, t *config.Target, from, to float64, _ t
 }
 
 func TestPlanChangesNothingAndOnceApplies(t *testing.T) {
-	k := &knobs{values: map[string]float64{"orders-consumer": 100, "orders-table-writes": 100, "public-api-plan": 100, "public-api-handler": 100, "orders-table-reads": 100}}
+	k := &knobs{values: map[string]float64{"orders-consumer": 100, "orders-table-writes": 100, "public-api-plan": 100, "public-api-handler": 100, "orders-table-reads": 100, "partner-api-bucket": 100, "partner-api-us": 100, "partner-api-eu": 100}}
 	withBackend(t, func(context.Context, *env, *config.File) (*backend, error) {
 		acts := map[config.Kind]controller.Actuator{}
 		for _, kind := range config.Kinds {
@@ -238,19 +238,19 @@ func TestPlanChangesNothingAndOnceApplies(t *testing.T) {
 		t.Fatalf("applied %v, want %v", k.applied, want)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 6 {
-		t.Fatalf("--json printed %d lines, want 6:\n%s", len(lines), out)
+	if len(lines) != 9 {
+		t.Fatalf("--json printed %d lines, want 9:\n%s", len(lines), out)
 	}
 	var rec controller.Record
 	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil || rec.Target != "orders-consumer" || !rec.Applied {
 		t.Fatalf("first record %+v (%v)", rec, err)
 	}
 	// One line per target, and an intent line before each of the 3 changes.
-	if b, err := os.ReadFile(audit); err != nil || strings.Count(string(b), "\n") != 9 || strings.Count(string(b), `"intent":true`) != 3 {
+	if b, err := os.ReadFile(audit); err != nil || strings.Count(string(b), "\n") != 12 || strings.Count(string(b), `"intent":true`) != 3 {
 		t.Fatalf("audit file: %v, %q", err, b)
 	}
 	snap, err := state.ReadSnapshot(st)
-	if err != nil || len(snap) != 6 || snap["orders-consumer"].Actuation.LastSet != k.values["orders-consumer"] {
+	if err != nil || len(snap) != 9 || snap["orders-consumer"].Actuation.LastSet != k.values["orders-consumer"] {
 		t.Fatalf("state: %v, %+v", err, snap)
 	}
 }

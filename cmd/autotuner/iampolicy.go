@@ -151,6 +151,10 @@ func buildIAMPolicy(f *config.File, region, account string) *iamPolicy {
 			}
 		case config.StepFunctionsMap, config.Parameter:
 			stepFunctionsStatements(t, part, reg, acct, add, rw)
+		case config.RateLimitBucket:
+			// Configure reads every shard, then writes each conditionally.
+			rw("RateLimitBuckets", []string{"dynamodb:GetItem"}, []string{"dynamodb:UpdateItem"},
+				fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", part, reg, acct, t.Table))
 		}
 	}
 	for _, s := range f.Selections {

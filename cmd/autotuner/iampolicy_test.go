@@ -60,6 +60,8 @@ func TestIAMPolicyForExample(t *testing.T) {
 		"dynamodb:UpdateTable":                            {"arn:aws:dynamodb:us-east-1:123456789012:table/orders"},
 		"application-autoscaling:DescribeScalableTargets": {"*"},
 		"apigateway:GET":                                  {"arn:aws:apigateway:us-east-1::/usageplans/a1b2c3"},
+		"dynamodb:GetItem":                                {"arn:aws:dynamodb:eu-west-1:123456789012:table/autotuner-buckets", "arn:aws:dynamodb:us-east-1:123456789012:table/autotuner-buckets"},
+		"dynamodb:UpdateItem":                             {"arn:aws:dynamodb:eu-west-1:123456789012:table/autotuner-buckets", "arn:aws:dynamodb:us-east-1:123456789012:table/autotuner-buckets"},
 	}
 	if d := cmp.Diff(want, grants); d != "" {
 		t.Errorf("grants (-want +got):\n%s", d)

@@ -42,6 +42,7 @@ type Table struct {
 
 	updatingUntil time.Time
 	pending       func()
+	items         map[string]Item // by "pk", for GetItem and UpdateItem
 }
 
 // Index is a GSI's state.
@@ -102,6 +103,9 @@ type ddbOnDemand struct {
 func (d *DynamoDB) serve(op string, r *request) response {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if op == "GetItem" || op == "UpdateItem" {
+		return d.serveItem(op, r)
+	}
 	fail := func(e APIError) response { return encodeError("dynamodb", e) }
 	var in struct {
 		TableName                   string

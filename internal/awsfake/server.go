@@ -66,8 +66,8 @@ type Server struct {
 	// Answered, when set, sees every error the services themselves
 	// answered (not those Fail, Quota or Chaos injected).
 	Answered func(c Call, status int, body []byte)
-	SFN         *StepFunctions
-	SSM         *SSM
+	SFN      *StepFunctions
+	SSM      *SSM
 
 	mu     sync.Mutex
 	calls  []Call
