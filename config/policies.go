@@ -369,6 +369,8 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 				to.check(ts.Requests == "", "offered", "and requests are exclusive: requests counts the served requests, offered all of them")
 				pc.ref(to, "offered", &ts.Requests, true)
 				ts.Offered = true
+			} else {
+				to.get("offered") // known here, so an unknown key's message names it
 			}
 			pc.fraction(to, "boost", &ts.Boost, 0, 10)
 			to.done()

@@ -93,14 +93,15 @@ func PoliciesSchema() Schema {
 
 func defaultsSchema() Schema {
 	return sObject("values every target inherits unless it says otherwise", Schema{
-		"interval":       sDuration("how often the daemon ticks, 10s-24h"),
-		"schedule":       sString("a cron spec for the daemon's ticks; @every <interval> when absent"),
-		"metric_delay":   sDuration("never read periods newer than now minus this"),
-		"period":         sDuration("the default period of a signal"),
-		"region":         sPattern("the default AWS region", regionRE.String()),
-		"dry_run":        sBool("decide and remember, apply nothing"),
-		"discover_every": sDuration("how often selector entries are evaluated again, 1m-24h"),
-		"probation":      sDuration("how long a resource new to a selection runs in dry-run"),
+		"interval":              sDuration("how often the daemon ticks, 10s-24h"),
+		"schedule":              sString("a cron spec for the daemon's ticks; @every <interval> when absent"),
+		"metric_delay":          sDuration("never read periods newer than now minus this"),
+		"period":                sDuration("the default period of a signal"),
+		"region":                sPattern("the default AWS region", regionRE.String()),
+		"dry_run":               sBool("decide and remember, apply nothing"),
+		"discover_every":        sDuration("how often selector entries are evaluated again, 1m-24h"),
+		"probation":             sDuration("how long a resource new to a selection runs in dry-run"),
+		"allow_unknown_regions": sBool("accept a region the SDK does not know yet"),
 	})
 }
 
@@ -142,6 +143,7 @@ func targetSchema() Schema {
 		"ssm_parameter":            sPattern("parameter: the SSM parameter's name", ssmNameRE.String()),
 		"key":                      Schema{"type": "object", "additionalProperties": Schema{"type": "string"}, "minProperties": 1, "maxProperties": 2, "description": "parameter: the item's key"},
 		"attribute":                sString("parameter: the attribute that holds the number"),
+		"bucket":                   sPattern("ratelimit-bucket: the bucket's name in its table", bucketRE.String()),
 		"index":                    sString("dynamodb-*: a global secondary index"),
 		"capacity":                 sEnum("dynamodb-*: which capacity", "read", "write"),
 		"region":                   sPattern("the resource's region", regionRE.String()),
@@ -179,6 +181,8 @@ func targetSchema() Schema {
 			need = []string{"state_machine", "map_state"}
 		case Parameter:
 			continue // ssm_parameter, or table, key and attribute
+		case RateLimitBucket:
+			need = []string{"table", "bucket"}
 		default:
 			need = []string{"table", "capacity"}
 		}
@@ -206,6 +210,7 @@ func signalSchema() Schema {
 		"queue_url":  sString("source sqs: the queue's URL"),
 		"attribute":  sEnum("source sqs: the attribute", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"),
 		"target":     sString("source target: the name of another target whose limit in force this reads"),
+		"region":     sPattern("read the metric in this region (a peer region's demand)", regionRE.String()),
 	})
 }
 
@@ -246,12 +251,13 @@ func policySchema() Schema {
 				"admitted": signalRef("the rate the API in front admits (a source target signal)"),
 			}, "signal"),
 			"setpoints": sList("general setpoints", sObject("", Schema{"signal": signalRef("the signal"), "target": sQuantity("the setpoint"), "per_limit": sBool("the signal is per unit of limit"), "up_only": sBool("only pushes up")}, "signal", "target")),
-			"throttles": Schema{"anyOf": []any{signalRef("the throttle counter"), sObject("", Schema{"signal": signalRef("the throttle counter"), "requests": signalRef("the served requests"), "boost": sPercent("the least step on a throttle")}, "signal")}},
+			"throttles": Schema{"anyOf": []any{signalRef("the throttle counter"), sObject("", Schema{"signal": signalRef("the throttle counter"), "requests": signalRef("the served requests"), "offered": signalRef("every request offered, rejected ones included (API Gateway Count)"), "boost": sPercent("the least step on a throttle")}, "signal")}},
 			"band":      sPercent("no change inside this band around the setpoint"),
 			"pid":       sObject("gains", Schema{"kp": sNumber(""), "ki": sNumber(""), "kd": sNumber(""), "d_filter": sNumber(""), "integral_limit": sNumber("")}),
 			"up":        upDown(false),
 			"down":      upDown(true),
 			"dead_band": sQuantity("ignore changes smaller than this (a percentage or units)"),
+			"forecast":  sBool("raise ahead of load that recurs, learned from its seasonal profile"),
 		}),
 		"static": sObject("a fixed value", Schema{"value": sNumber("the value")}),
 		"target-tracking": sObject("AWS target tracking", Schema{
@@ -274,6 +280,10 @@ func policySchema() Schema {
 			"signal": signalRef("the load"), "throttles": signalRef("throttles"), "high": sPercent(""), "low": sPercent(""), "add": sNumber(""),
 			"beta": sPercent(""), "low_after": sInteger(""), "congestion": signalRef("a congestion signal"), "congestion_at": sNumber(""),
 		}, "signal"),
+		"global-share": sObject("one global limit shared among regional buckets", Schema{
+			"global": sNumber("the limit all regions share"), "acquired": signalRef("this region's granted tokens"), "denied": signalRef("this region's denied requests"),
+			"peers": sList("the other regions", sObject("", Schema{"limit": signalRef("the peer's limit (a source target signal)"), "acquired": signalRef("the peer's granted tokens"), "denied": signalRef("the peer's denied requests")}, "limit")),
+		}, "global"),
 	}
 	s := sObject("how the next limit is decided: exactly one of "+strings.Join(PolicyNames, ", "), bodies)
 	s["minProperties"], s["maxProperties"] = 1, 1

@@ -245,8 +245,8 @@ func TestPlanChangesNothingAndOnceApplies(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil || rec.Target != "orders-consumer" || !rec.Applied {
 		t.Fatalf("first record %+v (%v)", rec, err)
 	}
-	// One line per target, and an intent line before each of the 3 changes.
-	if b, err := os.ReadFile(audit); err != nil || strings.Count(string(b), "\n") != 12 || strings.Count(string(b), `"intent":true`) != 3 {
+	// One line per target, and an intent line before each of the 4 changes.
+	if b, err := os.ReadFile(audit); err != nil || strings.Count(string(b), "\n") != 13 || strings.Count(string(b), `"intent":true`) != 4 {
 		t.Fatalf("audit file: %v, %q", err, b)
 	}
 	snap, err := state.ReadSnapshot(st)
