@@ -23,6 +23,9 @@ test: emulators
 emulators:
 	npm ci --prefix tools/dynalite --no-audit --no-fund --loglevel=error
 	GOBIN="$(CURDIR)/.bin" $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	@# moto: start it once and stop it, so its Debian dependencies are installed
+	@# here, serially, before test binaries start their own in parallel.
+	@pid=$$(bash "$(MOTO_START)" $$(shuf -i 20000-40000 -n 1) 2>/dev/null | tail -n 1); case "$$pid" in ''|*[!0-9]*) true;; *) kill "$$pid" 2>/dev/null || true;; esac
 	@# Each further Node.js tool under tools/ with a lock file (asl-validator, ...) installs the same way.
 	@for d in tools/*/; do \
 		if [ "$$d" != tools/dynalite/ ] && [ -f "$$d/package-lock.json" ]; then \
