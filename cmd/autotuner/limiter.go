@@ -47,6 +47,10 @@ var startLimiterTask = func(ctx context.Context, t *ratelimit.Task) {
 	lambda.StartWithOptions(t.Handle, lambda.WithContext(ctx))
 }
 
+// limiterListening is told the address limiter serve listens on, which
+// --addr 127.0.0.1:0 leaves to the kernel; tests replace it.
+var limiterListening = func(net.Addr) {}
+
 func runLimiter(ctx context.Context, e *env, args []string) int {
 	sub := "task" // inside Lambda, the runtime starts the binary bare
 	if len(args) > 0 {
@@ -119,6 +123,7 @@ func limiterServe(ctx context.Context, e *env, args []string) int {
 		return exitFailure
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	limiterListening(ln.Addr())
 	e.logger.Info("limiter listening", "addr", ln.Addr().String(), "table", *lf.table)
 	go func() {
 		<-ctx.Done()
