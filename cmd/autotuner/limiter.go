@@ -105,8 +105,13 @@ func limiterServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "limiter serve", "--table T [--addr 127.0.0.1:8089]")
 	lf := addLimiterFlags(fs, e)
 	addr := fs.String("addr", "127.0.0.1:8089", "listen address; loopback unless you put an authenticating proxy in front")
+	public := fs.Bool("addr-public", false, "allow --addr on an address other than loopback (logs a warning)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if err := checkLimiterAddr(*addr, *public, e); err != nil {
+		fmt.Fprintf(e.stderr, "autotuner limiter serve: %v\n", err)
+		return exitUsage
 	}
 	reg := prometheus.NewRegistry()
 	l, _, err := lf.limiter(ctx, ratelimit.NewPrometheus(reg))
@@ -222,4 +227,21 @@ func limiterPrint(ctx context.Context, e *env, l *ratelimit.Limiter, bucket stri
 			i, s.Tokens, s.Rate, s.Burst, time.UnixMilli(s.Last).UTC().Format(time.RFC3339Nano), s.Version)
 	}
 	return exitOK
+}
+
+// checkLimiterAddr keeps the limiter on loopback unless asked: anyone who
+// reaches /acquire spends the bucket's tokens, and it has no authentication.
+func checkLimiterAddr(addr string, public bool, e *env) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %v (want HOST:PORT, e.g. 127.0.0.1:8089)", addr, err)
+	}
+	if isLoopback(host) {
+		return nil
+	}
+	if !public {
+		return fmt.Errorf("--addr %s is not a loopback address: /acquire has no authentication, so anyone who reaches it spends the bucket's tokens; put an authenticating proxy in front and pass --addr-public", addr)
+	}
+	e.logger.Warn("the limiter serves beyond loopback: anyone who can reach this address can take tokens", "addr", addr)
+	return nil
 }

@@ -174,3 +174,13 @@ func TestLimiterServeOnDynalite(t *testing.T) {
 		t.Fatalf("%s still accepts connections after the server stopped", addr)
 	}
 }
+
+// The limiter has no authentication: an address beyond loopback is refused
+// unless --addr-public says so.
+func TestLimiterServeRefusesPublicAddr(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), testEnv(&out, &errb), []string{"limiter", "serve", "--table", "buckets", "--addr", "0.0.0.0:0"})
+	if code != exitUsage || !strings.Contains(errb.String(), "not a loopback address") {
+		t.Fatalf("exit %d, stderr %q; want a usage error naming loopback", code, errb.String())
+	}
+}
