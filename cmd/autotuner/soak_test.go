@@ -131,6 +131,7 @@ type soak struct {
 	stats   soakStats
 	served  map[string]map[string]bool // target@minute → replicas whose change was served
 	landed  map[string]int             // target → changes that reached the service
+	trans   map[string][]string
 	current map[string]float64
 }
 
@@ -331,7 +332,11 @@ func (s *soak) tick(r *replica, now time.Time) {
 	if now.Before(r.paused) {
 		return
 	}
-	if r.armed == "" && s.chance(1.0/500) {
+	if r.armed == "" && s.stats.ticks%500 == 250 {
+		// At least one kill every 500 ticks, at a step every tick reaches,
+		// so the short soak never passes without a restart.
+		r.armed = controller.StepDecided
+	} else if r.armed == "" && s.chance(1.0/500) {
 		steps := []controller.Step{controller.StepDecided, controller.StepIntentSaved, controller.StepIntentAudited,
 			controller.StepApplied, controller.StepAudited, controller.StepSaved}
 		r.armed = steps[s.intn(len(steps))]
@@ -391,6 +396,7 @@ func (s *soak) observe(now time.Time) {
 			s.t.Errorf("%v: %s = %v, outside [%v, %v]", now, st.name, v, st.min, st.max)
 		}
 		if v != s.current[st.name] {
+			s.trans[st.name] = append(s.trans[st.name], fmt.Sprintf("%s %v→%v", now.Format("15:04"), s.current[st.name], v))
 			s.landed[st.name]++
 			s.current[st.name] = v
 		}
@@ -412,7 +418,7 @@ func TestChaosSoak(t *testing.T) {
 	s := &soak{
 		t: t, fake: fake, ddb: ddb, table: "soak", now: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC),
 		rng:    rand.New(rand.NewPCG(11, 2026)),
-		served: map[string]map[string]bool{}, landed: map[string]int{}, current: map[string]float64{},
+		served: map[string]map[string]bool{}, landed: map[string]int{}, trans: map[string][]string{}, current: map[string]float64{},
 	}
 	fake.Now = s.clock
 	a, b := 50, 100
@@ -460,7 +466,10 @@ func TestChaosSoak(t *testing.T) {
 			fake.DynamoDB.SetUpdateDuration(time.Minute)
 		}
 		first := i % 2 // both orders happen
+		// Observe after each replica's tick, so two changes in one minute
+		// (one replica's, then the other's after a takeover) count as two.
 		s.tick(replicas[first], now)
+		s.observe(now)
 		s.tick(replicas[1-first], now)
 		s.observe(now)
 		s.mu.Lock()
@@ -471,6 +480,12 @@ func TestChaosSoak(t *testing.T) {
 		}
 	}
 	fake.Chaos, fake.CloudWatch.StatusFunc = nil, nil
+	// A table change still UPDATING when the soak ends has reached the
+	// service (and is audited): let it finish before counting.
+	s.mu.Lock()
+	s.now = s.now.Add(30 * time.Minute)
+	s.mu.Unlock()
+	s.observe(s.clock())
 	took := time.Since(began)
 
 	s.checkTwoReplicas()
@@ -504,6 +519,7 @@ func (s *soak) checkAudit() {
 	ctx := context.Background()
 	for _, st := range soakTargets {
 		applied := map[string]int{}
+		var descr []string
 		p := dynamodb.NewQueryPaginator(s.ddb, &dynamodb.QueryInput{
 			TableName:              aws.String(s.table),
 			KeyConditionExpression: aws.String("pk = :t AND begins_with(sk, :a)"),
@@ -524,6 +540,7 @@ func (s *soak) checkAudit() {
 				}
 				if rec.Applied && !rec.Intent {
 					applied[rec.Change]++
+					descr = append(descr, fmt.Sprintf("%s %v→%v rec=%v err=%q", rec.Change, rec.Current, rec.Final, rec.Recovered, rec.Error))
 				}
 			}
 		}
@@ -534,6 +551,7 @@ func (s *soak) checkAudit() {
 		}
 		if len(applied) != s.landed[st.name] {
 			s.t.Errorf("%s: %d changes reached the service, %d audited as applied", st.name, s.landed[st.name], len(applied))
+			s.t.Logf("%s: changes seen at the service %v\naudited as applied %v", st.name, s.trans[st.name], descr)
 		}
 	}
 }
