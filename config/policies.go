@@ -275,62 +275,7 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 	}
 	var ff *obj // the feed-forward mapping, for an error placed on its backlog
 	if f := o.get("feedforward"); f != nil {
-		// Feed-forward: the demand an upstream arrival rate predicts,
-		// so this limit moves with its upstream instead of minutes
-		// after the traffic has reached it.
-		fo := pc.d.obj(f, o.at("feedforward"))
-		ff = fo
-		sp := policy.Setpoint{PerLimit: true, UpOnly: true, Target: 0.7, Factor: 1}
-		for _, u := range p.Setpoints {
-			if u.PerLimit && !u.UpOnly {
-				sp.Target = u.Target
-			}
-		}
-		pc.ref(fo, "signal", &sp.Signal, true)
-		if fo.number("per_request", &sp.Factor) {
-			fo.check(sp.Factor > 0, "per_request", "must be > 0, got %v", sp.Factor)
-		}
-		if pc.ref(fo, "duration", &sp.FactorSignal, false) {
-			sp.FactorScale = 0.001 // Lambda reports Duration in milliseconds
-		}
-		pc.fraction(fo, "target", &sp.Target, 0.05, 1)
-		// A queue waiting upstream is demand too: draining its depth
-		// within `drain` takes depth ÷ drain more than the inflow. The
-		// real-time SQS depth sees it minutes before any metric.
-		drain := DefaultDrain
-		hasDrain := fo.duration("drain", &drain)
-		if hasDrain {
-			fo.check(drain >= time.Second && drain <= time.Hour, "drain", "must be between 1s and 1h, got %v", drain)
-		}
-		if fo.has("backlog") {
-			pc.ref(fo, "backlog", &sp.Backlog, true)
-			sp.Drain = drain.Seconds()
-		} else {
-			fo.check(!hasDrain, "drain", "needs backlog: the signal whose depth is drained")
-		}
-		// The rate the upstream limit admits (its limit in force, a
-		// `source: target` signal) is served in full: this limit is
-		// raised to what that rate needs, and never lowered below it, so
-		// a burst the front door lets through is not throttled behind it
-		// while the metrics that would show it are minutes away.
-		var admitted string
-		if !pc.ref(fo, "admitted", &admitted, false) {
-			admitted = ""
-		}
-		if admitted != "" && sp.FactorSignal == "" && (pc.t.Kind == LambdaReservedConcurrency || pc.t.Kind == LambdaSQSMaxConcurrency) {
-			fo.check(false, "admitted", "needs duration on a function: the concurrency that serves a rate is the rate × the duration")
-		}
-		// What the limit in front admits is all that reaches this one:
-		// the arrivals are read as at most that rate, so requests it
-		// turned away size nothing here.
-		sp.Cap = admitted
-		fo.done()
-		p.Setpoints = append(p.Setpoints, sp)
-		if admitted != "" {
-			a := sp
-			a.Signal, a.Target, a.Backlog, a.Drain, a.Floor, a.Cap = admitted, 1, "", 0, true, ""
-			p.Setpoints = append(p.Setpoints, a)
-		}
+		ff = pc.feedforward(pc.d.obj(f, o.at("feedforward")), &p)
 	}
 	for i, sn := range o.list("setpoints") {
 		so := pc.d.obj(sn, fmt.Sprintf("%s[%d]", o.at("setpoints"), i))
@@ -356,26 +301,7 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 		ff.check(p.Utilization() != nil, "backlog", "needs utilization (or a setpoint with a percentage target): the backlog counts only while this limit's own utilization shows it is the bottleneck")
 	}
 	if tn := o.get("throttles"); tn != nil {
-		ts := &policy.ThrottleSpec{Boost: 0.5}
-		if tn.Kind == yaml.ScalarNode {
-			pc.ref(o, "throttles", &ts.Signal, true)
-		} else {
-			to := pc.d.obj(tn, o.at("throttles"))
-			pc.ref(to, "signal", &ts.Signal, true)
-			pc.ref(to, "requests", &ts.Requests, false)
-			// offered: a count of every request, the throttled ones
-			// included (API Gateway's Count), instead of requests.
-			if to.has("offered") {
-				to.check(ts.Requests == "", "offered", "and requests are exclusive: requests counts the served requests, offered all of them")
-				pc.ref(to, "offered", &ts.Requests, true)
-				ts.Offered = true
-			} else {
-				to.get("offered") // known here, so an unknown key's message names it
-			}
-			pc.fraction(to, "boost", &ts.Boost, 0, 10)
-			to.done()
-		}
-		p.Throttles = ts
+		p.Throttles = pc.throttleSpec(o, tn)
 	}
 	if len(p.Setpoints) == 0 && p.Throttles == nil {
 		o.check(false, "utilization", "the autotuner policy needs at least one of utilization, backlog, setpoints or throttles")
@@ -429,6 +355,91 @@ func (pc *policyCtx) autotuner(n *yaml.Node, path string, e *policy.Engine) {
 			pc.d.errorf(o.node, o.path, "signal %q has missing: zero, but it is a two-sided setpoint here: a missing datapoint would read as no load and lower the limit; use missing: hold for a utilization", sp.Signal)
 		}
 	}
+}
+
+// feedforward reads the autotuner's feed-forward setpoints into p and
+// returns the mapping, for an error later placed on its backlog key.
+func (pc *policyCtx) feedforward(fo *obj, p *policy.AutotunerParams) *obj {
+	// Feed-forward: the demand an upstream arrival rate predicts,
+	// so this limit moves with its upstream instead of minutes
+	// after the traffic has reached it.
+	sp := policy.Setpoint{PerLimit: true, UpOnly: true, Target: 0.7, Factor: 1}
+	for _, u := range p.Setpoints {
+		if u.PerLimit && !u.UpOnly {
+			sp.Target = u.Target
+		}
+	}
+	pc.ref(fo, "signal", &sp.Signal, true)
+	if fo.number("per_request", &sp.Factor) {
+		fo.check(sp.Factor > 0, "per_request", "must be > 0, got %v", sp.Factor)
+	}
+	if pc.ref(fo, "duration", &sp.FactorSignal, false) {
+		sp.FactorScale = 0.001 // Lambda reports Duration in milliseconds
+	}
+	pc.fraction(fo, "target", &sp.Target, 0.05, 1)
+	// A queue waiting upstream is demand too: draining its depth
+	// within `drain` takes depth ÷ drain more than the inflow. The
+	// real-time SQS depth sees it minutes before any metric.
+	drain := DefaultDrain
+	hasDrain := fo.duration("drain", &drain)
+	if hasDrain {
+		fo.check(drain >= time.Second && drain <= time.Hour, "drain", "must be between 1s and 1h, got %v", drain)
+	}
+	if fo.has("backlog") {
+		pc.ref(fo, "backlog", &sp.Backlog, true)
+		sp.Drain = drain.Seconds()
+	} else {
+		fo.check(!hasDrain, "drain", "needs backlog: the signal whose depth is drained")
+	}
+	// The rate the upstream limit admits (its limit in force, a
+	// `source: target` signal) is served in full: this limit is
+	// raised to what that rate needs, and never lowered below it, so
+	// a burst the front door lets through is not throttled behind it
+	// while the metrics that would show it are minutes away.
+	var admitted string
+	if !pc.ref(fo, "admitted", &admitted, false) {
+		admitted = ""
+	}
+	if admitted != "" && sp.FactorSignal == "" && (pc.t.Kind == LambdaReservedConcurrency || pc.t.Kind == LambdaSQSMaxConcurrency) {
+		fo.check(false, "admitted", "needs duration on a function: the concurrency that serves a rate is the rate × the duration")
+	}
+	// What the limit in front admits is all that reaches this one:
+	// the arrivals are read as at most that rate, so requests it
+	// turned away size nothing here.
+	sp.Cap = admitted
+	fo.done()
+	p.Setpoints = append(p.Setpoints, sp)
+	if admitted != "" {
+		a := sp
+		a.Signal, a.Target, a.Backlog, a.Drain, a.Floor, a.Cap = admitted, 1, "", 0, true, ""
+		p.Setpoints = append(p.Setpoints, a)
+	}
+	return fo
+}
+
+// throttleSpec reads the throttles key: a signal name, or a mapping with
+// the counts that measure the throttled share.
+func (pc *policyCtx) throttleSpec(o *obj, tn *yaml.Node) *policy.ThrottleSpec {
+	ts := &policy.ThrottleSpec{Boost: 0.5}
+	if tn.Kind == yaml.ScalarNode {
+		pc.ref(o, "throttles", &ts.Signal, true)
+	} else {
+		to := pc.d.obj(tn, o.at("throttles"))
+		pc.ref(to, "signal", &ts.Signal, true)
+		pc.ref(to, "requests", &ts.Requests, false)
+		// offered: a count of every request, the throttled ones
+		// included (API Gateway's Count), instead of requests.
+		if to.has("offered") {
+			to.check(ts.Requests == "", "offered", "and requests are exclusive: requests counts the served requests, offered all of them")
+			pc.ref(to, "offered", &ts.Requests, true)
+			ts.Offered = true
+		} else {
+			to.get("offered") // known here, so an unknown key's message names it
+		}
+		pc.fraction(to, "boost", &ts.Boost, 0, 10)
+		to.done()
+	}
+	return ts
 }
 
 func (pc *policyCtx) upDown(o *obj, key string, ud *upDown, isDown bool) {
