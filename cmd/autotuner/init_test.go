@@ -7,6 +7,7 @@ import (
 
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/internal/awsfake"
+	"github.com/autotuner/autotuner/schema"
 )
 
 // accountFake is an account with one limit of every kind, a table that
@@ -54,6 +55,12 @@ func TestInitWritesAValidDryRunFile(t *testing.T) {
 	code, out, errs := cli(t, "init")
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if want := "# yaml-language-server: $schema=./schema/" + schema.PoliciesFile + "\n"; !strings.HasPrefix(out, want) {
+		t.Fatalf("init's file does not start with the schema modeline %q:\n%s", want, out)
+	}
+	if _, got, _ := cli(t, "init", "--schema", ""); strings.Contains(got, "yaml-language-server") {
+		t.Fatalf("--schema \"\" still writes the modeline:\n%s", got)
 	}
 	f, err := config.Parse("init.yaml", []byte(out))
 	if err != nil {
