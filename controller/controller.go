@@ -120,6 +120,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time, opt TickOptions) (
 		c.step(StepApplied)
 		c.auditOutcomes(tk)
 		c.step(StepAudited)
+		c.forgetVanished(ctx, now, opt)
 		commitErr = c.saveAll(ctx, tk)
 		c.step(StepSaved)
 	}
