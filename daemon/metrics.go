@@ -32,6 +32,7 @@ type Metrics struct {
 	targets      prometheus.Gauge       //
 	guarded      *prometheus.CounterVec // target, guard
 	drift        *prometheus.CounterVec // target
+	readyWindow  prometheus.Gauge       //
 }
 
 // NewMetrics registers every series on a fresh registry, with the Go and
@@ -70,6 +71,8 @@ func NewMetrics() *Metrics {
 			Help: "Targets in the running policies file."}),
 		guarded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_guard_limited_total",
 			Help: "Decisions a guard changed, by target and guard (bounds, service, max_step_up, cooldown_down, ...): bounds and service are the min/max and service-quota refusals."}, []string{"target", "guard"}),
+		readyWindow: prometheus.NewGauge(prometheus.GaugeOpts{Name: "autotuner_ready_window_seconds",
+			Help: "How recent the last good tick must be for /readyz: three periods of the slowest schedule, at least a minute."}),
 		drift: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_drift_total",
 			Help: "Times the service reported a limit other than the one autotuner last set (changed by hand or by another tool), by target."}, []string{"target"}),
 	}
@@ -87,7 +90,7 @@ func NewMetrics() *Metrics {
 // read the exported names from it.
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.ticks, m.tickDuration, m.decisions, m.applied, m.errors, m.senseErrors, m.limit, m.signal,
-		m.decreases, m.leader, m.reloads, m.lastSuccess, m.configTime, m.targets, m.guarded, m.drift, newBuildInfo(),
+		m.decreases, m.leader, m.reloads, m.lastSuccess, m.configTime, m.targets, m.guarded, m.drift, m.readyWindow, newBuildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
 }
 
