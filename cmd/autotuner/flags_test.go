@@ -195,3 +195,34 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// Environment variables are outside input: any value is either taken as
+// the flag would take it or refused with an error naming the variable,
+// and a command-line flag still wins.
+func FuzzDaemonEnv(f *testing.F) {
+	f.Add("127.0.0.1:9000", "5m", "true", "64")
+	f.Add("", "soon", "yes", "-1")
+	f.Add("off", "1h2m3s", "0", "1e9")
+	f.Fuzz(func(t *testing.T, listen, timeout, dry, conns string) {
+		vars := map[string]string{"AUTOTUNER_LISTEN": listen, "AUTOTUNER_TICK_TIMEOUT": timeout, "AUTOTUNER_DRY_RUN": dry, "AUTOTUNER_MAX_CONNECTIONS": conns}
+		fs := newFlags(&env{stdout: io.Discard, stderr: io.Discard}, "run", "")
+		fs.SetOutput(io.Discard)
+		rf := newRunFlags(fs)
+		err := bindEnv(fs, func(k string) string { return vars[k] })
+		if err != nil {
+			if !regexp.MustCompile(`^\$AUTOTUNER_(TICK_TIMEOUT|DRY_RUN|MAX_CONNECTIONS)=".*" is not a valid value for --(tick-timeout|dry-run|max-connections) \(want .+\)$`).MatchString(err.Error()) {
+				t.Fatalf("error does not name the variable and the flag: %v", err)
+			}
+			return
+		}
+		if listen != "" && *rf.listen != listen {
+			t.Fatalf("--listen %q from $AUTOTUNER_LISTEN=%q", *rf.listen, listen)
+		}
+		if err := fs.Parse([]string{"--listen", "127.0.0.1:1", "--tick-timeout", "1s"}); err != nil {
+			t.Fatal(err)
+		}
+		if *rf.listen != "127.0.0.1:1" || *rf.tickTimeout != time.Second {
+			t.Fatalf("the command line lost to the environment: %q %s", *rf.listen, *rf.tickTimeout)
+		}
+	})
+}
