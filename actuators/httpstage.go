@@ -29,6 +29,10 @@ type HTTPStage struct {
 	Conn Conn
 
 	bursts burstMemo
+	// stages serializes changes to one stage: each is a read and a
+	// write, and two knobs of one route (its rate and its burst) changed
+	// in parallel would otherwise write back each other's old value.
+	stages keyed
 }
 
 var _ controller.Actuator = (*HTTPStage)(nil)
@@ -151,6 +155,7 @@ func (s *HTTPStage) write(ctx context.Context, t *config.Target, now time.Time, 
 	if err := spend(c, awsclient.PlaneAPIGateway, 2, now, "UpdateStage", res); err != nil {
 		return err
 	}
+	defer s.stages.lock(resourceKey(c, t.APIID, t.Stage))()
 	out, err := c.APIGatewayV2.GetStage(ctx, &apigatewayv2.GetStageInput{ApiId: aws.String(t.APIID), StageName: aws.String(t.Stage)})
 	if err != nil {
 		return awsclient.Wrap("GetStage", res, err)

@@ -302,3 +302,23 @@ func FuzzHTTPStageSettings(f *testing.F) {
 		}
 	})
 }
+
+// The rate and the burst of one route, changed in parallel, both land:
+// each change reads the stage after the other's write.
+func TestHTTPStageParallelKnobs(t *testing.T) {
+	fake, s := httpFake(t)
+	rate, burst := httpTarget("POST /orders", "rate"), httpTarget("POST /orders", "burst")
+	rate.BurstRatio = 0
+	errs := make(chan error, 2)
+	go func() { errs <- s.Apply(ctx, rate, 20, 35, t0) }()
+	go func() { errs <- s.Apply(ctx, burst, 40, 90, t0) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := fake.APIGatewayV2.Stage("a1", "prod").Routes["POST /orders"]
+	if *r.ThrottlingRateLimit != 35 || *r.ThrottlingBurstLimit != 90 {
+		t.Errorf("route %v/%v, want 35/90", *r.ThrottlingRateLimit, *r.ThrottlingBurstLimit)
+	}
+}
