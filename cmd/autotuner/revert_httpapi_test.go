@@ -62,7 +62,9 @@ func TestHTTPAPIRouteOnceAndRevert(t *testing.T) {
 		}
 		return out.String()
 	}
-	route := func() awsfake.RouteSettings { return fake.APIGatewayV2.Stage("a1b2c3d4", "prod").Routes["POST /orders"] }
+	route := func() awsfake.RouteSettings {
+		return fake.APIGatewayV2.Stage("a1b2c3d4", "prod").Routes["POST /orders"]
+	}
 
 	cmd("plan")
 	if n := len(fake.Calls("UpdateStage")); n != 0 {
