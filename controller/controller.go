@@ -37,6 +37,8 @@ type Controller struct {
 	// OnStep, when set, is called as a tick passes each Step. Crash
 	// tests end the process there; production leaves it nil.
 	OnStep func(Step)
+
+	forgotAt time.Time // the last look for vanished resources' memory
 }
 
 // Step names a point of the crash-safe sequence of a tick, between two

@@ -7,6 +7,9 @@ import (
 	"github.com/autotuner/autotuner/config"
 )
 
+// forgetLookEvery is how often a controller looks for memories to forget.
+const forgetLookEvery = time.Hour
+
 // Forgetter is a Store that can list its memories and drop one. The
 // controller uses it to forget resources a selector no longer finds.
 type Forgetter interface {
@@ -31,6 +34,12 @@ func (c *Controller) forgetVanished(ctx context.Context, now time.Time, opt Tick
 	if !ok || len(opt.Only) > 0 || opt.Plan || c.Config == nil || c.Config.Defaults.ForgetAfter <= 0 {
 		return nil
 	}
+	// Retention is at least an hour, so looking more often finds nothing
+	// new and would cost every tick a pass over the whole store.
+	if !c.forgotAt.IsZero() && now.Sub(c.forgotAt) < forgetLookEvery {
+		return nil
+	}
+	c.forgotAt = now
 	live := make(map[string]bool, len(c.Config.Targets))
 	for _, t := range c.Config.Targets {
 		live[t.Name] = true

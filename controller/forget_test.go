@@ -46,9 +46,11 @@ func TestForgetsAVanishedResourceAfterItsRetention(t *testing.T) {
 	}{
 		{time.Minute, controller.TickOptions{}, []string{"fns/gone", "fns/orders", "hand"}},
 		{week - time.Minute, controller.TickOptions{}, []string{"fns/gone", "fns/orders", "hand"}},
-		{week + time.Minute, controller.TickOptions{Only: []string{"fns/orders"}}, []string{"fns/gone", "fns/orders", "hand"}},
-		{week + 2*time.Minute, controller.TickOptions{Plan: true}, []string{"fns/gone", "fns/orders", "hand"}},
-		{week + 3*time.Minute, controller.TickOptions{}, []string{"fns/orders", "hand"}},
+		// It looks once an hour: the last look was at week-1m.
+		{week + time.Minute, controller.TickOptions{}, []string{"fns/gone", "fns/orders", "hand"}},
+		{week + time.Hour + time.Minute, controller.TickOptions{Only: []string{"fns/orders"}}, []string{"fns/gone", "fns/orders", "hand"}},
+		{week + time.Hour + 2*time.Minute, controller.TickOptions{Plan: true}, []string{"fns/gone", "fns/orders", "hand"}},
+		{week + time.Hour + 3*time.Minute, controller.TickOptions{}, []string{"fns/orders", "hand"}},
 	} {
 		r.tick(t, t0.Add(s.at), s.opt)
 		if got := st.Targets(); !slices.Equal(got, s.want) {
