@@ -37,6 +37,9 @@ type RateLimitScenario struct {
 	Rate float64
 	// MetricDelay is how long after a minute ends its metrics are visible.
 	MetricDelay time.Duration
+	// Adaptive, when set, runs the limiter's fast loop (ratelimit.Adaptive)
+	// on what the callers see each second, under the rate autotuner sets.
+	Adaptive *ratelimit.AdaptiveConfig
 }
 
 // RateLimitResult is what a run measured.
@@ -63,6 +66,8 @@ type rlMinute struct {
 type rlPlant struct {
 	sc      *RateLimitScenario
 	bucket  ratelimit.State
+	ceiling float64            // the rate autotuner set: the bucket's configured rate
+	fast    ratelimit.Adaptive // the fast loop's rate, under the ceiling
 	ratio   float64
 	api     tokenBucket
 	retries [64]float64 // callers due to ask again in (t mod 64)
@@ -117,7 +122,9 @@ func (p *rlPlant) step(t int64) {
 	throttled := g - served
 	m.throttled += throttled
 	u := math.Min(0.98, g/c)
-	m.latMax = math.Max(m.latMax, p.sc.Latency.Seconds()*1000/(1-u))
+	lat := p.sc.Latency.Seconds() * 1000 / (1 - u)
+	m.latMax = math.Max(m.latMax, lat)
+	p.adapt(now, ratelimit.Feedback{Calls: g, Throttled: throttled, Latency: time.Duration(lat * float64(time.Millisecond))})
 	p.res.Granted += g
 	p.res.Served += served
 	p.res.Throttled += throttled
@@ -126,6 +133,26 @@ func (p *rlPlant) step(t int64) {
 		p.res.Usable += math.Min(p.sc.Demand, c)
 		p.res.ServedAfterFirstMinute += served
 	}
+}
+
+// adapt runs the fast loop on second t's answers and sets the rate the
+// bucket refills at from the next second: refilled at the old rate up to
+// now, then the new rate, its burst and tokens scaled as the actuator does.
+func (p *rlPlant) adapt(now time.Time, fb ratelimit.Feedback) {
+	if p.sc.Adaptive == nil {
+		return
+	}
+	p.fast = p.fast.Observe(fb, p.ceiling, *p.sc.Adaptive)
+	p.setRate(now.Add(time.Second), p.fast.Rate)
+}
+
+// setRate makes the bucket refill at rate from at on.
+func (p *rlPlant) setRate(at time.Time, rate float64) {
+	s := p.bucket.Refill(at)
+	s.Rate, s.Burst = rate, rate*p.ratio
+	s.Tokens = math.Min(s.Tokens, s.Burst)
+	s.Version++
+	p.bucket = s
 }
 
 // RunRateLimit runs the target named target of a policies file against
@@ -142,6 +169,7 @@ func RunRateLimit(ctx context.Context, sc *RateLimitScenario, policies []byte, t
 	secs := int64(sc.Duration / time.Second)
 	p := &rlPlant{sc: sc, ratio: t.BurstRatio, arr: poissonGen{r: rand.New(rand.NewPCG(sc.Seed, 0x726c))}, minutes: make([]rlMinute, secs/60+2)}
 	p.bucket = ratelimit.State{Tokens: sc.Rate * t.BurstRatio, Last: sc.Start.UnixMilli(), Rate: sc.Rate, Burst: sc.Rate * t.BurstRatio, Shards: 1, Version: 1}
+	p.ceiling = sc.Rate
 	p.api = tokenBucket{rate: sc.Capacity[0], burst: sc.Capacity[0], tokens: sc.Capacity[0]}
 	act := &rlActuator{p: p}
 	c := &controller.Controller{
@@ -156,7 +184,7 @@ func RunRateLimit(ctx context.Context, sc *RateLimitScenario, policies []byte, t
 			}
 		}
 		if s%60 == 0 {
-			p.res.Rates = append(p.res.Rates, p.bucket.Rate)
+			p.res.Rates = append(p.res.Rates, p.ceiling)
 		}
 		p.step(s)
 	}
@@ -178,15 +206,19 @@ type rlActuator struct {
 var _ controller.Actuator = (*rlActuator)(nil)
 
 func (a *rlActuator) Current(_ context.Context, _ *config.Target, _ time.Time) (controller.State, error) {
-	return controller.State{Value: a.p.bucket.Rate}, nil
+	return controller.State{Value: a.p.ceiling}, nil
 }
 
+// Apply sets the ceiling; without a fast loop the bucket runs at it,
+// with one the loop's rate is capped by it at once.
 func (a *rlActuator) Apply(_ context.Context, t *config.Target, from, to float64, now time.Time) error {
-	s := a.p.bucket.Refill(now)
-	s.Rate, s.Burst = to, to*t.BurstRatio
-	s.Tokens = math.Min(s.Tokens, s.Burst)
-	s.Version++
-	a.p.bucket = s
+	a.p.ceiling = to
+	rate := to
+	if a.p.sc.Adaptive != nil && a.p.fast.Started {
+		rate = math.Min(a.p.fast.Rate, to)
+		a.p.fast.Rate = rate
+	}
+	a.p.setRate(now, rate)
 	a.n++
 	return nil
 }
@@ -269,9 +301,21 @@ type RateLimitRow struct {
 
 // RateLimitBakeoff runs the built-in partner scenario (600 requests/s
 // wanted; capacity 500/s, 300/s from minute 20, 450/s from minute 40)
-// under autotuner and under the same bucket at its starting rate.
+// under autotuner with the limiter's fast loop, autotuner on CloudWatch
+// minutes alone, and the same bucket at its starting rate.
 func RateLimitBakeoff(ctx context.Context, seed uint64) ([]RateLimitRow, error) {
 	data, err := builtins.ReadFile("policies/ratelimit-partner.yaml")
+	if err != nil {
+		return nil, err
+	}
+	fastPolicies, err := builtins.ReadFile("policies/ratelimit-partner-fast.yaml")
+	if err != nil {
+		return nil, err
+	}
+	fastSc := PartnerScenario(seed)
+	cfg := ratelimit.DefaultAdaptive
+	fastSc.Adaptive = &cfg
+	fast, err := RunRateLimit(ctx, fastSc, fastPolicies, "partner-api-bucket")
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +328,7 @@ func RateLimitBakeoff(ctx context.Context, seed uint64) ([]RateLimitRow, error) 
 	if err != nil {
 		return nil, err
 	}
-	return []RateLimitRow{{PolicyAutotuner, tuned}, {fmt.Sprintf("static %v/s", sc.Rate), fixed}}, nil
+	return []RateLimitRow{{PolicyAutotuner + " + fast loop", fast}, {PolicyAutotuner + " (minutes only)", tuned}, {fmt.Sprintf("static %v/s", sc.Rate), fixed}}, nil
 }
 
 // PartnerScenario is the built-in rate-limiter scenario.

@@ -66,7 +66,28 @@ func TestRateLimitBakeoff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 2 || rows[0].R.Actuations == 0 || rows[1].R.Actuations != 0 || rows[0].R.Throttled >= rows[1].R.Throttled {
-		t.Fatalf("rows: %+v %+v", rows[0].R, rows[1].R)
+	for _, r := range rows {
+		t.Logf("%-28s granted %.0f served %.0f 429s %.0f (%.0f after minute 1, %.2f%% of granted) efficiency %.3f actuations %d",
+			r.Policy, r.R.Granted, r.R.Served, r.R.Throttled, r.R.ThrottledAfterFirstMinute, 100*r.R.Throttled/r.R.Granted, r.R.Efficiency, r.R.Actuations)
+	}
+	if len(rows) != 3 || rows[1].R.Actuations == 0 || rows[2].R.Actuations != 0 || rows[1].R.Throttled >= rows[2].R.Throttled {
+		t.Fatalf("rows: %+v %+v %+v", rows[0].R, rows[1].R, rows[2].R)
+	}
+	// The goal: with the fast loop, no 429 after the first minute and
+	// within 10% of what the partner could serve.
+	if f := rows[0].R; f.ThrottledAfterFirstMinute != 0 || f.Efficiency < 0.9 {
+		t.Errorf("fast loop: %v 429s after the first minute, efficiency %.3f; want 0 and >= 0.9", f.ThrottledAfterFirstMinute, f.Efficiency)
+	}
+}
+
+// The fast loop's file is the example's target with only the latency
+// guard moved above the loop's own target.
+func TestRateLimitFastPolicies(t *testing.T) {
+	slow, _ := builtins.ReadFile("policies/ratelimit-partner.yaml")
+	fast, _ := builtins.ReadFile("policies/ratelimit-partner-fast.yaml")
+	for _, key := range []string{"utilization: {signal: acquired, target: 90%}", "up: {max_step: 10%, cooldown: 2m}", "{signal: partner_429s, warn: 1, critical: 20, cut: 30%}", "min: 50", "max: 1000"} {
+		if !strings.Contains(string(slow), key) || !strings.Contains(string(fast), key) {
+			t.Errorf("%q is not in both partner files", key)
+		}
 	}
 }
