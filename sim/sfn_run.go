@@ -222,10 +222,15 @@ func (a *sfnActuator) knob(t *config.Target) (*float64, controller.State, error)
 	var st controller.State
 	switch t.Kind {
 	case config.StepFunctionsMap:
-		st.Constraints.Floor, st.Constraints.Ceiling = 1, actuators.InlineMapMaxConcurrency
+		// The product's rule: the mode's maximum, lowered by the account's
+		// quotas the target says its executions share.
+		mode := float64(actuators.InlineMapMaxConcurrency)
 		if p.sc.Distributed {
-			st.Constraints.Ceiling = actuators.DistributedMapMaxConcurrency
+			mode = actuators.DistributedMapMaxConcurrency
 		}
+		st.Constraints.Floor = 1
+		st.Constraints.Ceiling, st.Constraints.CeilingRule = actuators.MapCeiling(actuators.MapQuota{ModeMax: mode, Region: t.Region,
+			Executions: t.StepFunctions.Executions, TransitionsPerSecond: t.StepFunctions.TransitionsPerSecond})
 		return &p.mapC, st, nil
 	case config.LambdaReservedConcurrency:
 		st.Constraints.Floor, st.Constraints.Ceiling = 1, 1000-lambdaUnreservedFloor
