@@ -65,9 +65,7 @@ type rlMinute struct {
 // rlPlant is the modelled system: the bucket, the waiting callers, the API.
 type rlPlant struct {
 	sc      *RateLimitScenario
-	bucket  ratelimit.State
-	ceiling float64            // the rate autotuner set: the bucket's configured rate
-	fast    ratelimit.Adaptive // the fast loop's rate, under the ceiling
+	bucket  ratelimit.State // Rate is autotuner's; Fast the loop's, under it
 	ratio   float64
 	api     tokenBucket
 	retries [64]float64 // callers due to ask again in (t mod 64)
@@ -135,22 +133,17 @@ func (p *rlPlant) step(t int64) {
 	}
 }
 
-// adapt runs the fast loop on second t's answers and sets the rate the
-// bucket refills at from the next second: refilled at the old rate up to
-// now, then the new rate, its burst and tokens scaled as the actuator does.
+// adapt runs the fast loop on second t's answers, as Limiter.Report
+// does on the item: refill at the old rate up to the end of the second,
+// then step the loop under the configured rate.
 func (p *rlPlant) adapt(now time.Time, fb ratelimit.Feedback) {
 	if p.sc.Adaptive == nil {
 		return
 	}
-	p.fast = p.fast.Observe(fb, p.ceiling, *p.sc.Adaptive)
-	p.setRate(now.Add(time.Second), p.fast.Rate)
-}
-
-// setRate makes the bucket refill at rate from at on.
-func (p *rlPlant) setRate(at time.Time, rate float64) {
+	at := now.Add(time.Second)
 	s := p.bucket.Refill(at)
-	s.Rate, s.Burst = rate, rate*p.ratio
-	s.Tokens = math.Min(s.Tokens, s.Burst)
+	a := ratelimit.Adaptive{Rate: s.Fast, Started: s.FastAt > 0}.Observe(fb, s.Rate, *p.sc.Adaptive)
+	s.Fast, s.FastAt = a.Rate, at.UnixMilli()
 	s.Version++
 	p.bucket = s
 }
@@ -169,7 +162,6 @@ func RunRateLimit(ctx context.Context, sc *RateLimitScenario, policies []byte, t
 	secs := int64(sc.Duration / time.Second)
 	p := &rlPlant{sc: sc, ratio: t.BurstRatio, arr: poissonGen{r: rand.New(rand.NewPCG(sc.Seed, 0x726c))}, minutes: make([]rlMinute, secs/60+2)}
 	p.bucket = ratelimit.State{Tokens: sc.Rate * t.BurstRatio, Last: sc.Start.UnixMilli(), Rate: sc.Rate, Burst: sc.Rate * t.BurstRatio, Shards: 1, Version: 1}
-	p.ceiling = sc.Rate
 	p.api = tokenBucket{rate: sc.Capacity[0], burst: sc.Capacity[0], tokens: sc.Capacity[0]}
 	act := &rlActuator{p: p}
 	c := &controller.Controller{
@@ -184,7 +176,7 @@ func RunRateLimit(ctx context.Context, sc *RateLimitScenario, policies []byte, t
 			}
 		}
 		if s%60 == 0 {
-			p.res.Rates = append(p.res.Rates, p.ceiling)
+			p.res.Rates = append(p.res.Rates, p.bucket.Rate)
 		}
 		p.step(s)
 	}
@@ -206,19 +198,17 @@ type rlActuator struct {
 var _ controller.Actuator = (*rlActuator)(nil)
 
 func (a *rlActuator) Current(_ context.Context, _ *config.Target, _ time.Time) (controller.State, error) {
-	return controller.State{Value: a.p.ceiling}, nil
+	return controller.State{Value: a.p.bucket.Rate}, nil
 }
 
-// Apply sets the ceiling; without a fast loop the bucket runs at it,
-// with one the loop's rate is capped by it at once.
+// Apply sets the configured rate; a fast loop keeps its own rate, which
+// refills the bucket only while below it.
 func (a *rlActuator) Apply(_ context.Context, t *config.Target, from, to float64, now time.Time) error {
-	a.p.ceiling = to
-	rate := to
-	if a.p.sc.Adaptive != nil && a.p.fast.Started {
-		rate = math.Min(a.p.fast.Rate, to)
-		a.p.fast.Rate = rate
-	}
-	a.p.setRate(now, rate)
+	s := a.p.bucket.Refill(now)
+	s.Rate, s.Burst = to, to*t.BurstRatio
+	s.Tokens = math.Min(s.Tokens, s.Burst)
+	s.Version++
+	a.p.bucket = s
 	a.n++
 	return nil
 }
