@@ -2,8 +2,16 @@ package ratelimit
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/autotuner/autotuner/internal/awsfake"
 )
 
 // TestReportStepsTheFastLoop scripts the fast loop against the wire fake:
@@ -71,4 +79,80 @@ func TestFastLoopItemRoundTrip(t *testing.T) {
 			t.Errorf("round trip of %+v: %+v, %v", s, got, err)
 		}
 	}
+}
+
+// POST /report steps the loop for callers not written in Go.
+func TestReportHTTP(t *testing.T) {
+	_, api := fakeTable(t)
+	ctx := context.Background()
+	at := t0
+	l := New(api, "buckets", Options{Clock: func() time.Time { return at }})
+	if err := l.Configure(ctx, "partner-api", Limits{Rate: 100, Burst: 100, Shards: 1}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer((&Task{L: l}).HTTP())
+	defer srv.Close()
+	for _, c := range []struct {
+		body, want string
+		code       int
+	}{
+		{`{"bucket":"partner-api","calls":100,"latency_ms":4000}`, `{"stepped":1}`, 200},
+		{`{"bucket":"partner-api","calls":100,"latency_ms":4000}`, `{"stepped":0}`, 200}, // the same second
+		{`{"bucket":"nobody","calls":1}`, "", 404},
+		{`{"bucket":"partner-api","calls":-1}`, "", 400},
+		{`{"bucket":"partner-api","latency":5}`, "", 400},
+		{`[`, "", 400},
+	} {
+		res, err := http.Post(srv.URL+"/report", "application/json", strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.code || (c.want != "" && strings.TrimSpace(string(b)) != c.want) {
+			t.Errorf("%s: %d %s, want %d %s", c.body, res.StatusCode, b, c.code, c.want)
+		}
+	}
+	if s, _, _ := l.st.get(ctx, ShardKey("partner-api", 0)); s.Fast != 50 {
+		t.Errorf("after a 4 s second the loop's rate is %v, want 50", s.Fast)
+	}
+}
+
+// FuzzReportRequest: only a report with every number in range reaches
+// the loop.
+func FuzzReportRequest(f *testing.F) {
+	for _, s := range []string{`{"bucket":"b","calls":10,"throttled":1,"latency_ms":300}`, `{"bucket":"b","calls":-1}`, `{"bucket":"b","latency_ms":1e309}`, `{}`, `[`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var req ReportRequest
+		if json.Unmarshal([]byte(body), &req) != nil {
+			return
+		}
+		if req.Validate() != nil {
+			return
+		}
+		fb := req.Feedback()
+		if req.Bucket == "" || fb.Calls < 0 || fb.Throttled < 0 || fb.Latency < 0 || req.LatencyMs > maxReportLatency {
+			t.Fatalf("accepted %+v", req)
+		}
+	})
+}
+
+// FuzzDecodeFast: the fast loop's attributes are outside input too.
+func FuzzDecodeFast(f *testing.F) {
+	f.Add("5", "1796400000000")
+	f.Add("-1", "0")
+	f.Add("NaN", "x")
+	f.Fuzz(func(t *testing.T, fast, at string) {
+		it := awsfake.Item{"pk": {"S": "b#0"}, "tokens": {"N": "1"}, "last_ms": {"N": "1"}, "rate": {"N": "10"}, "burst": {"N": "10"}, "shards": {"N": "1"}, "v": {"N": "1"},
+			"fast": {"N": fast}, "fast_ms": {"N": at}}
+		s, err := decode(toAttrs(it))
+		if err != nil {
+			return
+		}
+		if e := s.Effective(); e < 0 || e > s.Rate || math.IsNaN(e) {
+			t.Fatalf("effective rate %v from %v", e, it)
+		}
+	})
 }
