@@ -28,26 +28,27 @@ type SFNResult struct {
 	MaxConcurrency float64 `json:"max_concurrency,omitempty"`
 	// BatchFinishS is how long the batch took, from its arrival to the
 	// last item (0: not finished within the scenario).
-	BatchFinishS      int64   `json:"batch_finish_s"`
-	ExecutionP50S     float64 `json:"execution_p50_s"`
-	ExecutionP99S     float64 `json:"execution_p99_s"`
-	ExecutionsStarted int     `json:"executions_started"`
-	ExecutionsFailed  int     `json:"executions_failed"`
-	ItemsDone         int64   `json:"items_done"`
-	ItemsRetried      int64   `json:"items_retried"`
-	ItemsFailed       int64   `json:"items_failed"` // gave up after the Retry's MaxAttempts
-	ThirdParty429     int64   `json:"third_party_429"`
+	BatchFinishS       int64   `json:"batch_finish_s"`
+	ExecutionP50S      float64 `json:"execution_p50_s"`
+	ExecutionP99S      float64 `json:"execution_p99_s"`
+	ExecutionsStarted  int     `json:"executions_started"`
+	ExecutionsFailed   int     `json:"executions_failed"`
+	ItemsDone          int64   `json:"items_done"`
+	ItemsRetried       int64   `json:"items_retried"`
+	ItemsFailed        int64   `json:"items_failed"` // gave up after the Retry's MaxAttempts
+	ThirdParty429      int64   `json:"third_party_429"`
+	LambdaThrottles    int64   `json:"lambda_throttles"`
+	TableThrottles     int64   `json:"table_throttles"`
+	Actuations         int     `json:"actuations"`
+	MaxMapConcurrency  float64 `json:"max_map_concurrency"`
+	MaxReserved        float64 `json:"max_reserved"`
+	MaxWCU             float64 `json:"max_wcu"`
+	BoundViolations    int     `json:"bound_violations"`
+	ExecutionThrottled int64   `json:"execution_throttled"`
+
 	// ThirdParty429AfterFirstMinute leaves out the run's first minute,
 	// before any metric could have shown the controller anything.
-	ThirdParty429AfterFirstMinute int64   `json:"third_party_429_after_first_minute"`
-	LambdaThrottles               int64   `json:"lambda_throttles"`
-	TableThrottles                int64   `json:"table_throttles"`
-	Actuations                    int     `json:"actuations"`
-	MaxMapConcurrency             float64 `json:"max_map_concurrency"`
-	MaxReserved                   float64 `json:"max_reserved"`
-	MaxWCU                        float64 `json:"max_wcu"`
-	BoundViolations               int     `json:"bound_violations"`
-	ExecutionThrottled            int64   `json:"execution_throttled"`
+	ThirdParty429AfterFirstMinute int64 `json:"third_party_429_after_first_minute"`
 }
 
 // SFNSetup is a topology (c) scenario ready to run.
