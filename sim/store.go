@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"slices"
 
 	"github.com/autotuner/autotuner/controller"
 	"github.com/autotuner/autotuner/policy"
@@ -14,14 +15,16 @@ import (
 // refers to it: within the run nothing else keeps a Memory across ticks.
 type memStore struct {
 	m        map[string]policy.Memory
+	scratch  map[string][]policy.Recommendation
 	replaced []*policy.Profile
 	seen     map[*policy.Profile]bool
+	free     func(*policy.Profile) // policy.RecycleProfile
 }
 
 var _ controller.Store = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	return &memStore{m: map[string]policy.Memory{}, seen: map[*policy.Profile]bool{}}
+	return &memStore{m: map[string]policy.Memory{}, scratch: map[string][]policy.Recommendation{}, seen: map[*policy.Profile]bool{}, free: policy.RecycleProfile}
 }
 
 func (s *memStore) Load(_ context.Context, target string) (policy.Memory, error) {
@@ -29,7 +32,18 @@ func (s *memStore) Load(_ context.Context, target string) (policy.Memory, error)
 	if !ok {
 		return policy.NewMemory(), nil
 	}
-	return cloneSharingProfile(m), nil
+	// The window is copied into the target's scratch array, reused from
+	// tick to tick with room for the entry Decide appends: last tick's
+	// loaded memory is dead by now, and the stored window is apart.
+	w := m.Window
+	m = cloneSharingProfile(m)
+	sc := append(s.scratch[target][:0], w...)
+	if cap(sc)-len(sc) < 2 {
+		sc = slices.Grow(sc, 8)
+	}
+	s.scratch[target] = sc
+	m.Window = sc
+	return m, nil
 }
 
 func (s *memStore) Save(_ context.Context, target string, m policy.Memory) error {
@@ -61,17 +75,18 @@ func (s *memStore) recycle() {
 	for _, p := range s.replaced {
 		if !s.seen[p] {
 			s.seen[p] = true
-			policy.RecycleProfile(p)
+			s.free(p)
 		}
 	}
 	clear(s.replaced)
 	s.replaced = s.replaced[:0]
 }
 
-// cloneSharingProfile is m.Clone but for the profile, which is shared.
+// cloneSharingProfile is m.Clone but for the profile, which is shared,
+// and the window, left to the caller.
 func cloneSharingProfile(m policy.Memory) policy.Memory {
 	p := m.Profile
-	m.Profile = nil
+	m.Profile, m.Window = nil, nil
 	m = m.Clone()
 	m.Profile = p
 	return m
