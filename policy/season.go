@@ -290,10 +290,7 @@ func (a *Autotuner) preScale(in *Input, mem *Memory, prop *Proposal) {
 	}
 	if prop.Window == WindowRecommend && !in.Alarm {
 		// Copy on write: the caller's Memory may share the profile.
-		p := new(Profile)
-		if mem.Profile != nil {
-			*p = *mem.Profile
-		}
+		p := copyProfile(mem.Profile)
 		p.learn(mem.LastSample, prop.WindowValue)
 		mem.Profile = p
 	}
