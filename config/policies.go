@@ -526,6 +526,7 @@ func (pc *policyCtx) decreases(n *yaml.Node, path string) {
 	if pc.t.Engine != nil && pc.t.Kind == DynamoDBProvisioned {
 		pc.t.Engine.Guards.DecreaseReserve = reserve
 		pc.t.Engine.Guards.MinSaving = saving
+		pc.t.Engine.Guards.WeighDecreases = pc.t.PolicyName == "autotuner"
 	}
 }
 
