@@ -118,3 +118,32 @@ func TestQuotaWeighProperties(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkDecideTable runs the autotuner on a provisioned table with the
+// decrease quota enforced and spent, so the quota weighing (before a
+// raise) and the decrease weighing (before a decrease) are on the path:
+// one decision a minute, a sawtooth of load with throttles at its peaks.
+func BenchmarkDecideTable(b *testing.B) {
+	e := tableTuner()
+	e.Guards.WeighDecreases = true
+	mem := NewMemory()
+	cur := 100.0
+	sigs := Signals{}
+	now := t0
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		now = now.Add(time.Minute)
+		at := now.Add(-readingDelay)
+		used := 40 + float64(i%60)
+		thr := 0.0
+		if i%60 > 50 {
+			thr = 3
+		}
+		sigs["consumed"] = Reading(used, at)
+		sigs["throttled"] = Reading(thr, at)
+		sigs["writes"] = Reading(used*60, at)
+		con := Constraints{Decreases: DecreaseQuota{Enforced: true, Today: 5, Last: now.Add(-30 * time.Minute)}}
+		d, m := e.Decide(Input{Now: now, Current: cur, Min: 5, Max: 4000, Signals: sigs, Constraints: con}, mem)
+		cur, mem = d.Final, m
+	}
+}
