@@ -194,7 +194,7 @@ func (s *season) forecast(from, to, known time.Time) float64 {
 			if !s.seen[c] || at.Add(s.slot()).After(known) || at.After(t) {
 				continue
 			}
-			v := s.rows[c][i]
+			v := s.near(c, i)
 			if v <= 0 {
 				continue // no datapoint fell in this slot
 			}
@@ -233,6 +233,24 @@ func (s *season) recent(known time.Time) float64 {
 		return 0
 	}
 	return float64(s.rows[back][int(t.Sub(cycle)/s.slot())])
+}
+
+// near is the highest value cycle c recorded in slot i or the slots
+// beside it. A datapoint is recorded at the period of the newest
+// datapoint of the signal that drove the decision, and CloudWatch
+// publishes each metric late by a delay that varies from minute to
+// minute, so a one-minute burst lands one slot early or late in some
+// cycles: it is still the same burst.
+func (s *season) near(c, i int) float32 {
+	row := s.rows[c]
+	v := row[i]
+	if i > 0 {
+		v = max(v, row[i-1])
+	}
+	if i+1 < len(row) {
+		v = max(v, row[i+1])
+	}
+	return v
 }
 
 // cycles is how many of the cycles remembered have been seen.

@@ -182,3 +182,33 @@ func TestForecastAddsTheBurstToThePresentLevel(t *testing.T) {
 		t.Fatalf("the limit reached only %v before the 4:00 burst, want 100: the burst is still learned", most)
 	}
 }
+
+// A burst whose datapoint lands a minute early or late from one hour to
+// the next (CloudWatch publishes each metric with a delay that varies, so
+// the newest datapoint a tick sees jumps) is the same burst: it is
+// forecast, though no one-minute slot holds it in half the hours.
+func TestForecastToleratesAMinuteOfJitter(t *testing.T) {
+	offset := []int{0, 1, 2, 0, 2, 1} // the burst's minute, hour by hour
+	e := tuner(1, 0, Guards{Resolution: 1})
+	cur, mem := 10.0, NewMemory()
+	var ds []Decision
+	for m := range len(offset) * 60 {
+		now := t0.Add(time.Duration(m) * time.Minute)
+		at := now.Add(-readingDelay)
+		k := int(at.Sub(t0) / time.Minute)
+		busy := 7.0 // needs 10 at 70%
+		if k >= 0 && k%60 == offset[k/60] {
+			busy = 70 // the burst needs 100
+		}
+		d, next := e.Decide(Input{Now: now, Current: cur, Min: 1, Max: 1000,
+			Signals: Signals{"busy": Reading(busy, at), "throttles": Reading(0, at)}}, mem)
+		ds = append(ds, d)
+		cur, mem = d.Final, next
+	}
+	for m := 4*60 + 50; m < 5*60; m++ {
+		if d := ds[m]; d.Reason.Code == ReasonForecast && d.Final >= 100 {
+			return
+		}
+	}
+	t.Fatalf("no forecast raised the limit to the burst's 100 before 5:00; at 4:55:\n%s", ds[4*60+55].Explain())
+}
