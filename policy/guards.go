@@ -81,6 +81,10 @@ type Guards struct {
 	// MinSaving is the smallest decrease, as a fraction of the current
 	// value, that is worth one of DynamoDB's scarce decreases.
 	MinSaving float64
+	// WeighDecreases keeps a table's last decrease before the hourly
+	// spacing for the deeper cut the stabilization window allows soon,
+	// when that saves more over the hour (weighDecrease).
+	WeighDecreases bool
 }
 
 // chain runs the guards over a proposal. It is the single place where

@@ -160,6 +160,7 @@ func writeGoalNotes(w io.Writer) {
 	fmt.Fprintf(w, "- **Back-pressure** looks in the autotuner's audit records for an applied decrease in which a `back_pressure` guard step lowered the value, at most %d s after each brownout fault begins.\n", sim.BackPressureDeadlineS)
 	fmt.Fprintf(w, "- **Pareto** places each policy on two axes normalised by target tracking's values: lost ÷ TT's lost, and cost ÷ TT's cost + overload_s ÷ TT's overload_s (so an overload second is priced at TT's cost ÷ TT's overload seconds, and TT sits at (1, 2)). A reference below a floor is raised to it (0.1%% of offered requests, $0.0001, 1%% of the scenario's seconds). The goal fails if a baseline is strictly lower on both axes.\n")
 	fmt.Fprintf(w, "- **Oracle gap** is (autotuner's lost − oracle-causal's lost) ÷ offered: how far the autotuner is from a perfect reactive controller. The foresight `oracle` is the physical limit: it loses no more than any policy on every scenario (`sim/oracle_test.go`); the cost goal compares with it.\n")
+	fmt.Fprintf(w, "- **Recurring** applies to the scenarios that declare `recurring: true`: (autotuner's lost − the foresight oracle's lost) ÷ offered, at most %.0f%%. Load that recurs can be learned (the seasonal profile), so there the bound is the oracle that sees the future.\n", 100*sim.RecurringGap)
 	fmt.Fprintf(w, "- **Reversals** are the `reversals` KPI summed over the targets of the policies file, divided by the simulated hours.\n")
 }
 
