@@ -195,7 +195,7 @@ func TestSAMMakefileBuildsArm64Bootstrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"build-AutotunerFunction:", "GOARCH=arm64", "CGO_ENABLED=0", "-o $(ARTIFACTS_DIR)/bootstrap ./cmd/autotuner", "deploy/sam/policies.yaml $(ARTIFACTS_DIR)/policies.yaml"} {
+	for _, want := range []string{"build-AutotunerFunction:", "GOARCH=arm64", "CGO_ENABLED=0", "-o $(ARTIFACTS_DIR)/bootstrap ./cmd/autotuner-lambda", "deploy/sam/policies.yaml $(ARTIFACTS_DIR)/policies.yaml"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("Makefile lacks %q", want)
 		}

@@ -16,7 +16,7 @@ import (
 // runtime API (a local fake): init, flag parsing, reading and validating
 // the packaged policies file, and building the AWS clients. No network.
 func BenchmarkLambdaColdStart(b *testing.B) {
-	bootstrap := buildBootstrap(b)
+	bootstrap := buildBootstrap(b, "")
 	if fi, err := os.Stat(bootstrap); err == nil {
 		b.ReportMetric(float64(fi.Size())/(1<<20), "MiB-binary")
 	}
