@@ -14,6 +14,8 @@ import (
 	"github.com/awslabs/goformation/v7/intrinsics"
 	"github.com/google/go-cmp/cmp"
 	"pgregory.net/rapid"
+
+	"github.com/autotuner/autotuner/internal/testenv"
 )
 
 const cfnPoliciesYAML = `version: 1
@@ -165,4 +167,32 @@ func TestCfnStringRoundTrip(t *testing.T) {
 			}
 		}
 	})
+}
+
+// CloudFormation's own rules (cfn-lint) accept what iam-policy prints:
+// resource types, properties and the pseudo parameters Fn::Sub names. And
+// the linter does catch a misspelt one, so its verdict means something.
+func TestIAMPolicyCloudFormationLints(t *testing.T) {
+	lint := testenv.CFNLint(t)
+	dir := t.TempDir()
+	own := filepath.Join(dir, "policies.yaml")
+	if err := os.WriteFile(own, []byte(cfnPoliciesYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var last []byte
+	for _, path := range []string{"../../deploy/sam/policies.yaml", "../../policies.example.yaml", own} {
+		var out, errb bytes.Buffer
+		e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, logger: slog.New(slog.NewTextHandler(&errb, nil))}
+		if code := run(context.Background(), e, []string{"iam-policy", "-c", path, "--format", "cloudformation"}); code != exitOK {
+			t.Fatalf("%s: exit %d: %s", path, code, errb.String())
+		}
+		if err := lint(out.Bytes()); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+		last = out.Bytes()
+	}
+	bad := bytes.Replace(last, []byte("${AWS::Region}"), []byte("${AWS::Regio}"), 1)
+	if err := lint(bad); err == nil || !strings.Contains(err.Error(), "AWS::Regio") {
+		t.Errorf("a misspelt pseudo parameter passed the linter: %v", err)
+	}
 }
