@@ -72,7 +72,7 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-// maxBootstrapBytes bounds the linux/arm64 bootstrap deploy/sam ships;
+// maxBootstrapBytes bounds the linux/arm64 bootstrap deploy/sam ships (15.7 MiB now);
 // docs/operations.md gives the measured size. Raise it only for a
 // dependency the function truly needs.
 const maxBootstrapBytes = 17 << 20
