@@ -175,6 +175,9 @@ func (c *chain) bounds(rule string) {
 		rule2 := rule + ": max"
 		if ce := c.in.Constraints.Ceiling; ce > 0 && ce < c.in.Max {
 			rule2 = rule + ": service ceiling"
+			if why := c.in.Constraints.CeilingRule; why != "" {
+				rule2 += " (" + why + ")"
+			}
 		}
 		c.set(GuardBounds, rule2, c.hi, c.hi, time.Time{}, "")
 		c.sat = true

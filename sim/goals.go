@@ -30,7 +30,8 @@ const (
 
 // GoalNames lists the goals in table order.
 var GoalNames = []string{GoalLostVsTT, GoalLostHalfTT, GoalCost, GoalOverload, GoalQueueAge, GoalBackPressure, GoalPareto,
-	GoalNearOracle, GoalNearOracleCost, GoalReversals, GoalActuations, GoalNoQuotaViolations}
+	GoalNearOracle, GoalNearOracleCost, GoalReversals, GoalActuations, GoalNoQuotaViolations,
+	GoalBatchSooner, GoalNo429, GoalNoFailedExecs, GoalExecP99Static}
 
 // EqualServiceSlack is how much more a baseline may lose, as a share of
 // offered requests, and still count as giving the autotuner's service

@@ -19,6 +19,9 @@ type bakeoffDoc struct {
 	seeds    []uint64
 	headline string
 	charts   map[string]string
+	// sfnNames and sfnGoals are topology (c)'s columns of the goals table.
+	sfnNames []string
+	sfnGoals []sim.GoalSummary
 }
 
 // headlineCols are the policies whose lost requests the headline shows.
@@ -76,23 +79,28 @@ func writeBakeoff(w io.Writer, d bakeoffDoc) {
 func writeGoalGlance(w io.Writer, d bakeoffDoc, summaries []sim.GoalSummary) {
 	fmt.Fprintf(w, "## Goals at a glance\n\nOn seeds %s, with and without the burst bank: ✅ met on every run, ❌ missed on some (runs met / runs), – not applicable. The worst cases are in each scenario's goal table.\n\n", seedRange(d.seeds))
 	fmt.Fprintf(w, "| goal |")
+	cols := make([]string, 0, len(d.detail)+len(d.sfnNames))
 	for _, r := range d.detail {
-		fmt.Fprintf(w, " %s |", r.Setup.Scenario.Name)
+		cols = append(cols, r.Setup.Scenario.Name)
+	}
+	cols = append(cols, d.sfnNames...)
+	for _, c := range cols {
+		fmt.Fprintf(w, " %s |", c)
 	}
 	fmt.Fprintf(w, "\n|---|")
-	for range d.detail {
+	for range cols {
 		fmt.Fprintf(w, "---|")
 	}
 	fmt.Fprintln(w)
 	by := map[string]sim.GoalSummary{}
-	for _, g := range summaries {
+	for _, g := range append(summaries[:len(summaries):len(summaries)], d.sfnGoals...) {
 		by[g.Scenario+"\x00"+g.Name] = g
 	}
 	for _, name := range sim.GoalNames {
 		fmt.Fprintf(w, "| %s |", name)
-		for _, r := range d.detail {
+		for _, c := range cols {
 			cell := "–"
-			if g, ok := by[r.Setup.Scenario.Name+"\x00"+name]; ok {
+			if g, ok := by[c+"\x00"+name]; ok {
 				cell = fmt.Sprintf("%s %d/%d", summaryVerdict(g), g.Passed, g.Runs)
 			}
 			fmt.Fprintf(w, " %s |", cell)
