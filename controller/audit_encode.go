@@ -289,6 +289,7 @@ func (e *enc) constraints(c *policy.Constraints) {
 	e.b = append(e.b, '{')
 	n := len(e.b)
 	e.optFloat("ceiling", c.Ceiling)
+	e.optStr("ceiling_rule", c.CeilingRule)
 	e.optFloat("floor", c.Floor)
 	e.optTime("not_before", c.NotBefore)
 	e.optStr("blocked", c.Blocked)
