@@ -33,6 +33,13 @@ emulators:
 	@# moto: start it once and stop it, so its Debian dependencies are installed
 	@# here, serially, before test binaries start their own in parallel.
 	@pid=$$(bash "$(MOTO_START)" $$(shuf -i 20000-40000 -n 1) 2>/dev/null | tail -n 1); case "$$pid" in ''|*[!0-9]*) true;; *) kill "$$pid" 2>/dev/null || true;; esac
+	@# zsh and fish let the completion tests load the generated scripts; without
+	@# them those tests skip. Installed only where apt-get is at hand.
+	@if ! command -v zsh >/dev/null || ! command -v fish >/dev/null; then \
+		if command -v apt-get >/dev/null; then \
+			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zsh fish >/dev/null || true; \
+		fi; \
+	fi
 	@# Each further Node.js tool under tools/ with a lock file (asl-validator, ...) installs the same way.
 	@for d in tools/*/; do \
 		if [ "$$d" != tools/dynalite/ ] && [ -f "$$d/package-lock.json" ]; then \
