@@ -12,26 +12,18 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
 
 	"golang.org/x/term"
+
+	"github.com/autotuner/autotuner/internal/buildinfo"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = ""
-
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+// versionString is the version internal/buildinfo was stamped with at
+// release time, or what the toolchain recorded.
+func versionString() string { return buildinfo.VersionString() }
 
 // command is one subcommand. Each lives in its own file and registers
 // itself, so commands are added without touching this one.
