@@ -26,6 +26,7 @@ func All(conn Conn) map[config.Kind]controller.Actuator {
 		config.LambdaSQSMaxConcurrency:   &LambdaSQS{Conn: conn},
 		config.APIGatewayUsagePlan:       NewUsagePlan(conn),
 		config.APIGatewayStage:           &Stage{Conn: conn},
+		config.APIGatewayV2Stage:         &HTTPStage{Conn: conn},
 		config.DynamoDBProvisioned:       &DynamoDBProvisioned{Conn: conn, tables: tables, scaling: newScalingCache()},
 		config.DynamoDBOnDemandMax:       &DynamoDBOnDemand{Conn: conn, tables: tables},
 		config.RateLimitBucket:           &RateLimitBucket{Conn: conn},

@@ -1,6 +1,7 @@
 // Package actuators reads and sets the knobs autotuner turns, one file per
 // kind: Lambda reserved concurrency and SQS event-source-mapping maximum
-// concurrency, API Gateway usage-plan and stage throttles, DynamoDB
+// concurrency, API Gateway usage-plan and stage throttles and HTTP API
+// stage and route throttles (apigatewayv2-stage), DynamoDB
 // provisioned capacity and on-demand maximum throughput, a Step Functions
 // Map state's MaxConcurrency (edited in the definition, or published for
 // MaxConcurrencyPath to read), and a number published in an SSM parameter

@@ -25,7 +25,7 @@ func PlaneOf(k config.Kind) awsclient.Plane {
 		return awsclient.PlaneLambdaGet // read through GetFunction
 	case config.LambdaSQSMaxConcurrency:
 		return awsclient.PlaneLambda
-	case config.APIGatewayUsagePlan, config.APIGatewayStage:
+	case config.APIGatewayUsagePlan, config.APIGatewayStage, config.APIGatewayV2Stage:
 		return awsclient.PlaneAPIGateway
 	case config.DynamoDBProvisioned, config.DynamoDBOnDemandMax:
 		return awsclient.PlaneDynamoDB

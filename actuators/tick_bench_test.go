@@ -70,6 +70,22 @@ func fleetFile(n int, kinds ...config.Kind) string {
         utilization: {signal: requests, target: 70%%}
         throttles: errors_4xx
 `, i)
+		case config.APIGatewayV2Stage:
+			fmt.Fprintf(&b, `  - name: hs%[1]d
+    kind: apigatewayv2-stage
+    api_id: api%[1]d
+    stage: prod
+    min: 1
+    max: 5000
+    signals:
+      requests: {namespace: AWS/ApiGateway, metric: Count, dimensions: {ApiId: api%[1]d, Stage: prod}, stat: Sum, per_second: true}
+      errors_4xx: {namespace: AWS/ApiGateway, metric: 4xx, dimensions: {ApiId: api%[1]d, Stage: prod}, stat: Sum, missing: zero}
+      latency: {namespace: AWS/ApiGateway, metric: Latency, dimensions: {ApiId: api%[1]d, Stage: prod}, stat: p99}
+    policy:
+      autotuner:
+        utilization: {signal: requests, target: 70%%}
+        throttles: errors_4xx
+`, i)
 		}
 	}
 	return b.String()
@@ -109,6 +125,10 @@ func benchTick(b *testing.B, warm bool, n int, kinds ...config.Kind) {
 			fake.DynamoDB.AddTable(t.Table, awsfake.Table{Provisioned: awsfake.Capacity{Read: limit, Write: limit}})
 		case config.APIGatewayStage:
 			fake.APIGateway.AddStage(t.RestAPI, t.Stage, awsfake.Stage{MethodSettings: map[string]awsfake.Throttle{"*/*": {Rate: limit, Burst: 2 * limit}}})
+		case config.APIGatewayV2Stage:
+			rate, burst := float64(limit), 2*limit
+			fake.APIGatewayV2.AddAPI(t.APIID, t.APIID)
+			fake.APIGatewayV2.AddStage(t.APIID, t.Stage, awsfake.HTTPStage{Default: awsfake.RouteSettings{ThrottlingRateLimit: &rate, ThrottlingBurstLimit: &burst}})
 		}
 		if !warm {
 			continue
@@ -121,7 +141,7 @@ func benchTick(b *testing.B, warm bool, n int, kinds ...config.Kind) {
 	}
 	fake.CloudWatch.Value = func(q awsfake.MetricDataQuery, ts time.Time) (float64, bool) {
 		m := q.Metric()
-		name := m.Dimensions["FunctionName"] + m.Dimensions["TableName"] + m.Dimensions["ApiName"]
+		name := m.Dimensions["FunctionName"] + m.Dimensions["TableName"] + m.Dimensions["ApiName"] + m.Dimensions["ApiId"]
 		load := 0.7 * limit
 		if hot(name) {
 			load = 1.5 * limit
@@ -205,4 +225,12 @@ func BenchmarkTick1000Mixed(b *testing.B) {
 // value is unknown, and the per-tick budget spreads the reads over ticks.
 func BenchmarkColdTick1000Lambda(b *testing.B) {
 	benchTick(b, false, 1000, config.LambdaReservedConcurrency)
+}
+
+// BenchmarkTick200Stages and BenchmarkTick200HTTPStages compare a fleet of
+// REST stages with one of HTTP API stages: both share API Gateway's 10 rps
+// management quota; an HTTP API change reads the stage before it writes.
+func BenchmarkTick200Stages(b *testing.B) { benchTick(b, true, 200, config.APIGatewayStage) }
+func BenchmarkTick200HTTPStages(b *testing.B) {
+	benchTick(b, true, 200, config.APIGatewayV2Stage)
 }

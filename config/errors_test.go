@@ -53,7 +53,7 @@ func TestBrokenFiles(t *testing.T) {
 	}, {
 		file: "bad_kind.yaml",
 		want: []string{
-			`testdata/bad_kind.yaml:4:11: targets[0].kind: unknown kind "lambda-concurrency" (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max, stepfunctions-map, parameter, ratelimit-bucket)`,
+			`testdata/bad_kind.yaml:4:11: targets[0].kind: unknown kind "lambda-concurrency" (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, apigatewayv2-stage, dynamodb-provisioned, dynamodb-on-demand-max, stepfunctions-map, parameter, ratelimit-bucket)`,
 		},
 	}, {
 		file: "duplicate_target.yaml",

@@ -154,8 +154,8 @@ func (d *decoder) file_(n *yaml.Node) *File {
 			d.errorf(r.node, r.path, "names target %q, which is not in this file", r.target)
 		case fmt.Sprintf("targets[%d]", i) == owner:
 			d.errorf(r.node, r.path, "names this target itself; a limit cannot feed itself")
-		case up.Kind != APIGatewayUsagePlan && up.Kind != APIGatewayStage && up.Kind != RateLimitBucket || up.Limit == "burst":
-			d.errorf(r.node, r.path, "names target %q (%s); the rate a front door admits is read from an API Gateway rate limit (apigateway-usage-plan or apigateway-stage, limit rate) or a ratelimit-bucket", r.target, up.Identity())
+		case !up.Kind.APIGateway() && up.Kind != RateLimitBucket || up.Limit == "burst":
+			d.errorf(r.node, r.path, "names target %q (%s); the rate a front door admits is read from an API Gateway rate limit (apigateway-usage-plan, apigateway-stage or apigatewayv2-stage, limit rate) or a ratelimit-bucket", r.target, up.Identity())
 		}
 	}
 	d.globalShares(f)
@@ -284,7 +284,7 @@ func (d *decoder) targetIn(n *yaml.Node, path string, def *Defaults, selected bo
 			o.check(false, "kind", "unknown kind %q (one of %s)", kind, strings.Join(names, ", "))
 		}
 	} else {
-		o.check(false, "kind", "is required (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max, stepfunctions-map, parameter, ratelimit-bucket)")
+		o.check(false, "kind", "is required (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, apigatewayv2-stage, dynamodb-provisioned, dynamodb-on-demand-max, stepfunctions-map, parameter, ratelimit-bucket)")
 	}
 	d.identity(o, t)
 	var usePreset bool
@@ -393,6 +393,8 @@ func (d *decoder) identity(o *obj, t *Target) {
 			o.check(methodRE.MatchString(t.Method), "method", "must look like /resource/GET or /*/*, got %q", t.Method)
 		}
 		d.apiLimit(o, t)
+	case APIGatewayV2Stage:
+		d.httpStageIdentity(o, t, need)
 	case DynamoDBProvisioned, DynamoDBOnDemandMax:
 		need("table", &t.Table)
 		o.str("index", &t.Index)
@@ -417,7 +419,7 @@ func (d *decoder) identity(o *obj, t *Target) {
 }
 
 // identityKeys are every kind's resource keys.
-var identityKeys = []string{"function", "queue", "api_name", "event_source_mapping", "usage_plan", "api_stage", "rest_api", "stage", "method", "limit", "burst_ratio", "table", "index", "capacity",
+var identityKeys = []string{"function", "queue", "api_name", "event_source_mapping", "usage_plan", "api_stage", "rest_api", "api_id", "stage", "method", "route", "limit", "burst_ratio", "table", "index", "capacity",
 	"state_machine", "map_state", "mode", "publish", "alias", "ssm_parameter", "key", "attribute", "bucket"}
 
 var methodRE = regexp.MustCompile(`^/(\*|[^\s]*)/(\*|GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|ANY)$`)
@@ -467,7 +469,7 @@ func (d *decoder) checkBounds(o *obj, t *Target) {
 		checkParameterBounds(o, t)
 	case RateLimitBucket:
 		checkBucketBounds(o, t)
-	case APIGatewayUsagePlan, APIGatewayStage:
+	case APIGatewayUsagePlan, APIGatewayStage, APIGatewayV2Stage:
 		lim := float64(maxAPIRate)
 		if t.Limit == "burst" {
 			lim = maxAPIBurst

@@ -42,6 +42,7 @@ type presetSignal struct {
 // Lambda https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
 // SQS https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
 // API Gateway https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html
+// HTTP APIs https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html
 // DynamoDB https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html
 var presets = []preset{
 	{
@@ -90,6 +91,13 @@ var presets = []preset{
 		Signals: apiSignals,
 		Policy:  apiPolicy,
 		Why:     "requests per second against the rate limit; 4XX errors, which include the 429s of throttling, push up",
+	},
+	{
+		Kind:    APIGatewayV2Stage,
+		Needs:   []string{"api_id", "stage"},
+		Signals: httpAPISignals,
+		Policy:  apiPolicy,
+		Why:     "requests per second against the rate limit; 4xx errors, which include the 429s of throttling, push up",
 	},
 	{
 		Kind:    DynamoDBProvisioned,

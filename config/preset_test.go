@@ -16,6 +16,7 @@ var presetTargets = map[Kind]string{
 	LambdaSQSMaxConcurrency:   "event_source_mapping: 6d2b7f4e-0000-4000-8000-000000000001\n    function: orders-consumer\n    queue: orders",
 	APIGatewayUsagePlan:       "usage_plan: a1b2c3\n    api_name: public\n    stage: prod",
 	APIGatewayStage:           "rest_api: abc123\n    stage: prod\n    api_name: public",
+	APIGatewayV2Stage:         "api_id: a1b2c3d4\n    stage: prod\n    route: GET /items",
 	DynamoDBProvisioned:       "table: orders\n    capacity: write",
 	DynamoDBOnDemandMax:       "table: orders\n    capacity: read",
 }

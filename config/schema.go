@@ -130,10 +130,12 @@ func targetSchema() Schema {
 		"usage_plan":               sString("apigateway-usage-plan: the plan's id"),
 		"api_stage":                sPattern("apigateway-usage-plan: apiId:stage, for one method's throttle", `^[^:]+:[^:]+$`),
 		"rest_api":                 sString("apigateway-stage: the REST API's id"),
-		"stage":                    sString("apigateway-stage: the stage; apigateway-usage-plan: the stage, for the preset's metrics"),
+		"stage":                    sString("apigateway-stage, apigatewayv2-stage: the stage; apigateway-usage-plan: the stage, for the preset's metrics"),
+		"api_id":                   sPattern("apigatewayv2-stage: the HTTP API's id", apiIDRE.String()),
+		"route":                    sPattern("apigatewayv2-stage: a route key (GET /items); omitted, the stage's default route settings", routeKeyRE.String()),
 		"method":                   sPattern("apigateway-*: /resource/GET, or /*/* for all methods", methodRE.String()),
-		"limit":                    sEnum("apigateway-*: which throttle this target tunes", "rate", "burst"),
-		"burst_ratio":              sNumber("apigateway-*: with limit rate, burst = ceil(rate × ratio); 0 leaves the burst alone"),
+		"limit":                    sEnum("apigateway-*, apigatewayv2-stage: which throttle this target tunes", "rate", "burst"),
+		"burst_ratio":              sNumber("apigateway-*, apigatewayv2-stage: with limit rate, burst = ceil(rate × ratio); 0 leaves the burst alone"),
 		"table":                    sString("dynamodb-*: the table; parameter: the table of the item"),
 		"state_machine":            sPattern("stepfunctions-map: the state machine's ARN", stateMachineARN.String()),
 		"map_state":                Schema{"anyOf": []any{Schema{"type": "string", "minLength": 1}, Schema{"type": "array", "items": Schema{"type": "string", "minLength": 1}, "minItems": 1}}, "description": "stepfunctions-map: the Map state's name, or the state names leading to it"},
@@ -177,6 +179,8 @@ func targetSchema() Schema {
 			need = []string{"usage_plan"}
 		case APIGatewayStage:
 			need = []string{"rest_api", "stage"}
+		case APIGatewayV2Stage:
+			need = []string{"api_id", "stage"}
 		case StepFunctionsMap:
 			need = []string{"state_machine", "map_state"}
 		case Parameter:

@@ -57,7 +57,7 @@ func LoadWith(path string, o Options) (*File, error) {
 }
 
 // selectKinds are the kinds a selector can find.
-var selectKinds = map[Kind]bool{LambdaReservedConcurrency: true, LambdaSQSMaxConcurrency: true, APIGatewayUsagePlan: true, APIGatewayStage: true, DynamoDBProvisioned: true, DynamoDBOnDemandMax: true}
+var selectKinds = map[Kind]bool{LambdaReservedConcurrency: true, LambdaSQSMaxConcurrency: true, APIGatewayUsagePlan: true, APIGatewayStage: true, APIGatewayV2Stage: true, DynamoDBProvisioned: true, DynamoDBOnDemandMax: true}
 
 // DefaultProbation is how long a resource new to a selection runs in
 // dry-run before autotuner acts on it.
@@ -121,11 +121,11 @@ func (d *decoder) readSelection(m *yaml.Node, at string, sel *Selection) bool {
 		}
 	}
 	if !selectKinds[sel.Kind] {
-		d.errorf(valueOf(m, "kind"), at+".kind", "kind %q cannot select resources (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, dynamodb-provisioned, dynamodb-on-demand-max)", sel.Kind)
+		d.errorf(valueOf(m, "kind"), at+".kind", "kind %q cannot select resources (one of lambda-reserved-concurrency, lambda-sqs-max-concurrency, apigateway-usage-plan, apigateway-stage, apigatewayv2-stage, dynamodb-provisioned, dynamodb-on-demand-max)", sel.Kind)
 		ok = false
 	}
 	for _, k := range identityKeys {
-		if k == "capacity" || k == "limit" || k == "burst_ratio" || k == "method" {
+		if k == "capacity" || k == "limit" || k == "burst_ratio" || k == "method" || k == "route" {
 			continue // these say which knob of each resource, not which resource
 		}
 		if mappingValue(m, k) != nil {
@@ -148,6 +148,8 @@ func placeholderKeys(k Kind) [][2]string {
 		return [][2]string{{"usage_plan", "example"}, {"api_name", "example"}, {"stage", "example"}}
 	case APIGatewayStage:
 		return [][2]string{{"rest_api", "example"}, {"stage", "example"}, {"api_name", "example"}}
+	case APIGatewayV2Stage:
+		return [][2]string{{"api_id", "example"}, {"stage", "example"}}
 	}
 	return [][2]string{{"table", "example"}}
 }

@@ -19,17 +19,20 @@ const (
 	LambdaSQSMaxConcurrency   Kind = "lambda-sqs-max-concurrency"
 	APIGatewayUsagePlan       Kind = "apigateway-usage-plan"
 	APIGatewayStage           Kind = "apigateway-stage"
-	DynamoDBProvisioned       Kind = "dynamodb-provisioned"
-	DynamoDBOnDemandMax       Kind = "dynamodb-on-demand-max"
-	StepFunctionsMap          Kind = "stepfunctions-map"
-	Parameter                 Kind = "parameter"
+	// APIGatewayV2Stage is an HTTP API stage's route throttling (API
+	// Gateway v2): its default route settings or one route's.
+	APIGatewayV2Stage   Kind = "apigatewayv2-stage"
+	DynamoDBProvisioned Kind = "dynamodb-provisioned"
+	DynamoDBOnDemandMax Kind = "dynamodb-on-demand-max"
+	StepFunctionsMap    Kind = "stepfunctions-map"
+	Parameter           Kind = "parameter"
 	// RateLimitBucket is the rate (tokens/s) of a shared token bucket of
 	// package ratelimit, kept in a DynamoDB table.
 	RateLimitBucket Kind = "ratelimit-bucket"
 )
 
 // Kinds lists every kind, in documentation order.
-var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, DynamoDBProvisioned, DynamoDBOnDemandMax, StepFunctionsMap, Parameter, RateLimitBucket}
+var Kinds = []Kind{LambdaReservedConcurrency, LambdaSQSMaxConcurrency, APIGatewayUsagePlan, APIGatewayStage, APIGatewayV2Stage, DynamoDBProvisioned, DynamoDBOnDemandMax, StepFunctionsMap, Parameter, RateLimitBucket}
 
 // File is a loaded, validated policies file.
 type File struct {
@@ -114,7 +117,9 @@ type Target struct {
 	UsagePlan          string // apigateway-usage-plan
 	APIStage           string // apigateway-usage-plan per-method: "apiId:stage"
 	RestAPI            string // apigateway-stage
-	Stage              string // apigateway-stage
+	Stage              string // apigateway-stage, apigatewayv2-stage
+	APIID              string // apigatewayv2-stage: the HTTP API's id
+	Route              string // apigatewayv2-stage: a route key ("GET /items"); "" for the default route settings
 	Method             string // "/resource/GET"; stage default "/*/*"
 	Limit              string // apigateway: "rate" (default) or "burst"
 	BurstRatio         float64
@@ -162,7 +167,7 @@ type Target struct {
 // Resolution is the knob's quantum: whole units everywhere but API Gateway
 // rates, which are decimals.
 func (t *Target) Resolution() float64 {
-	if (t.Kind == APIGatewayUsagePlan || t.Kind == APIGatewayStage) && t.Limit != "burst" || t.Kind == RateLimitBucket {
+	if t.Kind.APIGateway() && t.Limit != "burst" || t.Kind == RateLimitBucket {
 		return 0.01
 	}
 	return 1
@@ -183,6 +188,8 @@ func (t *Target) Identity() string {
 		return s + " " + t.limitName()
 	case APIGatewayStage:
 		return "stage " + t.RestAPI + "/" + t.Stage + " " + t.Method + " " + t.limitName()
+	case APIGatewayV2Stage:
+		return t.httpStageIdentity()
 	case DynamoDBProvisioned, DynamoDBOnDemandMax:
 		s := "table " + t.Table
 		if t.Index != "" {

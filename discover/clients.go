@@ -64,4 +64,7 @@ type Clients struct {
 	AutoScaling AutoScalingAPI
 	Tagging     TaggingAPI
 	CloudWatch  CloudWatchAPI
+
+	// APIGatewayV2 lists HTTP APIs; nil skips them.
+	APIGatewayV2 APIGatewayV2API
 }

@@ -67,7 +67,7 @@ type Filter struct {
 }
 
 // Kinds are the kinds discovery can find.
-var Kinds = []config.Kind{config.LambdaReservedConcurrency, config.LambdaSQSMaxConcurrency, config.APIGatewayUsagePlan, config.APIGatewayStage, config.DynamoDBProvisioned, config.DynamoDBOnDemandMax}
+var Kinds = []config.Kind{config.LambdaReservedConcurrency, config.LambdaSQSMaxConcurrency, config.APIGatewayUsagePlan, config.APIGatewayStage, config.APIGatewayV2Stage, config.DynamoDBProvisioned, config.DynamoDBOnDemandMax}
 
 // maxItems bounds every listing: a runaway paginator stops here.
 const maxItems = 100000
@@ -98,6 +98,7 @@ func (c *Clients) Find(ctx context.Context, f Filter) ([]Resource, error) {
 		{[]config.Kind{config.LambdaReservedConcurrency}, functions},
 		{[]config.Kind{config.LambdaSQSMaxConcurrency}, c.mappings},
 		{[]config.Kind{config.APIGatewayUsagePlan, config.APIGatewayStage}, c.apis},
+		{[]config.Kind{config.APIGatewayV2Stage}, c.httpAPIs},
 		{[]config.Kind{config.DynamoDBProvisioned, config.DynamoDBOnDemandMax}, c.tables},
 	} {
 		if !want[step.kinds[0]] && (len(step.kinds) == 1 || !want[step.kinds[1]]) {
@@ -139,7 +140,7 @@ func filter(rs []Resource, f Filter, tagged map[string]bool) ([]Resource, error)
 
 // taggedARNs are the ARNs of the resources carrying every tag.
 func (c *Clients) taggedARNs(ctx context.Context, tags map[string]string) (map[string]bool, error) {
-	in := &resourcegroupstaggingapi.GetResourcesInput{ResourceTypeFilters: []string{"lambda:function", "dynamodb:table", "apigateway:restapis", "apigateway:usageplans"}}
+	in := &resourcegroupstaggingapi.GetResourcesInput{ResourceTypeFilters: []string{"lambda:function", "dynamodb:table", "apigateway:restapis", "apigateway:usageplans", "apigateway:apis"}}
 	for k, v := range tags {
 		in.TagFilters = append(in.TagFilters, tagtypes.TagFilter{Key: aws.String(k), Values: []string{v}})
 	}

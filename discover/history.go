@@ -120,7 +120,7 @@ func kindRange(r *Resource) (lo, hi float64) {
 	switch r.Kind {
 	case "lambda-sqs-max-concurrency":
 		return 2, 1000
-	case "apigateway-usage-plan", "apigateway-stage":
+	case "apigateway-usage-plan", "apigateway-stage", "apigatewayv2-stage":
 		return 1, 10000
 	case "dynamodb-provisioned", "dynamodb-on-demand-max":
 		return 1, 40000

@@ -29,7 +29,7 @@ func FromAWS(cl *awsclient.Clients, tagging string) *Clients {
 	})
 	return &Clients{
 		Region: cl.Key.Region, Lambda: cl.Lambda, APIGateway: cl.APIGateway, DynamoDB: cl.DynamoDB,
-		AutoScaling: cl.AutoScaling, CloudWatch: cl.CloudWatch, Tagging: t,
+		AutoScaling: cl.AutoScaling, CloudWatch: cl.CloudWatch, Tagging: t, APIGatewayV2: cl.APIGatewayV2,
 	}
 }
 
@@ -63,7 +63,7 @@ func worthListing(rs []Resource) []Resource {
 	var out []Resource
 	for _, r := range rs {
 		switch r.Kind {
-		case config.LambdaReservedConcurrency, config.APIGatewayUsagePlan, config.APIGatewayStage:
+		case config.LambdaReservedConcurrency, config.APIGatewayUsagePlan, config.APIGatewayStage, config.APIGatewayV2Stage:
 			if !r.HasLimit {
 				continue
 			}

@@ -46,6 +46,9 @@ func (sel *Selector) Select(ctx context.Context, s config.Selection) ([]config.S
 			}
 			name = r.Key("table")
 		}
+		if r.Kind == config.APIGatewayV2Stage && r.Key("route") != "" {
+			continue // a selector picks stages; the entry's route says which knob of each
+		}
 		if s.Name != "" {
 			if ok, err := path.Match(s.Name, name); err != nil || !ok {
 				continue

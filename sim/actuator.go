@@ -68,9 +68,15 @@ func (a *Actuator) bind(t *config.Target) (knob, error) {
 			return 0, missing("SQS event source mapping")
 		}
 		return kESM, nil
-	case config.APIGatewayUsagePlan, config.APIGatewayStage:
+	case config.APIGatewayUsagePlan, config.APIGatewayStage, config.APIGatewayV2Stage:
 		if p.api == nil {
 			return 0, missing("API Gateway")
+		}
+		if t.Kind == config.APIGatewayV2Stage {
+			// An HTTP API stage throttles by the same token bucket as a
+			// REST stage; the simulated API has one route, so the default
+			// route and any one route turn the stage's throttle.
+			a.notes.add("target %s: the HTTP API stage is simulated by the scenario's stage throttle", t.Name)
 		}
 		// A usage-plan target turns the plan's throttle (each key's), a
 		// stage target the stage's (each method's); a scenario with only

@@ -123,6 +123,10 @@ var aliases = map[string]metric{
 	"AWS/DynamoDB WriteMaxOnDemandThroughputThrottleEvents": mTWriteThrottle,
 	"AWS/Lambda ClaimedAccountConcurrency":                  mLConcurrent,
 	"AWS/SQS ApproximateNumberOfMessages":                   mQVisible,
+	// HTTP APIs name their error counts 4xx and 5xx
+	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html).
+	"AWS/ApiGateway 4xx": mAPI4xx,
+	"AWS/ApiGateway 5xx": mAPI5xx,
 }
 
 // lookupMetric finds the series for a namespace and metric name.

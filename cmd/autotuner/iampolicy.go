@@ -143,6 +143,8 @@ func buildIAMPolicy(f *config.File, region, account string) *iamPolicy {
 		case config.APIGatewayStage:
 			rw("APIGatewayThrottles", []string{"apigateway:GET"}, []string{"apigateway:PATCH"},
 				fmt.Sprintf("arn:%s:apigateway:%s::/restapis/%s/stages/%s", part, reg, t.RestAPI, t.Stage))
+		case config.APIGatewayV2Stage:
+			rw("APIGatewayThrottles", []string{"apigateway:GET"}, []string{"apigateway:PATCH"}, httpStageARN(part, reg, t.APIID, t.Stage))
 		case config.DynamoDBProvisioned, config.DynamoDBOnDemandMax:
 			rw("DynamoDBCapacity", []string{"dynamodb:DescribeTable"}, []string{"dynamodb:UpdateTable"},
 				fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", part, reg, acct, t.Table))
@@ -225,6 +227,8 @@ func selectionGrants(s config.Selection, region string, add func(sid string, act
 			fmt.Sprintf("arn:%s:apigateway:%s::/restapis", part, reg),
 			fmt.Sprintf("arn:%s:apigateway:%s::/restapis/*/stages", part, reg),
 			fmt.Sprintf("arn:%s:apigateway:%s::/usageplans", part, reg))
+	case config.APIGatewayV2Stage:
+		add("SelectHTTPAPIs", []string{"apigateway:GET"}, httpAPIListARNs(part, reg)...)
 	case config.DynamoDBProvisioned, config.DynamoDBOnDemandMax:
 		add("SelectTables", []string{"dynamodb:ListTables", "dynamodb:DescribeTable"}, "*")
 		add("DetectAutoScaling", []string{"application-autoscaling:DescribeScalableTargets"}, "*")

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
@@ -89,6 +90,10 @@ type Clients struct {
 	SSM         *ssm.Client
 	// Budget caps control-plane calls per tick for this key.
 	Budget *Budget
+
+	// APIGatewayV2 manages HTTP APIs; its calls share API Gateway's
+	// management quota.
+	APIGatewayV2 *apigatewayv2.Client
 }
 
 // Factory builds and caches Clients per region and role.
@@ -197,6 +202,7 @@ func (f *Factory) For(region, role string) (*Clients, error) {
 	})
 	c.Lambda = lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.APIOptions = append(o.APIOptions, lim.middleware("lambda")) })
 	c.APIGateway = apigateway.NewFromConfig(cfg, func(o *apigateway.Options) { o.APIOptions = append(o.APIOptions, lim.middleware("apigateway")) })
+	c.APIGatewayV2 = apigatewayv2.NewFromConfig(cfg, func(o *apigatewayv2.Options) { o.APIOptions = append(o.APIOptions, lim.middleware("apigatewayv2")) })
 	c.DynamoDB = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, lim.middleware("dynamodb")) })
 	c.SQS = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, lim.middleware("sqs")) })
 	c.AutoScaling = applicationautoscaling.NewFromConfig(cfg, func(o *applicationautoscaling.Options) {

@@ -72,7 +72,10 @@ func planeOf(service, op string) Plane {
 			return PlaneLambdaGet
 		}
 		return PlaneLambda
-	case "apigateway":
+	case "apigateway", "apigatewayv2":
+		// REST and HTTP API management calls share one quota: "total
+		// operations", 10 rps with a burst of 40, across every API type
+		// (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
 		return PlaneAPIGateway
 	case "dynamodb":
 		return PlaneDynamoDB

@@ -1,6 +1,7 @@
 // Package awsfake is an HTTP-level fake of the AWS services autotuner
 // uses, speaking their real wire protocols on 127.0.0.1: CloudWatch
-// (Smithy RPC v2 CBOR), Lambda and API Gateway (REST-JSON), DynamoDB,
+// (Smithy RPC v2 CBOR), Lambda and API Gateway, REST and HTTP APIs
+// (REST-JSON), DynamoDB,
 // SQS and Step Functions (AWS JSON 1.0), Application Auto Scaling and SSM
 // Parameter Store (AWS JSON 1.1) and STS (AWS query). The real SDK clients are pointed at it through their
 // endpoint overrides, so their serializers, retries and error decoding

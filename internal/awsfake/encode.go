@@ -65,7 +65,7 @@ func encodeError(service string, e APIError) response {
 		}
 		r.header["X-Amzn-Query-Error"] = e.Code + ";Sender"
 		return r
-	case "lambda", "apigateway":
+	case "lambda", "apigateway", "apigatewayv2":
 		hdr["X-Amzn-ErrorType"] = e.Code
 		if service == "lambda" {
 			body["Type"] = "User"

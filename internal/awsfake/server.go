@@ -68,6 +68,8 @@ type Server struct {
 	Answered func(c Call, status int, body []byte)
 	SFN      *StepFunctions
 	SSM      *SSM
+	// APIGatewayV2 serves HTTP API stages.
+	APIGatewayV2 *APIGatewayV2
 
 	mu     sync.Mutex
 	calls  []Call
@@ -95,6 +97,7 @@ func New() *Server {
 	s.Tagging = &Tagging{tags: map[string]map[string]string{}}
 	s.SFN = newStepFunctions(s)
 	s.SSM = newSSM(s)
+	s.APIGatewayV2 = newAPIGatewayV2(s)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -270,6 +273,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			res = s.SFN.serve(op, req)
 		case "ssm":
 			res = s.SSM.serve(op, req)
+		case "apigatewayv2":
+			res = s.APIGatewayV2.serve(op, req)
 		default:
 			res = encodeError("lambda", APIError{Status: 404, Code: "UnknownOperationException", Message: "awsfake: no fake for " + r.Method + " " + r.URL.Path})
 		}
@@ -306,6 +311,8 @@ func planes(service, op string) []string {
 			return []string{"lambda-get"}
 		}
 		return []string{"lambda"}
+	case "apigatewayv2":
+		return []string{"apigateway"} // one management quota for REST and HTTP APIs
 	case "apigateway":
 		if op == "UpdateUsagePlan" {
 			return []string{"apigateway", "usageplan-update"}
@@ -330,7 +337,7 @@ func throttleError(service string) APIError {
 	switch service {
 	case "lambda":
 		return APIError{Status: 429, Code: "TooManyRequestsException", Message: "Rate exceeded", Fields: map[string]any{"Reason": "CallerRateLimitExceeded", "retryAfterSeconds": "1"}, Header: map[string]string{"Retry-After": "1"}}
-	case "apigateway":
+	case "apigateway", "apigatewayv2":
 		return APIError{Status: 429, Code: "TooManyRequestsException", Message: "Too Many Requests", Header: map[string]string{"Retry-After": "1"}}
 	case "dynamodb":
 		return APIError{Status: 400, Code: "ThrottlingException", Message: "Rate of requests exceeds the allowed throughput."}
@@ -371,6 +378,9 @@ func identify(r *http.Request) (service, op string) {
 	}
 	if op := lambdaOp(r.Method, p); op != "" {
 		return "lambda", op
+	}
+	if op := apigatewayv2Op(r.Method, p); op != "" {
+		return "apigatewayv2", op
 	}
 	if op := apigatewayOp(r.Method, p); op != "" {
 		return "apigateway", op
