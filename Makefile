@@ -3,16 +3,23 @@
 # never edit those by hand.
 GO ?= go
 SEED ?= 1
+# The Lambda bootstrap: the Lambda mode alone, without the simulator's
+# plotting (docs/operations.md has its size and cold start).
+LAMBDA_PKG ?= ./cmd/autotuner-lambda
 # The Lambda runtime interface emulator; internal/testenv names the same version.
 RIE_VERSION ?= v0.0.0-20261030222936-bef5c4ba774d
 # moto, the second-opinion AWS emulator, is unpacked and started by this
 # script (see its header); tests find it through AUTOTUNER_MOTO_SCRIPT.
 MOTO_START ?= $(abspath ../shared/emulators/start-moto.sh)
 
-.PHONY: build test emulators fuzz bench bakeoff
+.PHONY: build build-lambda test emulators fuzz bench bakeoff
 
 build:
 	$(GO) build -o autotuner ./cmd/autotuner
+
+# build-lambda cross-compiles the bootstrap as deploy/sam ships it.
+build-lambda:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" -o bootstrap $(LAMBDA_PKG)
 
 # test installs every emulator from the project's own files, then runs the
 # whole suite with emulators required: a missing one fails, never skips.
@@ -47,8 +54,7 @@ bakeoff: build
 # release-snapshot builds every release artifact into dist/, offline once
 # the module cache holds go.sum's modules (go mod download): an archive per
 # platform, the Lambda zips and checksums.txt (docs/operations.md, "Release
-# artifacts"). LAMBDA_PKG is the main package that becomes the bootstrap.
-LAMBDA_PKG ?= ./cmd/autotuner
+# artifacts"). LAMBDA_PKG (above) is the main package of the bootstrap.
 RELEASE_FLAGS ?=
 RELEASE_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 

@@ -29,9 +29,12 @@ const (
 
 // MapState is what the definition says about the Map state a target names.
 type MapState struct {
-	Path          []string
-	Distributed   bool   // ItemProcessor.ProcessorConfig.Mode is DISTRIBUTED
-	QueryLanguage string // JSONPath or JSONata, as in force for the state
+	Path        []string
+	Distributed bool // ItemProcessor.ProcessorConfig.Mode is DISTRIBUTED
+	// NestedDistributed: the item processor holds a Distributed Map (at
+	// any depth), so every running iteration holds an open Map Run.
+	NestedDistributed bool
+	QueryLanguage     string // JSONPath or JSONata, as in force for the state
 	// Set reports whether MaxConcurrency is present; Value is its value
 	// (0, or absent, means no limit: ModeMax applies).
 	Set   bool
@@ -183,6 +186,9 @@ func describeMap(def string, state *jnode, st *MapState) {
 			st.Distributed = stringMember(def, c, "Mode", "INLINE") == "DISTRIBUTED"
 		}
 	}
+	for _, sc := range innerScopes(state, "Map") {
+		st.NestedDistributed = st.NestedDistributed || holdsDistributedMap(def, sc, 0)
+	}
 	if p := state.member("MaxConcurrencyPath"); p != nil {
 		st.Dynamic = fmt.Sprintf("the Map state reads its MaxConcurrency at run time from MaxConcurrencyPath %s; use mode: parameter to publish the value it reads", def[p.start:p.end])
 		return
@@ -205,6 +211,38 @@ func describeMap(def string, state *jnode, st *MapState) {
 	default:
 		st.Dynamic = fmt.Sprintf("MaxConcurrency %s is not a number", def[v.start:v.end])
 	}
+}
+
+// maxNesting bounds the walk through nested states: a definition is at
+// most 1 MB, and no real one nests this deep.
+const maxNesting = 64
+
+// holdsDistributedMap reports whether a state-machine scope holds a
+// Distributed Map, in its states or in any Parallel or Map inside them.
+func holdsDistributedMap(def string, scope *jnode, depth int) bool {
+	states := scope.member("States")
+	if depth > maxNesting || states == nil || states.kind != '{' {
+		return false
+	}
+	for _, s := range states.vals {
+		if s.kind != '{' {
+			continue
+		}
+		typ := stringMember(def, s, "Type", "")
+		if typ == "Map" {
+			if p := s.member("ItemProcessor"); p != nil && p.kind == '{' {
+				if c := p.member("ProcessorConfig"); c != nil && c.kind == '{' && stringMember(def, c, "Mode", "INLINE") == "DISTRIBUTED" {
+					return true
+				}
+			}
+		}
+		for _, inner := range innerScopes(s, typ) {
+			if holdsDistributedMap(def, inner, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func stringMember(def string, obj *jnode, key, dflt string) string {

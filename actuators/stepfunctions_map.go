@@ -71,9 +71,16 @@ func (s *StepFunctionsMap) Current(ctx context.Context, t *config.Target, now ti
 	}
 	st := controller.State{Value: float64(m.inForce.Effective()), Unset: !m.inForce.Set || m.inForce.Value == 0}
 	st.Constraints.Floor = 1
-	st.Constraints.Ceiling = float64(m.inForce.ModeMax())
+	st.Constraints.Ceiling, st.Constraints.CeilingRule = mapCeiling(t, m.inForce)
 	st.Constraints.Blocked = blocked
 	return st, nil
+}
+
+// mapCeiling is the Map's ceiling: its mode's maximum, lowered by the
+// account's quotas the target's executions share.
+func mapCeiling(t *config.Target, m MapState) (float64, string) {
+	return MapCeiling(MapQuota{ModeMax: float64(m.ModeMax()), Region: t.Region, Executions: t.StepFunctions.Executions,
+		TransitionsPerSecond: t.StepFunctions.TransitionsPerSecond, NestedDistributed: m.NestedDistributed})
 }
 
 // currentParameter reads the published value, after checking that the
@@ -84,7 +91,7 @@ func (s *StepFunctionsMap) currentParameter(ctx context.Context, t *config.Targe
 		return st, err
 	}
 	st.Constraints.Floor = 1
-	st.Constraints.Ceiling = float64(m.inForce.ModeMax())
+	st.Constraints.Ceiling, st.Constraints.CeilingRule = mapCeiling(t, m.inForce)
 	if m.inForce.Dynamic == "" && st.Constraints.Blocked == "" {
 		st.Constraints.Blocked = fmt.Sprintf("the Map state has a fixed MaxConcurrency (%d in force) and reads no parameter: publishing would change nothing; read it through MaxConcurrencyPath, or use mode: definition", m.inForce.Effective())
 	}

@@ -420,7 +420,7 @@ func (d *decoder) identity(o *obj, t *Target) {
 
 // identityKeys are every kind's resource keys.
 var identityKeys = []string{"function", "queue", "api_name", "event_source_mapping", "usage_plan", "api_stage", "rest_api", "api_id", "stage", "method", "route", "limit", "burst_ratio", "table", "index", "capacity",
-	"state_machine", "map_state", "mode", "publish", "alias", "ssm_parameter", "key", "attribute", "bucket"}
+	"state_machine", "map_state", "mode", "publish", "alias", "ssm_parameter", "key", "attribute", "bucket", "executions", "transitions_per_second"}
 
 var methodRE = regexp.MustCompile(`^/(\*|[^\s]*)/(\*|GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|ANY)$`)
 

@@ -409,7 +409,11 @@ func (pc *policyCtx) feedforward(fo *obj, p *policy.AutotunerParams) *obj {
 	sp.Cap = admitted
 	fo.done()
 	p.Setpoints = append(p.Setpoints, sp)
-	if admitted != "" {
+	if admitted != "" && pc.t.Kind != DynamoDBProvisioned {
+		// A provisioned table takes the cap alone, no floor: the API's
+		// limit carries the API's own headroom, the table's burst bank
+		// absorbs what a sudden opening lets through, and every unit a
+		// floor held would be paid until the decrease quota lets it down.
 		a := sp
 		a.Signal, a.Target, a.Backlog, a.Drain, a.Floor, a.Cap = admitted, 1, "", 0, true, ""
 		p.Setpoints = append(p.Setpoints, a)
@@ -522,6 +526,7 @@ func (pc *policyCtx) decreases(n *yaml.Node, path string) {
 	if pc.t.Engine != nil && pc.t.Kind == DynamoDBProvisioned {
 		pc.t.Engine.Guards.DecreaseReserve = reserve
 		pc.t.Engine.Guards.MinSaving = saving
+		pc.t.Engine.Guards.WeighDecreases = pc.t.PolicyName == "autotuner"
 	}
 }
 

@@ -36,10 +36,12 @@ type presetSignal struct {
 	Dims                          [][2]string // ordered, so the expansion reads the same every time
 	Missing                       Missing
 	PerSecond                     bool
+	Delay                         string // a metric published late (EMF from the callers), e.g. "1m"
 }
 
 // Metric names and dimensions below follow the service pages:
 // Lambda https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+// Step Functions https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
 // SQS https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
 // API Gateway https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html
 // HTTP APIs https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html
@@ -113,7 +115,53 @@ var presets = []preset{
 		Policy:  tablePolicy,
 		Why:     "consumed units per second against the maximum; requests throttled by the maximum itself push up",
 	},
+	{
+		// The Map's load is the Lambda its items invoke: no AWS/States
+		// metric counts running iterations.
+		Kind:  StepFunctionsMap,
+		Needs: []string{"function"},
+		Signals: func(k presetKeys) []presetSignal {
+			fn := [][2]string{{"FunctionName", k["function"]}}
+			return []presetSignal{
+				{Name: "busy", Namespace: "AWS/Lambda", Metric: "ConcurrentExecutions", Stat: "Maximum", Dims: fn},
+				{Name: "executions_failed", Namespace: "AWS/States", Metric: "ExecutionsFailed", Stat: "Sum", Dims: [][2]string{{"StateMachineArn", k["state_machine"]}}, Missing: MissingZero},
+			}
+		},
+		Policy: mapPolicy,
+		Why:    "the Lambda the items invoke, busy against the Map's fan-out; a change reaches only executions started after it, so each increase waits 3 minutes to show; failed executions are there for a guard",
+	},
+	{
+		// What the limiter itself publishes (ratelimit.MetricNamespace),
+		// from the callers' EMF at the end of each minute.
+		Kind:  RateLimitBucket,
+		Needs: []string{"bucket"},
+		Signals: func(k presetKeys) []presetSignal {
+			b := [][2]string{{"Bucket", k["bucket"]}}
+			return []presetSignal{
+				{Name: "acquired", Namespace: "Autotuner/RateLimit", Metric: "Acquired", Stat: "Sum", Dims: b, PerSecond: true, Delay: "1m"},
+				{Name: "denied", Namespace: "Autotuner/RateLimit", Metric: "Denied", Stat: "Sum", Dims: b, PerSecond: true, Missing: MissingZero, Delay: "1m"},
+				{Name: "waits", Namespace: "Autotuner/RateLimit", Metric: "WaitSeconds", Stat: "p90", Dims: b, Delay: "1m"},
+			}
+		},
+		Policy: bucketPolicy,
+		Why:    "tokens granted against the rate; denials and long waits push up, 10% at a time, since a denial measures demand, not what the protected service can take; add guards on that service's health",
+	},
 }
+
+// The Map's policy waits for new executions to show a change.
+const mapPolicy = `autotuner:
+  utilization: {signal: busy, target: 70%}
+  up: {max_step: 50%, cooldown: 3m}
+`
+
+// The bucket's policy: denials carry no measured share of what the
+// protected service takes, so increases probe by 10%.
+const bucketPolicy = `autotuner:
+  utilization: {signal: acquired, target: 90%}
+  throttles: denied
+  backlog: {signal: waits, target: 2s}
+  up: {max_step: 10%, cooldown: 2m}
+`
 
 // The API policy opens the door no faster than doubling per minute: the
 // simulator's bake-off showed a faster front door moves overload onto
@@ -270,6 +318,9 @@ func presetSignals(ps []presetSignal) *yaml.Node {
 		}
 		if s.Missing != "" {
 			add("missing", scalar(string(s.Missing)))
+		}
+		if s.Delay != "" {
+			add("delay", scalar(s.Delay))
 		}
 		out.Content = append(out.Content, scalar(s.Name), sig)
 	}

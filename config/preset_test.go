@@ -19,6 +19,8 @@ var presetTargets = map[Kind]string{
 	APIGatewayV2Stage:         "api_id: a1b2c3d4\n    stage: prod\n    route: GET /items",
 	DynamoDBProvisioned:       "table: orders\n    capacity: write",
 	DynamoDBOnDemandMax:       "table: orders\n    capacity: read",
+	StepFunctionsMap:          "state_machine: arn:aws:states:us-east-1:123456789012:stateMachine:orders\n    map_state: Process items\n    function: process-item",
+	RateLimitBucket:           "table: autotuner-buckets\n    bucket: partner-api",
 }
 
 func parseOne(t *testing.T, body string) *Target {
@@ -75,6 +77,7 @@ func TestPresetsMatchHandWrittenExample(t *testing.T) {
 		{"orders-table-writes", DynamoDBProvisioned, "table: orders\n    capacity: write"},
 		{"orders-table-reads", DynamoDBProvisioned, "table: orders\n    capacity: read"},
 		{"public-api-plan", APIGatewayUsagePlan, "usage_plan: a1b2c3\n    api_name: public\n    stage: prod"},
+		{"partner-api-bucket", RateLimitBucket, "table: autotuner-buckets\n    bucket: partner-api"},
 	} {
 		t.Run(c.example, func(t *testing.T) {
 			hand := ex.Target(c.example)

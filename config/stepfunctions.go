@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -32,6 +33,13 @@ type StepFunctions struct {
 	// to it, so executions started through the alias see it.
 	Publish bool
 	Alias   string
+	// Executions is the most executions running this Map at once (1 by
+	// default): the account's quotas are shared by all of them.
+	Executions int
+	// TransitionsPerSecond is the state transitions one running iteration
+	// spends per second (its states ÷ its duration); 0 when unknown. With
+	// it, the account's state-transition bucket caps MaxConcurrency.
+	TransitionsPerSecond float64
 }
 
 // ParameterStore names a shared place that holds a number for others to
@@ -110,6 +118,7 @@ func (d *decoder) stepFunctionsIdentity(o *obj, t *Target) {
 	}
 	o.boolean("publish", &s.Publish)
 	o.str("alias", &s.Alias)
+	d.mapQuotaKeys(o, t)
 	switch s.Mode {
 	case MapModeDefinition:
 		if s.Publish {
@@ -126,6 +135,31 @@ func (d *decoder) stepFunctionsIdentity(o *obj, t *Target) {
 		o.check(s.Alias == "", "alias", "only applies with mode: definition")
 		d.parameterIdentity(o, t, " with mode: parameter")
 	}
+}
+
+// Bounds of the quota keys: a million executions at once is the account's
+// default open-execution quota; no iteration spends more transitions a
+// second than the largest bucket refills.
+const (
+	maxMapExecutions       = 1000000
+	maxIterationTransition = 5000
+)
+
+// mapQuotaKeys reads what the account's quotas need to know of the Map
+// (executions, transitions_per_second), and the function its items
+// invoke, which names the preset's metrics.
+func (d *decoder) mapQuotaKeys(o *obj, t *Target) {
+	s := &t.StepFunctions
+	s.Executions = 1
+	var n float64
+	if o.number("executions", &n) {
+		o.check(n >= 1 && n <= maxMapExecutions && n == math.Trunc(n), "executions", "must be a whole number in [1, %d]: the most executions running this Map at once, got %v", maxMapExecutions, n)
+		s.Executions = int(n)
+	}
+	if o.number("transitions_per_second", &s.TransitionsPerSecond) {
+		o.check(s.TransitionsPerSecond > 0 && s.TransitionsPerSecond <= maxIterationTransition, "transitions_per_second", "must be in (0, %d]: the state transitions one running iteration spends a second, got %v", maxIterationTransition, s.TransitionsPerSecond)
+	}
+	o.str("function", &t.Function)
 }
 
 // mapState reads map_state: one state name, or a list of names from the

@@ -30,14 +30,19 @@ func TestStepFunctionsMapTargets(t *testing.T) {
 	}{{
 		name:     "definition, nested path, published",
 		yaml:     "name: m\nkind: stepfunctions-map\nstate_machine: " + sfnARN + "\nmap_state: [Process, Fan out]\npublish: true\nalias: live\nmin: 1\nmax: 40",
-		want:     StepFunctions{StateMachine: sfnARN, MapState: []string{"Process", "Fan out"}, Mode: MapModeDefinition, Publish: true, Alias: "live"},
+		want:     StepFunctions{StateMachine: sfnARN, MapState: []string{"Process", "Fan out"}, Mode: MapModeDefinition, Publish: true, Alias: "live", Executions: 1},
 		identity: "state machine orders map Process > Fan out",
 	}, {
 		name:     "parameter mode through SSM",
 		yaml:     "name: m\nkind: stepfunctions-map\nstate_machine: " + sfnARN + "\nmap_state: Fan out\nmode: parameter\nssm_parameter: /orders/limit\nmin: 1\nmax: 10000",
-		want:     StepFunctions{StateMachine: sfnARN, MapState: []string{"Fan out"}, Mode: MapModeParameter},
+		want:     StepFunctions{StateMachine: sfnARN, MapState: []string{"Fan out"}, Mode: MapModeParameter, Executions: 1},
 		store:    ParameterStore{SSMParameter: "/orders/limit"},
 		identity: "state machine orders map Fan out via parameter /orders/limit",
+	}, {
+		name:     "the account's quotas: executions sharing them, transitions per iteration",
+		yaml:     "name: m\nkind: stepfunctions-map\nstate_machine: " + sfnARN + "\nmap_state: M\nexecutions: 20\ntransitions_per_second: 2.5\nfunction: process-item\nmin: 1\nmax: 40",
+		want:     StepFunctions{StateMachine: sfnARN, MapState: []string{"M"}, Mode: MapModeDefinition, Executions: 20, TransitionsPerSecond: 2.5},
+		identity: "state machine orders map M",
 	}, {
 		name:     "parameter kind on a DynamoDB item",
 		yaml:     "name: m\nkind: parameter\ntable: limits\nkey: {pk: orders}\nattribute: max_concurrency\nmin: 0\nmax: 500",
@@ -72,6 +77,10 @@ func TestStepFunctionsMapErrors(t *testing.T) {
 		{"name: m\nkind: stepfunctions-map\nstate_machine: " + sfnARN + "\nmap_state: M\nmin: 1\nmax: 20000", "must be <= 10000"},
 		{"name: m\nkind: stepfunctions-map\nstate_machine: " + sfnARN + "\nmap_state: M\npublish: true\nmin: 1\nmax: 5", "alias: is required with publish: true"},
 		{"name: m\nkind: stepfunctions-map\nstate_machine: " + sfnARN + "\nmap_state: M\nmode: runtime\nmin: 1\nmax: 5", "must be definition or parameter"},
+		{"name: m\nkind: stepfunctions-map\nstate_machine: " + sfnARN + "\nmap_state: M\nexecutions: 2.5\nmin: 1\nmax: 5", "executions: must be a whole number in [1, 1000000]"},
+		{"name: m\nkind: stepfunctions-map\nstate_machine: " + sfnARN + "\nmap_state: M\nexecutions: 0\nmin: 1\nmax: 5", "executions: must be a whole number"},
+		{"name: m\nkind: stepfunctions-map\nstate_machine: " + sfnARN + "\nmap_state: M\ntransitions_per_second: 0\nmin: 1\nmax: 5", "transitions_per_second: must be in (0, 5000]"},
+		{"name: m\nkind: parameter\nssm_parameter: /p\nexecutions: 3\nmin: 1\nmax: 5", "executions"},
 		{"name: m\nkind: stepfunctions-map\nstate_machine: " + sfnARN + "\nmap_state: M\nmode: parameter\nmin: 1\nmax: 5", "ssm_parameter: or table, key and attribute, is required with mode: parameter"},
 		{"name: m\nkind: stepfunctions-map\nstate_machine: " + sfnARN + "\nmap_state: M\nssm_parameter: /x\nmin: 1\nmax: 5", "ssm_parameter: only applies with mode: parameter"},
 		{"name: m\nkind: parameter\nssm_parameter: /x\ntable: t\nkey: {pk: a}\nattribute: v\nmin: 1\nmax: 5", "two backends"},

@@ -163,11 +163,16 @@ func (j *JSONLines) Sync() error {
 }
 
 func (j *JSONLines) Write(r *Record) error {
-	b, err := json.Marshal(r)
+	// The line is encoded outside the lock, into a buffer reused from
+	// line to line (the writer does not keep it).
+	buf := lineBufs.Get().(*[]byte)
+	defer lineBufs.Put(buf)
+	b, err := r.AppendJSON((*buf)[:0])
 	if err != nil {
 		return err
 	}
 	b = append(b, '\n')
+	*buf = b
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	_, err = j.w.Write(b)

@@ -343,6 +343,10 @@ func TestAuditRecordGolden(t *testing.T) {
 		t.Fatalf("want an intent line and an outcome line, got %q", buf.Bytes())
 	}
 	line := lines[1]
+	// The fast encoder writes the bytes encoding/json would.
+	if want, err := json.Marshal(seen[0]); err != nil || !bytes.Equal(line, append(want, '\n')) {
+		t.Errorf("audit line\n%s\nencoding/json (%v):\n%s", line, err, want)
+	}
 	var got any
 	if err := json.Unmarshal(line, &got); err != nil {
 		t.Fatal(err)

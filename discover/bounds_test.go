@@ -74,7 +74,7 @@ func TestQuoteRoundTrips(t *testing.T) {
 }
 
 func FuzzQuote(f *testing.F) {
-	for _, s := range []string{"orders", "true", "1e3", "a: b", "#x", "-x", "null", "ä"} {
+	for _, s := range []string{"orders", "true", "1e3", "a: b", "#x", "-x", "null", "ä", "0:"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

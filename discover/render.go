@@ -89,7 +89,8 @@ var plainRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]*$`)
 
 // quote writes a value YAML reads back as the same string.
 func quote(s string) string {
-	if plainRE.MatchString(s) && !strings.Contains(s, ": ") && !looksScalar(s) {
+	// A trailing colon would make the value a mapping key ("0:").
+	if plainRE.MatchString(s) && !strings.Contains(s, ": ") && !strings.HasSuffix(s, ":") && !looksScalar(s) {
 		return s
 	}
 	return strconv.Quote(s)

@@ -9,12 +9,20 @@ import (
 	"github.com/autotuner/autotuner/controller"
 )
 
+// DefaultNamespace holds the metrics when AUTOTUNER_METRICS_NAMESPACE is
+// unset; MetricNeedsAttention counts what a person must fix (the SAM
+// template's alarm watches it).
+const (
+	DefaultNamespace     = "Autotuner"
+	MetricNeedsAttention = "NeedsAttention"
+)
+
 // EMF writes CloudWatch Embedded Metric Format lines: one JSON object per
 // line that CloudWatch Logs turns into metrics, with no PutMetricData call
 // and no extra permission.
 type EMF struct {
 	W         io.Writer
-	Namespace string // "Autotuner" when empty
+	Namespace string // DefaultNamespace when empty
 }
 
 type emfMetric struct {
@@ -36,7 +44,7 @@ type emfMeta struct {
 func (e *EMF) line(at time.Time, dims []string, metrics []emfMetric, values map[string]any) error {
 	ns := e.Namespace
 	if ns == "" {
-		ns = "Autotuner"
+		ns = DefaultNamespace
 	}
 	if dims == nil {
 		dims = []string{}
@@ -54,7 +62,7 @@ func (e *EMF) line(at time.Time, dims []string, metrics []emfMetric, values map[
 // target (its limit, whether it changed, its errors, and DynamoDB
 // decreases left), and one line per present signal reading.
 func (e *EMF) Tick(res *controller.Result, kind Kind, dur time.Duration, now time.Time) error {
-	applied, errs := 0, 0
+	applied, errs, attention := 0, 0, 0
 	decisions := map[string]int{}
 	for _, r := range res.Records {
 		if r.Applied {
@@ -62,6 +70,9 @@ func (e *EMF) Tick(res *controller.Result, kind Kind, dur time.Duration, now tim
 		}
 		if r.Error != "" {
 			errs++
+			if r.ErrorClass.NeedsHuman() {
+				attention++
+			}
 		}
 		if r.Decision != nil {
 			decisions[string(r.Decision.Action)]++
@@ -71,6 +82,7 @@ func (e *EMF) Tick(res *controller.Result, kind Kind, dur time.Duration, now tim
 		"Event": string(kind), "Ticks": 1, "TickDuration": float64(dur.Microseconds()) / 1000,
 		"Evaluated": len(res.Records), "Applied": applied, "Errors": errs,
 		"DecisionsUp": decisions["up"], "DecisionsDown": decisions["down"], "DecisionsHold": decisions["hold"],
+		MetricNeedsAttention: attention,
 	}
 	// Targets that could not read their signals: every target when the
 	// batched read failed, else those the service did not answer.
@@ -78,7 +90,7 @@ func (e *EMF) Tick(res *controller.Result, kind Kind, dur time.Duration, now tim
 	if err := e.line(now, nil, []emfMetric{
 		{"Ticks", "Count"}, {"TickDuration", "Milliseconds"}, {"Evaluated", "Count"}, {"Applied", "Count"},
 		{"Errors", "Count"}, {"DecisionsUp", "Count"}, {"DecisionsDown", "Count"}, {"DecisionsHold", "Count"},
-		{"SenseFailures", "Count"},
+		{"SenseFailures", "Count"}, {MetricNeedsAttention, "Count"},
 	}, summary); err != nil {
 		return err
 	}
@@ -112,6 +124,14 @@ func (e *EMF) Tick(res *controller.Result, kind Kind, dur time.Duration, now tim
 		}
 	}
 	return nil
+}
+
+// PoliciesStale writes the line of an invocation that found the policies
+// in S3 or SSM unreadable or invalid and kept the last good file: a
+// person must fix the file, so it counts in NeedsAttention too.
+func (e *EMF) PoliciesStale(now time.Time) error {
+	return e.line(now, nil, []emfMetric{{"PoliciesStale", "Count"}, {MetricNeedsAttention, "Count"}},
+		map[string]any{"PoliciesStale": 1, MetricNeedsAttention: 1})
 }
 
 func boolInt(b bool) int {

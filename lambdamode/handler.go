@@ -152,6 +152,11 @@ func (h *Handler) controller(ctx context.Context) (*config.File, *controller.Con
 	}
 	if stale != nil {
 		h.logger().Error("refreshing policies failed; keeping the last good file", "err", stale)
+		if h.Metrics != nil {
+			if err := h.Metrics.PoliciesStale(h.now()); err != nil {
+				h.logger().Warn("writing metrics", "err", err)
+			}
+		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -15,7 +15,7 @@ import (
 )
 
 // S3API is the SDK call an S3 policies source needs; ParameterReader
-// reads an SSM parameter (SSMClient).
+// reads an SSM parameter (SSMParameters).
 type (
 	S3API interface {
 		GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)

@@ -256,6 +256,7 @@ func (a *Autotuner) recommend(in *Input, mem *Memory) Proposal {
 		prop.Window, prop.WindowValue = WindowRecommend, math.Max(st.required, est.predicted*base)
 	}
 	a.propose(in, mem, &est, &st, u, &prop)
+	a.weighQuota(in, mem, &est, &st, &prop)
 	return prop
 }
 

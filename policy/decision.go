@@ -2,9 +2,7 @@ package policy
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -52,42 +50,51 @@ const (
 	ReasonForecast = "forecast"
 )
 
-func (r Reason) String() string {
-	var b strings.Builder
-	b.WriteString(strings.ReplaceAll(r.Code, "_", " "))
+func (r Reason) String() string { return string(r.appendTo(nil)) }
+
+// appendTo appends String's text to b: the audit writes one per target
+// per tick, so it builds no strings on the way.
+func (r Reason) appendTo(b []byte) []byte {
+	for i := 0; i < len(r.Code); i++ {
+		if c := r.Code[i]; c == '_' {
+			b = append(b, ' ')
+		} else {
+			b = append(b, c)
+		}
+	}
 	switch {
 	case r.Signal != "" && r.Code == ReasonMissing:
 		// No datapoint: there is no value to show, and 0 would read
 		// as a reading of zero.
-		b.WriteString(" (")
-		b.WriteString(r.Signal)
-		b.WriteString(")")
+		b = append(b, " ("...)
+		b = append(b, r.Signal...)
+		b = append(b, ")"...)
 	case r.Signal != "":
-		b.WriteString(" (")
-		b.WriteString(r.Signal)
-		b.WriteString(" = ")
-		b.WriteString(num(r.Value))
+		b = append(b, " ("...)
+		b = append(b, r.Signal...)
+		b = append(b, " = "...)
+		b = appendNum(b, r.Value)
 		switch {
 		case r.Param == 0:
 		case r.Code == ReasonDebounceUp || r.Code == ReasonDebounceDn:
 			// Param is the count of evaluations in a row it waits for.
-			b.WriteString(", acts after ")
-			b.WriteString(num(r.Param))
-			b.WriteString(" in a row")
+			b = append(b, ", acts after "...)
+			b = appendNum(b, r.Param)
+			b = append(b, " in a row"...)
 		default:
-			b.WriteString(", setpoint ")
-			b.WriteString(num(r.Param))
+			b = append(b, ", setpoint "...)
+			b = appendNum(b, r.Param)
 		}
-		b.WriteString(")")
+		b = append(b, ")"...)
 	case r.Param != 0:
-		b.WriteString(" ")
-		b.WriteString(num(r.Param))
+		b = append(b, " "...)
+		b = appendNum(b, r.Param)
 	}
 	if !r.Until.IsZero() {
-		b.WriteString(" until ")
-		b.WriteString(r.Until.UTC().Format(time.RFC3339))
+		b = append(b, " until "...)
+		b = r.Until.UTC().AppendFormat(b, time.RFC3339)
 	}
-	return b.String()
+	return b
 }
 
 // Guard names, in the order the chain applies them.
@@ -117,19 +124,31 @@ type GuardStep struct {
 	Signal string    `json:"signal,omitempty"` // the signal that triggered it, for back-pressure
 }
 
-func (g GuardStep) String() string {
-	s := fmt.Sprintf("%s → %s by %s (%s", num(g.From), num(g.To), g.Guard, g.Rule)
+func (g GuardStep) String() string { return string(g.appendTo(nil)) }
+
+// appendTo appends String's text to b.
+func (g *GuardStep) appendTo(b []byte) []byte {
+	b = appendNum(b, g.From)
+	b = append(b, " → "...)
+	b = appendNum(b, g.To)
+	b = append(b, " by "...)
+	b = append(b, g.Guard...)
+	b = append(b, " ("...)
+	b = append(b, g.Rule...)
 	if g.Signal != "" {
-		s += " on " + g.Signal
+		b = append(b, " on "...)
+		b = append(b, g.Signal...)
 	}
 	if g.Param != 0 {
-		s += " " + num(g.Param)
+		b = append(b, ' ')
+		b = appendNum(b, g.Param)
 	}
-	s += ")"
+	b = append(b, ')')
 	if !g.Until.IsZero() {
-		s += " until " + g.Until.UTC().Format(time.RFC3339)
+		b = append(b, " until "...)
+		b = g.Until.UTC().AppendFormat(b, time.RFC3339)
 	}
-	return s
+	return b
 }
 
 // maxSteps bounds the guard chain; each guard records at most once, the
@@ -165,15 +184,25 @@ func (d *Decision) Changed() bool { return d.Action != Hold }
 
 // Explain renders the decision as one sentence, as `autotuner plan` prints
 // it: "proposed 180 (above band …) → 150 by max_step_up (…) → final 150".
-func (d *Decision) Explain() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s → proposed %s (%s)", d.Action, num(d.Current), num(d.Proposed), d.Reason)
-	for _, s := range d.Steps() {
-		b.WriteString("; ")
-		b.WriteString(s.String())
+func (d *Decision) Explain() string { return string(d.AppendExplain(nil)) }
+
+// AppendExplain appends Explain's sentence to b, for an encoder that
+// writes one per target per tick without building strings.
+func (d *Decision) AppendExplain(b []byte) []byte {
+	b = append(b, d.Action...)
+	b = append(b, ": "...)
+	b = appendNum(b, d.Current)
+	b = append(b, " → proposed "...)
+	b = appendNum(b, d.Proposed)
+	b = append(b, " ("...)
+	b = d.Reason.appendTo(b)
+	b = append(b, ')')
+	for i := range d.Steps() {
+		b = append(b, "; "...)
+		b = d.steps[i].appendTo(b)
 	}
-	fmt.Fprintf(&b, "; final %s", num(d.Final))
-	return b.String()
+	b = append(b, "; final "...)
+	return appendNum(b, d.Final)
 }
 
 // MarshalJSON writes the decision with its guard steps and explanation.
@@ -200,3 +229,5 @@ type DecisionJSON struct {
 }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+func appendNum(b []byte, v float64) []byte { return strconv.AppendFloat(b, v, 'f', -1, 64) }

@@ -36,6 +36,9 @@ type estimate struct {
 	// below it: a limit cut upstream (back-pressure) lowers this
 	// target's own load, not the traffic still waiting for it.
 	predicted float64
+	// sized is the highest demand ratio of the setpoints alone, before
+	// the throttles: what the measured load asks for.
+	sized float64
 }
 
 func (e *estimate) consider(ratio float64, sp *Setpoint, value float64) {
@@ -55,6 +58,7 @@ func (a *Autotuner) estimateDemand(in *Input, mem *Memory, base float64) estimat
 			a.setpointDemand(in, mem, base, sp, &est)
 		}
 	}
+	est.sized = est.demand
 	a.throttleDemand(in, mem, base, &est)
 	if in.Alarm {
 		est.throttleDemand = math.Max(est.throttleDemand, 1+math.Max(2*a.P.Band, 0.2))

@@ -17,7 +17,7 @@ var _ Policy = (*Engine)(nil)
 // Decide runs the recommender, then the guards in this order:
 // bounds, stabilization, step caps, cooldowns, dead band, back-pressure,
 // rounding, the smallest decrease, bounds again (and the zero rule),
-// service rules.
+// service rules, the weighing of a scarce decrease.
 func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	mem = mem.sanitized()
 	mem.Version = MemoryVersion
@@ -49,6 +49,7 @@ func (e *Engine) Decide(in Input, mem Memory) (Decision, Memory) {
 	c.minDecrease()
 	c.finalBounds()
 	c.service()
+	c.weighDecrease()
 	c.noDecreaseWithoutData(p.Reason.Code)
 
 	// Every policy: how fresh this memory is, and how often it is

@@ -81,6 +81,10 @@ type Guards struct {
 	// MinSaving is the smallest decrease, as a fraction of the current
 	// value, that is worth one of DynamoDB's scarce decreases.
 	MinSaving float64
+	// WeighDecreases keeps a table's last decrease before the hourly
+	// spacing for the deeper cut the stabilization window allows soon,
+	// when that saves more over the hour (weighDecrease).
+	WeighDecreases bool
 }
 
 // chain runs the guards over a proposal. It is the single place where
@@ -175,6 +179,9 @@ func (c *chain) bounds(rule string) {
 		rule2 := rule + ": max"
 		if ce := c.in.Constraints.Ceiling; ce > 0 && ce < c.in.Max {
 			rule2 = rule + ": service ceiling"
+			if why := c.in.Constraints.CeilingRule; why != "" {
+				rule2 += " (" + why + ")"
+			}
 		}
 		c.set(GuardBounds, rule2, c.hi, c.hi, time.Time{}, "")
 		c.sat = true

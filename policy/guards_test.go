@@ -311,8 +311,13 @@ func TestGuardServiceConstraints(t *testing.T) {
 				t.Fatalf("rule = %q", r)
 			}
 		}},
-		// The ceiling fell below the limit in force: come down to it.
-		{at: time.Minute, propose: 300, con: Constraints{Ceiling: 250}, want: 250, action: Down, guards: "bounds"},
+		// The ceiling fell below the limit in force: come down to it. An
+		// account quota behind the ceiling is named in the rule.
+		{at: time.Minute, propose: 300, con: Constraints{Ceiling: 250, CeilingRule: "state transitions"}, want: 250, action: Down, guards: "bounds", check: func(t *testing.T, d *Decision, _ *Memory) {
+			if r := d.Steps()[0].Rule; r != "bounds: service ceiling (state transitions)" {
+				t.Fatalf("rule = %q", r)
+			}
+		}},
 		// An SQS mapping accepts no less than 2, whatever min says.
 		{at: 2 * time.Minute, propose: 1, con: Constraints{Floor: 2}, want: 2, guards: "bounds"},
 		// The usage-plan quota: no change before NotBefore.

@@ -71,6 +71,11 @@ type Memory struct {
 	// downstream sustains (TCP's slow start after a loss).
 	ProbeStep float64 `json:"probe_step,omitempty"`
 
+	// Weighed is when a table was last raised only part of the way a
+	// throttle boost asked for (the decrease quota weighed against it):
+	// throttles under that raise, while it is in force, get the full one.
+	Weighed time.Time `json:"weighed,omitzero"`
+
 	// Change history for cooldowns and oscillation accounting.
 	LastUp   time.Time `json:"last_up,omitzero"`
 	LastDown time.Time `json:"last_down,omitzero"`

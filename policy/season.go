@@ -175,6 +175,15 @@ func (s *season) forecast(from, to, known time.Time) float64 {
 		if now = float64(s.level[0]); now <= 0 && s.filled(0) < len(s.rows[0])/4 {
 			now = float64(s.level[1]) // too early in the cycle to say
 		}
+		// The excess goes on top of the level the load is at now, never
+		// above it: a cycle's median remembers an incident (a backlog
+		// drained after a brownout) for the rest of the cycle, and adding
+		// a burst to it would raise the limit for a load that has gone.
+		// One slot, not a span: the minutes before the newest may still
+		// be the incident's tail.
+		if r := s.recent(known); r > 0 {
+			now = math.Min(now, r)
+		}
 	}
 	for t := from.UTC().Truncate(s.slot()); !t.After(to); t = t.Add(s.slot()) {
 		off := t.Sub(t.Truncate(s.length))
@@ -185,7 +194,7 @@ func (s *season) forecast(from, to, known time.Time) float64 {
 			if !s.seen[c] || at.Add(s.slot()).After(known) || at.After(t) {
 				continue
 			}
-			v := s.rows[c][i]
+			v := s.near(c, i)
 			if v <= 0 {
 				continue // no datapoint fell in this slot
 			}
@@ -209,6 +218,39 @@ func (s *season) forecast(from, to, known time.Time) float64 {
 		best = math.Max(best, float64(v[n/2])+now)
 	}
 	return best
+}
+
+// recent is the capacity recorded in the slot of the newest datapoint
+// (known): what the load needs now. It is 0 when that slot holds nothing.
+func (s *season) recent(known time.Time) float64 {
+	if known.IsZero() {
+		return 0
+	}
+	t := known.UTC()
+	cycle := t.Truncate(s.length)
+	back := int(s.start.Sub(cycle) / s.length)
+	if cycle.After(*s.start) || back >= s.n {
+		return 0
+	}
+	return float64(s.rows[back][int(t.Sub(cycle)/s.slot())])
+}
+
+// near is the highest value cycle c recorded in slot i or the slots
+// beside it. A datapoint is recorded at the period of the newest
+// datapoint of the signal that drove the decision, and CloudWatch
+// publishes each metric late by a delay that varies from minute to
+// minute, so a one-minute burst lands one slot early or late in some
+// cycles: it is still the same burst.
+func (s *season) near(c, i int) float32 {
+	row := s.rows[c]
+	v := row[i]
+	if i > 0 {
+		v = max(v, row[i-1])
+	}
+	if i+1 < len(row) {
+		v = max(v, row[i+1])
+	}
+	return v
 }
 
 // cycles is how many of the cycles remembered have been seen.
@@ -290,10 +332,7 @@ func (a *Autotuner) preScale(in *Input, mem *Memory, prop *Proposal) {
 	}
 	if prop.Window == WindowRecommend && !in.Alarm {
 		// Copy on write: the caller's Memory may share the profile.
-		p := new(Profile)
-		if mem.Profile != nil {
-			*p = *mem.Profile
-		}
+		p := copyProfile(mem.Profile)
 		p.learn(mem.LastSample, prop.WindowValue)
 		mem.Profile = p
 	}

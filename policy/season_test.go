@@ -140,3 +140,75 @@ func TestSeasonRecordAndShift(t *testing.T) {
 		t.Fatalf("day slot = %v, want 42", q)
 	}
 }
+
+// An incident inflates the level of the hour it happens in (a backlog
+// drained after a brownout needs many times the usual capacity for half
+// an hour), but it is not the level the load is at once it ends: the
+// learned burst is added to the need of the newest datapoint, not to the
+// incident's median. Before the next hourly burst the limit is raised to
+// what the burst needs, not to the incident's level plus the burst.
+func TestForecastAddsTheBurstToThePresentLevel(t *testing.T) {
+	e := tuner(1, 0, Guards{Resolution: 1})
+	cur, mem := 10.0, NewMemory()
+	var ds []Decision
+	for m := range 4*60 + 60 {
+		now := t0.Add(time.Duration(m) * time.Minute)
+		at := now.Add(-readingDelay)
+		k := int(at.Sub(t0) / time.Minute)
+		busy := 7.0 // needs 10 at 70%
+		switch {
+		case k >= 0 && k%60 == 0:
+			busy = 70 // the hourly burst needs 100
+		case k >= 3*60+10 && k < 3*60+45:
+			busy = 105 // the incident needs 150, once
+		}
+		d, next := e.Decide(Input{Now: now, Current: cur, Min: 1, Max: 1000,
+			Signals: Signals{"busy": Reading(busy, at), "throttles": Reading(0, at)}}, mem)
+		ds = append(ds, d)
+		cur, mem = d.Final, next
+	}
+	if l := mem.Profile.Hour.Level[1]; l < 100 { // hour 3, one back
+		t.Fatalf("the incident's hour has level %v: the test does not inflate it", l)
+	}
+	var most float64
+	for m := 3*60 + 50; m < 4*60; m++ {
+		d := ds[m]
+		most = max(most, d.Final)
+		if d.Terms.Forecast > 110 {
+			t.Fatalf("3:%02d: forecast %v, want about the burst's 100: the incident's level was added\n%s", m-180, d.Terms.Forecast, d.Explain())
+		}
+	}
+	if most < 100 {
+		t.Fatalf("the limit reached only %v before the 4:00 burst, want 100: the burst is still learned", most)
+	}
+}
+
+// A burst whose datapoint lands a minute early or late from one hour to
+// the next (CloudWatch publishes each metric with a delay that varies, so
+// the newest datapoint a tick sees jumps) is the same burst: it is
+// forecast, though no one-minute slot holds it in half the hours.
+func TestForecastToleratesAMinuteOfJitter(t *testing.T) {
+	offset := []int{0, 1, 2, 0, 2, 1} // the burst's minute, hour by hour
+	e := tuner(1, 0, Guards{Resolution: 1})
+	cur, mem := 10.0, NewMemory()
+	var ds []Decision
+	for m := range len(offset) * 60 {
+		now := t0.Add(time.Duration(m) * time.Minute)
+		at := now.Add(-readingDelay)
+		k := int(at.Sub(t0) / time.Minute)
+		busy := 7.0 // needs 10 at 70%
+		if k >= 0 && k%60 == offset[k/60] {
+			busy = 70 // the burst needs 100
+		}
+		d, next := e.Decide(Input{Now: now, Current: cur, Min: 1, Max: 1000,
+			Signals: Signals{"busy": Reading(busy, at), "throttles": Reading(0, at)}}, mem)
+		ds = append(ds, d)
+		cur, mem = d.Final, next
+	}
+	for m := 4*60 + 50; m < 5*60; m++ {
+		if d := ds[m]; d.Reason.Code == ReasonForecast && d.Final >= 100 {
+			return
+		}
+	}
+	t.Fatalf("no forecast raised the limit to the burst's 100 before 5:00; at 4:55:\n%s", ds[4*60+55].Explain())
+}

@@ -48,6 +48,11 @@ type Constraints struct {
 	// for example the Lambda reservation that keeps 100 executions
 	// unreserved in the account.
 	Ceiling float64 `json:"ceiling,omitempty"`
+	// CeilingRule names the service rule behind Ceiling when it is not
+	// the plain maximum the service accepts (an account quota shared with
+	// other resources, say), so the audit record says which quota held
+	// the value.
+	CeilingRule string `json:"ceiling_rule,omitempty"`
 	// Floor is the lowest value the service accepts (1 RCU, 2 for an SQS
 	// event source mapping). It never lowers the target's own min.
 	Floor float64 `json:"floor,omitempty"`

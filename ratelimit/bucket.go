@@ -18,6 +18,21 @@ type State struct {
 	// Version counts the writes to the item; every write is conditional
 	// on the version it read, so no update is ever lost.
 	Version int64
+	// Fast is the fast loop's rate for this shard (see Adaptive and
+	// Limiter.Report), in force since FastAt (Unix ms); FastAt 0 means no
+	// loop runs. The shard refills at the smaller of Rate and Fast, so the
+	// loop only ever lowers what Rate allows.
+	Fast   float64
+	FastAt int64
+}
+
+// Effective is the rate the shard refills at: Rate, or the fast loop's
+// rate when it runs below it.
+func (s State) Effective() float64 {
+	if s.FastAt > 0 && s.Fast < s.Rate {
+		return math.Max(0, s.Fast)
+	}
+	return s.Rate
 }
 
 // Quantum is the refill step: a shard refills only when the clock has
@@ -49,7 +64,7 @@ func (s State) Refill(now time.Time) State {
 		s.Tokens = math.Min(s.Tokens, s.Burst) // a lowered burst holds at the next refill
 		return s
 	}
-	add := s.Rate * float64(ms-s.Last) / 1000
+	add := s.Effective() * float64(ms-s.Last) / 1000
 	s.Tokens = math.Min(s.Burst, s.Tokens+add)
 	if s.Tokens < 0 { // a negative burst is refused on write; be safe anyway
 		s.Tokens = 0
@@ -86,7 +101,7 @@ const maxWaitMs = 365 * 24 * 3600 * 1000
 // WaitFor is how long from now until n tokens exist in a state refilled
 // at now.
 func WaitFor(r State, now time.Time, n float64) time.Duration {
-	if n > r.Burst || r.Rate <= 0 {
+	if n > r.Burst || r.Effective() <= 0 {
 		return Never
 	}
 	need := n - r.Tokens
@@ -96,7 +111,7 @@ func WaitFor(r State, now time.Time, n float64) time.Duration {
 	// Round up to the millisecond the clock is kept in, then to the next
 	// refill step, so that a caller who waits exactly this long finds the
 	// tokens.
-	ms := math.Ceil(need / r.Rate * 1000)
+	ms := math.Ceil(need / r.Effective() * 1000)
 	if ms > maxWaitMs {
 		return Never
 	}
@@ -112,7 +127,7 @@ func (s State) Accrued(now time.Time) (q int64, add float64) {
 	if q <= s.Last {
 		return s.Last, 0
 	}
-	return q, s.Rate * float64(q-s.Last) / 1000
+	return q, s.Effective() * float64(q-s.Last) / 1000
 }
 
 // MaxRefillLag is how long a shard may go without a refill while its

@@ -11,6 +11,10 @@
 // an equal share of the rate. Leases let a caller take a batch of tokens
 // and spend it locally; unspent tokens expire and are never returned.
 //
+// A fast loop (adaptive.go, fastloop.go) lowers a shard's rate second by
+// second from what callers report of the protected service (its latency
+// and 429s), never above the rate configured for it.
+//
 // The arithmetic (bucket.go) is pure and property-tested. The package is a
 // library: it knows nothing of the controller that tunes its rate. It must
 // never grant more than rate × time + burst, whatever the interleaving of

@@ -56,6 +56,9 @@ type Task struct {
 	// Flush, when set, is called after every request: the Lambda task
 	// writes its EMF metrics there, one line per bucket per invocation.
 	Flush func(at time.Time)
+	// Adaptive sets the fast loop the HTTP handler's POST /report steps;
+	// nil is DefaultAdaptive.
+	Adaptive *AdaptiveConfig
 }
 
 // Handle is the Lambda handler (aws-lambda-go calls it with the decoded
@@ -83,7 +86,8 @@ func (t *Task) Handle(ctx context.Context, req TaskRequest) (TaskResponse, error
 
 // HTTP serves POST /acquire with a TaskRequest body: 200 with
 // {"granted": true}, or 429 with {"wait_seconds": s} and Retry-After, for
-// callers not written in Go. GET /healthz answers ok.
+// callers not written in Go. POST /report takes a ReportRequest and steps
+// the bucket's fast loop (see Limiter.Report). GET /healthz answers ok.
 func (t *Task) HTTP() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /acquire", func(w http.ResponseWriter, r *http.Request) {
@@ -111,6 +115,7 @@ func (t *Task) HTTP() http.Handler {
 			writeJSON(w, http.StatusTooManyRequests, res)
 		}
 	})
+	mux.HandleFunc("POST /report", t.report)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
 }

@@ -6,8 +6,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Event is one Acquire as the metrics see it.
@@ -27,42 +25,6 @@ type Recorder interface {
 // autotuner reads Acquired, Denied and WaitSeconds from it, dimension
 // Bucket, as a ratelimit-bucket target's signals.
 const MetricNamespace = "Autotuner/RateLimit"
-
-// Prometheus publishes the limiter's metrics in a long-running process.
-type Prometheus struct {
-	acquired, denied, degraded *prometheus.CounterVec
-	wait                       *prometheus.HistogramVec
-}
-
-var _ Recorder = (*Prometheus)(nil)
-
-// NewPrometheus registers the limiter's metrics on reg.
-func NewPrometheus(reg prometheus.Registerer) *Prometheus {
-	p := &Prometheus{
-		acquired: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_ratelimit_acquired_tokens_total", Help: "Tokens granted by the shared rate limiter."}, []string{"bucket"}),
-		denied:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_ratelimit_denied_tokens_total", Help: "Tokens asked for and denied by the shared rate limiter."}, []string{"bucket"}),
-		degraded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_ratelimit_degraded_total", Help: "Acquires answered by the error mode because DynamoDB could not."}, []string{"bucket"}),
-		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "autotuner_ratelimit_wait_seconds", Help: "Wait reported with each denial.",
-			Buckets: []float64{0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30}}, []string{"bucket"}),
-	}
-	reg.MustRegister(p.acquired, p.denied, p.degraded, p.wait)
-	return p
-}
-
-func (p *Prometheus) Record(bucket string, e Event) {
-	if e.Acquired > 0 {
-		p.acquired.WithLabelValues(bucket).Add(e.Acquired)
-	}
-	if e.Denied > 0 {
-		p.denied.WithLabelValues(bucket).Add(e.Denied)
-		if e.Wait >= 0 {
-			p.wait.WithLabelValues(bucket).Observe(e.Wait.Seconds())
-		}
-	}
-	if e.Degraded {
-		p.degraded.WithLabelValues(bucket).Inc()
-	}
-}
 
 // EMF gathers events and writes them as CloudWatch Embedded Metric Format
 // log lines, one per bucket per Flush: in Lambda, a line on stdout is a

@@ -32,6 +32,8 @@ const (
 	attrBurst   = "burst"
 	attrShards  = "shards"
 	attrVersion = "v"
+	attrFast    = "fast"    // the fast loop's rate for the shard
+	attrFastAt  = "fast_ms" // when the fast loop last stepped (Unix ms)
 )
 
 // ErrNoBucket is returned for a bucket that was never configured.
@@ -90,6 +92,17 @@ func decode(item map[string]types.AttributeValue) (State, error) {
 		return State{}, fmt.Errorf("ratelimit: item attribute shards = %v is not a whole number in [1, %d]", shards, MaxShards)
 	}
 	s.Last, s.Shards, s.Version = int64(last), int(shards), int64(ver)
+	// The fast loop's attributes exist only once a caller reported.
+	if _, ok := item[attrFastAt]; ok {
+		var at float64
+		if at, err = f(attrFastAt); err != nil {
+			return State{}, err
+		}
+		if s.Fast, err = f(attrFast); err != nil {
+			return State{}, err
+		}
+		s.FastAt = int64(at)
+	}
 	return s, nil
 }
 
@@ -101,6 +114,9 @@ func encode(k string, s State) map[string]types.AttributeValue {
 	item[attrBurst] = num(s.Burst)
 	item[attrShards] = inum(int64(s.Shards))
 	item[attrVersion] = inum(s.Version)
+	if s.FastAt > 0 {
+		item[attrFast], item[attrFastAt] = num(s.Fast), inum(s.FastAt)
+	}
 	return item
 }
 
@@ -137,6 +153,11 @@ func (st *store) put(ctx context.Context, k string, s State) error {
 		ExpressionAttributeNames:            map[string]string{"#t": attrTokens, "#l": attrLast, "#r": attrRate, "#b": attrBurst, "#n": attrShards, "#v": attrVersion},
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":t": num(s.Tokens), ":l": inum(s.Last), ":r": num(s.Rate), ":b": num(s.Burst), ":n": inum(int64(s.Shards)), ":v": inum(s.Version)},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	if s.FastAt > 0 { // a write that never ran the loop leaves its attributes alone
+		*in.UpdateExpression += ", #f = :f, #fa = :fa"
+		in.ExpressionAttributeNames["#f"], in.ExpressionAttributeNames["#fa"] = attrFast, attrFastAt
+		in.ExpressionAttributeValues[":f"], in.ExpressionAttributeValues[":fa"] = num(s.Fast), inum(s.FastAt)
 	}
 	if s.Version <= 1 {
 		in.ConditionExpression = aws.String("attribute_not_exists(#v)")

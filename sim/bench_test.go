@@ -2,9 +2,31 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 )
+
+// Goals the benchmarks are pinned to. On a shared machine they cannot be
+// judged (wall and even CPU time vary several-fold with the load), so a
+// miss fails the benchmark only with AUTOTUNER_BENCH_GOALS=1, on a quiet
+// reference machine; otherwise it is logged.
+const (
+	goalComponentSeconds = 20e6 // simulated component-seconds per CPU-second, whole run
+	goalNASASeconds      = 3.0  // a 28-day NASA replay, seconds of CPU
+)
+
+// checkGoal reports a benchmark figure against its goal.
+func checkGoal(b *testing.B, what string, ok bool) {
+	b.Helper()
+	switch {
+	case ok:
+	case os.Getenv("AUTOTUNER_BENCH_GOALS") == "1":
+		b.Errorf("goal missed: %s", what)
+	default:
+		b.Logf("goal missed (enforced with AUTOTUNER_BENCH_GOALS=1): %s", what)
+	}
+}
 
 // components counts the modelled components of a plant.
 func (p *plant) components() int {
@@ -90,7 +112,9 @@ func BenchmarkRun(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(comps)*float64(s.DurationS)*float64(b.N)/b.Elapsed().Seconds(), "component-s/s")
-			b.ReportMetric(float64(comps)*float64(s.DurationS)*float64(b.N)/(cpuTime()-cpu0).Seconds(), "component-s/cpu-s")
+			perCPU := float64(comps) * float64(s.DurationS) * float64(b.N) / (cpuTime() - cpu0).Seconds()
+			b.ReportMetric(perCPU, "component-s/cpu-s")
+			checkGoal(b, fmt.Sprintf("%.3gM component-s/cpu-s, want ≥ %.3gM", perCPU/1e6, goalComponentSeconds/1e6), perCPU >= goalComponentSeconds)
 		})
 	}
 }
@@ -122,7 +146,9 @@ func BenchmarkNASA28Days(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(s.DurationS)/86400, "sim-days")
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	cpu := (cpuTime() - cpu0).Seconds() / float64(b.N)
+	b.ReportMetric(cpu, "cpu-s/op")
+	checkGoal(b, fmt.Sprintf("%.2f CPU-s a replay, want < %.0f", cpu, goalNASASeconds), cpu < goalNASASeconds)
 }
 
 // BenchmarkCompareDefault is what a bare `autotuner simulate` computes:

@@ -37,6 +37,9 @@ type RateLimitScenario struct {
 	Rate float64
 	// MetricDelay is how long after a minute ends its metrics are visible.
 	MetricDelay time.Duration
+	// Adaptive, when set, runs the limiter's fast loop (ratelimit.Adaptive)
+	// on what the callers see each second, under the rate autotuner sets.
+	Adaptive *ratelimit.AdaptiveConfig
 }
 
 // RateLimitResult is what a run measured.
@@ -62,7 +65,7 @@ type rlMinute struct {
 // rlPlant is the modelled system: the bucket, the waiting callers, the API.
 type rlPlant struct {
 	sc      *RateLimitScenario
-	bucket  ratelimit.State
+	bucket  ratelimit.State // Rate is autotuner's; Fast the loop's, under it
 	ratio   float64
 	api     tokenBucket
 	retries [64]float64 // callers due to ask again in (t mod 64)
@@ -117,7 +120,9 @@ func (p *rlPlant) step(t int64) {
 	throttled := g - served
 	m.throttled += throttled
 	u := math.Min(0.98, g/c)
-	m.latMax = math.Max(m.latMax, p.sc.Latency.Seconds()*1000/(1-u))
+	lat := p.sc.Latency.Seconds() * 1000 / (1 - u)
+	m.latMax = math.Max(m.latMax, lat)
+	p.adapt(now, ratelimit.Feedback{Calls: g, Throttled: throttled, Latency: time.Duration(lat * float64(time.Millisecond))})
 	p.res.Granted += g
 	p.res.Served += served
 	p.res.Throttled += throttled
@@ -126,6 +131,21 @@ func (p *rlPlant) step(t int64) {
 		p.res.Usable += math.Min(p.sc.Demand, c)
 		p.res.ServedAfterFirstMinute += served
 	}
+}
+
+// adapt runs the fast loop on second t's answers, as Limiter.Report
+// does on the item: refill at the old rate up to the end of the second,
+// then step the loop under the configured rate.
+func (p *rlPlant) adapt(now time.Time, fb ratelimit.Feedback) {
+	if p.sc.Adaptive == nil {
+		return
+	}
+	at := now.Add(time.Second)
+	s := p.bucket.Refill(at)
+	a := ratelimit.Adaptive{Rate: s.Fast, Started: s.FastAt > 0}.Observe(fb, s.Rate, *p.sc.Adaptive)
+	s.Fast, s.FastAt = a.Rate, at.UnixMilli()
+	s.Version++
+	p.bucket = s
 }
 
 // RunRateLimit runs the target named target of a policies file against
@@ -181,6 +201,8 @@ func (a *rlActuator) Current(_ context.Context, _ *config.Target, _ time.Time) (
 	return controller.State{Value: a.p.bucket.Rate}, nil
 }
 
+// Apply sets the configured rate; a fast loop keeps its own rate, which
+// refills the bucket only while below it.
 func (a *rlActuator) Apply(_ context.Context, t *config.Target, from, to float64, now time.Time) error {
 	s := a.p.bucket.Refill(now)
 	s.Rate, s.Burst = to, to*t.BurstRatio
@@ -269,9 +291,21 @@ type RateLimitRow struct {
 
 // RateLimitBakeoff runs the built-in partner scenario (600 requests/s
 // wanted; capacity 500/s, 300/s from minute 20, 450/s from minute 40)
-// under autotuner and under the same bucket at its starting rate.
+// under autotuner with the limiter's fast loop, autotuner on CloudWatch
+// minutes alone, and the same bucket at its starting rate.
 func RateLimitBakeoff(ctx context.Context, seed uint64) ([]RateLimitRow, error) {
 	data, err := builtins.ReadFile("policies/ratelimit-partner.yaml")
+	if err != nil {
+		return nil, err
+	}
+	fastPolicies, err := builtins.ReadFile("policies/ratelimit-partner-fast.yaml")
+	if err != nil {
+		return nil, err
+	}
+	fastSc := PartnerScenario(seed)
+	cfg := ratelimit.DefaultAdaptive
+	fastSc.Adaptive = &cfg
+	fast, err := RunRateLimit(ctx, fastSc, fastPolicies, "partner-api-bucket")
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +318,7 @@ func RateLimitBakeoff(ctx context.Context, seed uint64) ([]RateLimitRow, error) 
 	if err != nil {
 		return nil, err
 	}
-	return []RateLimitRow{{PolicyAutotuner, tuned}, {fmt.Sprintf("static %v/s", sc.Rate), fixed}}, nil
+	return []RateLimitRow{{PolicyAutotuner + " + fast loop", fast}, {PolicyAutotuner + " (minutes only)", tuned}, {fmt.Sprintf("static %v/s", sc.Rate), fixed}}, nil
 }
 
 // PartnerScenario is the built-in rate-limiter scenario.

@@ -12,7 +12,6 @@ import (
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/controller"
 	"github.com/autotuner/autotuner/policy"
-	"github.com/autotuner/autotuner/state"
 )
 
 // Setup is a scenario made ready to run: traces loaded, the policies file
@@ -161,8 +160,9 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 		actuators[k] = act
 	}
 	acct := &accounting{last: map[string]policy.Action{}, from: sc.Start}
+	store := newMemStore()
 	c := &controller.Controller{
-		Config: f, Sensor: sensor, Actuators: actuators, Store: state.NewMem(),
+		Config: f, Sensor: sensor, Actuators: actuators, Store: store,
 		Logger: discardLogger, Parallelism: 1,
 		OnRecord: func(r *controller.Record) {
 			acct.record(r)
@@ -196,6 +196,7 @@ func (s *Setup) Run(ctx context.Context, policyName string, opt RunOptions) (*Re
 			if _, err := c.Tick(ctx, clock0.Add(time.Duration(t)*time.Second), controller.TickOptions{}); err != nil {
 				return nil, fmt.Errorf("tick at %s: %w", time.Duration(t-warm)*time.Second, err)
 			}
+			store.recycle()
 		}
 		p.step(t)
 		if (t+1)%report == 0 {

@@ -31,6 +31,10 @@ type Scenario struct {
 	CloudWatch CloudWatch `yaml:"cloudwatch"`
 	Actuation  Actuation  `yaml:"actuation"`
 	Clients    *Clients   `yaml:"clients"` // synchronous callers' retries; none by default
+	// Recurring declares that the load recurs (cron bursts, daily
+	// peaks): the goals then compare the autotuner's lost with the
+	// foresight oracle's (GoalRecurring).
+	Recurring bool `yaml:"recurring"`
 
 	// dir is where the scenario file lives, for relative paths.
 	dir string

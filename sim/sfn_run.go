@@ -45,6 +45,10 @@ type SFNResult struct {
 	MaxWCU             float64 `json:"max_wcu"`
 	BoundViolations    int     `json:"bound_violations"`
 	ExecutionThrottled int64   `json:"execution_throttled"`
+
+	// ThirdParty429AfterFirstMinute leaves out the run's first minute,
+	// before any metric could have shown the controller anything.
+	ThirdParty429AfterFirstMinute int64 `json:"third_party_429_after_first_minute"`
 }
 
 // SFNSetup is a topology (c) scenario ready to run.
@@ -158,6 +162,11 @@ func (s *SFNSetup) summarize(res *SFNResult, p *sfnPlant, applied, violations in
 	res.ExecutionsStarted, res.ExecutionsFailed = k.started, k.failed
 	res.ItemsDone, res.ItemsRetried, res.ItemsFailed = round(k.itemsDone), round(k.itemsRetried), round(k.itemsFailed)
 	res.ThirdParty429, res.LambdaThrottles, res.TableThrottles = round(k.tp429), round(k.lThrottle), round(k.tableThrottle)
+	var late float64
+	for t := 60; t < len(p.vals[sfTP429]); t++ {
+		late += p.vals[sfTP429][t]
+	}
+	res.ThirdParty429AfterFirstMinute = round(late)
 	for _, v := range p.vals[sfThrottled] {
 		res.ExecutionThrottled += int64(v)
 	}
@@ -214,10 +223,15 @@ func (a *sfnActuator) knob(t *config.Target) (*float64, controller.State, error)
 	var st controller.State
 	switch t.Kind {
 	case config.StepFunctionsMap:
-		st.Constraints.Floor, st.Constraints.Ceiling = 1, actuators.InlineMapMaxConcurrency
+		// The product's rule: the mode's maximum, lowered by the account's
+		// quotas the target says its executions share.
+		mode := float64(actuators.InlineMapMaxConcurrency)
 		if p.sc.Distributed {
-			st.Constraints.Ceiling = actuators.DistributedMapMaxConcurrency
+			mode = actuators.DistributedMapMaxConcurrency
 		}
+		st.Constraints.Floor = 1
+		st.Constraints.Ceiling, st.Constraints.CeilingRule = actuators.MapCeiling(actuators.MapQuota{ModeMax: mode, Region: t.Region,
+			Executions: t.StepFunctions.Executions, TransitionsPerSecond: t.StepFunctions.TransitionsPerSecond})
 		return &p.mapC, st, nil
 	case config.LambdaReservedConcurrency:
 		st.Constraints.Floor, st.Constraints.Ceiling = 1, 1000-lambdaUnreservedFloor

@@ -260,7 +260,8 @@ func RunSuite(ctx context.Context, opt SuiteOptions) ([]*ScenarioRun, error) {
 
 // goalInput gathers what the goal checker reads from a run.
 func (r *ScenarioRun) goalInput() GoalInput {
-	in := GoalInput{Scenario: r.Setup.Scenario.Name, DurationS: r.Setup.DurationS, KPIs: map[string]KPIs{}, Queued: r.Setup.Scenario.Topology.Queue != nil}
+	in := GoalInput{Scenario: r.Setup.Scenario.Name, DurationS: r.Setup.DurationS, KPIs: map[string]KPIs{}, Queued: r.Setup.Scenario.Topology.Queue != nil,
+		Recurring: r.Setup.Scenario.Recurring}
 	for i, res := range r.Results {
 		in.KPIs[res.Policy] = res.KPIs
 		if res.Policy == PolicyAutotuner {

@@ -26,7 +26,10 @@ import (
 // cut (240 s), its p99 queue age (2,210 s against target tracking's
 // 1,276 s, which dead-letters 42,911 messages to autotuner's none) and its
 // Pareto against static without the bank; flash-crowd's and spike-train's
-// gap to oracle-causal (2.6%, 1.7%); reversals on flash-crowd,
+// gap to oracle-causal (2.6%, 1.7%); spike-train's gap to the foresight
+// oracle on its recurring spikes (3.95%; on seed 1 every request lost is
+// lost in the first hour, before the stabilization window has grown to
+// hold capacity between spikes); reversals on flash-crowd,
 // spike-train and steady (up to 3.3 an hour); steady's Pareto against
 // aimd and threshold.
 var guardedGoals = map[string][]string{
@@ -42,15 +45,15 @@ var guardedGoals = map[string][]string{
 // are checked when the traces are there.
 var guardedTraceGoals = map[string][]string{
 	"azure-bursty": {GoalLostVsTT, GoalPareto, GoalNearOracle, GoalReversals, GoalActuations, GoalNoQuotaViolations},
-	"nasa-diurnal": {GoalLostVsTT, GoalQueueAge, GoalPareto, GoalNearOracle, GoalNoQuotaViolations},
+	"nasa-diurnal": {GoalLostVsTT, GoalQueueAge, GoalPareto, GoalNearOracle, GoalRecurring, GoalNoQuotaViolations},
 	// The scenarios on real traces added with the seasonal profile and
 	// the noise-aware band; the goals each meets on every seed and
 	// variant of the bake-off.
 	"flash-spike":    {GoalLostVsTT, GoalNearOracle, GoalNoQuotaViolations},
 	"hourly-cron":    {GoalLostVsTT, GoalLostHalfTT, GoalPareto, GoalNearOracle, GoalNoQuotaViolations},
-	"nasa-week":      {GoalLostVsTT, GoalOverload, GoalPareto, GoalNearOracle, GoalNearOracleCost, GoalActuations, GoalNoQuotaViolations},
+	"nasa-week":      {GoalLostVsTT, GoalOverload, GoalPareto, GoalNearOracle, GoalNearOracleCost, GoalRecurring, GoalActuations, GoalNoQuotaViolations},
 	"noisy-plateau":  {GoalLostVsTT, GoalPareto, GoalNearOracle, GoalNearOracleCost, GoalReversals, GoalActuations, GoalNoQuotaViolations},
-	"queue-brownout": {GoalLostVsTT, GoalQueueAge, GoalPareto, GoalNearOracle, GoalNoQuotaViolations},
+	"queue-brownout": {GoalLostVsTT, GoalQueueAge, GoalPareto, GoalNearOracle, GoalNearOracleCost, GoalNoQuotaViolations},
 }
 
 // calmScenarios are the noisy plateaus, where the autotuner may make at

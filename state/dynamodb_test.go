@@ -243,3 +243,41 @@ func TestDynamoDBAuditKeysOfAChange(t *testing.T) {
 		t.Errorf("audit items (-want +got):\n%s", diff)
 	}
 }
+
+// The daemon and the Lambda mode each open their own DynamoDB store on
+// the same table: a seasonal profile one saves, the other loads whole.
+func TestDynamoDBSharesTheSeasonalProfile(t *testing.T) {
+	c, table := dynamoTable(t)
+	ctx := context.Background()
+	daemon, lambda := state.NewDynamoDB(c, table), state.NewDynamoDB(c, table)
+	m, err := daemon.Load(ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &policy.Profile{}
+	p.Hour.Start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	p.Day.Start = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	for c := range policy.HourCycles {
+		p.Hour.Seen[c] = true
+		for i := range policy.HourSlots {
+			p.Hour.Peaks[c][i] = float32(c*policy.HourSlots+i) + 0.5
+		}
+	}
+	for c := range policy.DayCycles {
+		p.Day.Seen[c] = c%2 == 0
+		for i := range policy.DaySlots {
+			p.Day.Peaks[c][i] = float32(c*policy.DaySlots+i) + 0.25
+		}
+	}
+	m.Profile = p
+	if err := daemon.Save(ctx, "orders", m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := lambda.Load(ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(m, got); diff != "" {
+		t.Errorf("profile the Lambda mode loads (-want +got):\n%s", diff)
+	}
+}

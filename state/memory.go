@@ -26,14 +26,29 @@ func (s *Mem) Load(_ context.Context, target string) (policy.Memory, error) {
 	if !ok {
 		return policy.NewMemory(), nil
 	}
-	m = m.Clone()
-	return m, nil
+	return shareProfile(m), nil
 }
 
 func (s *Mem) Save(_ context.Context, target string, m policy.Memory) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m = m.Clone() // the caller may keep using its copy
+	// The caller may keep using its copy: the window is copied, into the
+	// stored one's array, which no caller ever sees.
+	w := append(s.m[target].Window[:0], m.Window...)
+	m = shareProfile(m)
+	m.Window = w
 	s.m[target] = m
 	return nil
+}
+
+// shareProfile is m.Clone but for the seasonal profile, which is shared:
+// the policy never writes into a Profile it was given (it replaces it,
+// copy on write), and copying its 4 KB twice a tick per target was most
+// of the simulator's allocation.
+func shareProfile(m policy.Memory) policy.Memory {
+	p := m.Profile
+	m.Profile = nil
+	m = m.Clone()
+	m.Profile = p
+	return m
 }

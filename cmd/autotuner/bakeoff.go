@@ -121,12 +121,18 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	cmdline := "autotuner bakeoff " + strings.Join(args, " ")
 	var head, doc bytes.Buffer
 	writeHeadline(&head, detail)
-	writeBakeoff(&doc, bakeoffDoc{runs: runs, detail: detail, cmdline: strings.TrimSpace(cmdline), seed: *seed, seeds: seeds, headline: head.String(), charts: charts})
+	var sfn []sfnSection
 	if len(opt.Scenarios) == 0 {
-		if err := writeSFNBakeoff(ctx, &doc, opt.TracesDir); err != nil {
+		if sfn, err = runSFNBakeoff(ctx, opt.TracesDir); err != nil {
 			fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
 			return exitFailure
 		}
+	}
+	d := bakeoffDoc{runs: runs, detail: detail, cmdline: strings.TrimSpace(cmdline), seed: *seed, seeds: seeds, headline: head.String(), charts: charts}
+	d.sfnNames, d.sfnGoals = sfnGlance(sfn)
+	writeBakeoff(&doc, d)
+	if len(opt.Scenarios) == 0 {
+		writeSFNSections(&doc, sfn)
 	}
 	if err := writeRateLimitBakeoff(ctx, &doc, *seed); err != nil {
 		fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)

@@ -19,6 +19,9 @@ type bakeoffDoc struct {
 	seeds    []uint64
 	headline string
 	charts   map[string]string
+	// sfnNames and sfnGoals are topology (c)'s columns of the goals table.
+	sfnNames []string
+	sfnGoals []sim.GoalSummary
 }
 
 // headlineCols are the policies whose lost requests the headline shows.
@@ -76,23 +79,28 @@ func writeBakeoff(w io.Writer, d bakeoffDoc) {
 func writeGoalGlance(w io.Writer, d bakeoffDoc, summaries []sim.GoalSummary) {
 	fmt.Fprintf(w, "## Goals at a glance\n\nOn seeds %s, with and without the burst bank: ✅ met on every run, ❌ missed on some (runs met / runs), – not applicable. The worst cases are in each scenario's goal table.\n\n", seedRange(d.seeds))
 	fmt.Fprintf(w, "| goal |")
+	cols := make([]string, 0, len(d.detail)+len(d.sfnNames))
 	for _, r := range d.detail {
-		fmt.Fprintf(w, " %s |", r.Setup.Scenario.Name)
+		cols = append(cols, r.Setup.Scenario.Name)
+	}
+	cols = append(cols, d.sfnNames...)
+	for _, c := range cols {
+		fmt.Fprintf(w, " %s |", c)
 	}
 	fmt.Fprintf(w, "\n|---|")
-	for range d.detail {
+	for range cols {
 		fmt.Fprintf(w, "---|")
 	}
 	fmt.Fprintln(w)
 	by := map[string]sim.GoalSummary{}
-	for _, g := range summaries {
+	for _, g := range append(summaries[:len(summaries):len(summaries)], d.sfnGoals...) {
 		by[g.Scenario+"\x00"+g.Name] = g
 	}
 	for _, name := range sim.GoalNames {
 		fmt.Fprintf(w, "| %s |", name)
-		for _, r := range d.detail {
+		for _, c := range cols {
 			cell := "–"
-			if g, ok := by[r.Setup.Scenario.Name+"\x00"+name]; ok {
+			if g, ok := by[c+"\x00"+name]; ok {
 				cell = fmt.Sprintf("%s %d/%d", summaryVerdict(g), g.Passed, g.Runs)
 			}
 			fmt.Fprintf(w, " %s |", cell)
@@ -152,6 +160,7 @@ func writeGoalNotes(w io.Writer) {
 	fmt.Fprintf(w, "- **Back-pressure** looks in the autotuner's audit records for an applied decrease in which a `back_pressure` guard step lowered the value, at most %d s after each brownout fault begins.\n", sim.BackPressureDeadlineS)
 	fmt.Fprintf(w, "- **Pareto** places each policy on two axes normalised by target tracking's values: lost ÷ TT's lost, and cost ÷ TT's cost + overload_s ÷ TT's overload_s (so an overload second is priced at TT's cost ÷ TT's overload seconds, and TT sits at (1, 2)). A reference below a floor is raised to it (0.1%% of offered requests, $0.0001, 1%% of the scenario's seconds). The goal fails if a baseline is strictly lower on both axes.\n")
 	fmt.Fprintf(w, "- **Oracle gap** is (autotuner's lost − oracle-causal's lost) ÷ offered: how far the autotuner is from a perfect reactive controller. The foresight `oracle` is the physical limit: it loses no more than any policy on every scenario (`sim/oracle_test.go`); the cost goal compares with it.\n")
+	fmt.Fprintf(w, "- **Recurring** applies to the scenarios that declare `recurring: true`: (autotuner's lost − the foresight oracle's lost) ÷ offered, at most %.0f%%. Load that recurs can be learned (the seasonal profile), so there the bound is the oracle that sees the future.\n", 100*sim.RecurringGap)
 	fmt.Fprintf(w, "- **Reversals** are the `reversals` KPI summed over the targets of the policies file, divided by the simulated hours.\n")
 }
 

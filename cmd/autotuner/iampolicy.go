@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register(command{name: "iam-policy", summary: "print the least-privilege IAM policy (JSON) for the configured targets", run: runIAMPolicy})
+	register(command{name: "iam-policy", summary: "print the least-privilege IAM policy (JSON, or a CloudFormation template) for the configured targets", run: runIAMPolicy})
 }
 
 // iamStatement is one statement of an IAM policy document.
@@ -33,11 +33,16 @@ type iamPolicy struct {
 }
 
 func runIAMPolicy(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "iam-policy", "[-c policies.yaml] [--account 123456789012]")
+	fs := newFlags(e, "iam-policy", "[-c policies.yaml] [--account 123456789012] [--format json|cloudformation]")
 	cfgPath := configFlag(fs)
 	account := fs.String("account", "", "AWS account id of the targets without a role (default: asked of STS GetCallerIdentity)")
+	format := fs.String("format", "json", "json: the policy document; cloudformation: a template whose ARNs name the stack's own partition, region and account (${AWS::Partition}, ...) for targets without a region or a role")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if *format != "json" && *format != "cloudformation" {
+		fmt.Fprintf(e.stderr, "autotuner iam-policy: --format %q: want json or cloudformation\n", *format)
+		return exitUsage
 	}
 	f, err := loadPolicies(ctx, e, *cfgPath, false)
 	if err != nil {
@@ -45,14 +50,24 @@ func runIAMPolicy(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	region := f.Defaults.Region
-	if *account == "" {
+	var out any
+	switch {
+	case *format == "cloudformation":
+		if region == "" {
+			region = cfnRegion
+		}
+		if *account == "" {
+			*account = cfnAccount
+		}
+		out = cloudFormationPolicy(buildIAMPolicy(f, region, *account))
+	case *account == "":
 		fac, err := awsclient.New(ctx, awsclient.Options{Region: region})
 		if err == nil {
 			var c *awsclient.Clients
 			if c, err = fac.For("", ""); err == nil {
-				var out *sts.GetCallerIdentityOutput
-				if out, err = c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err == nil {
-					*account = aws.ToString(out.Account)
+				var id *sts.GetCallerIdentityOutput
+				if id, err = c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err == nil {
+					*account = aws.ToString(id.Account)
 				}
 				if region == "" {
 					region = fac.Region()
@@ -63,9 +78,11 @@ func runIAMPolicy(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "autotuner iam-policy: finding the account id (pass --account to skip): %v\n", err)
 			return exitFailure
 		}
+		fallthrough
+	default:
+		out = buildIAMPolicy(f, region, *account)
 	}
-	doc := buildIAMPolicy(f, region, *account)
-	b, err := json.MarshalIndent(doc, "", "  ")
+	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		fmt.Fprintf(e.stderr, "autotuner iam-policy: %v\n", err)
 		return exitFailure
@@ -176,6 +193,8 @@ func buildIAMPolicy(f *config.File, region, account string) *iamPolicy {
 
 func partition(region string) string {
 	switch {
+	case region == cfnRegion:
+		return cfnPartition
 	case strings.HasPrefix(region, "cn-"):
 		return "aws-cn"
 	case strings.HasPrefix(region, "us-gov-"):

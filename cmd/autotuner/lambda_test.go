@@ -9,11 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/autotuner/autotuner/daemon/daemontest"
 	"github.com/autotuner/autotuner/lambdamode"
-	"github.com/autotuner/autotuner/state"
 )
 
 func lambdaEnv(vars map[string]string) (*env, *bytes.Buffer, *bytes.Buffer) {
@@ -69,30 +67,5 @@ func TestLambdaChosenFromTheEnvironment(t *testing.T) {
 	e, _, errb = lambdaEnv(map[string]string{"AWS_LAMBDA_RUNTIME_API": "x", envPolicies: "../../testdata/events/scheduled.json", envStateTable: "t", "AWS_REGION": "us-east-1"})
 	if code := run(context.Background(), e, nil); code != exitFailure || !strings.Contains(errb.String(), "scheduled.json:") {
 		t.Errorf("bad policies: exit %d, stderr %s", code, errb.String())
-	}
-}
-
-// With AUTOTUNER_LEASE, a function campaigns right before each change:
-// of two functions sharing the table, only one may apply.
-func TestLambdaCampaignGate(t *testing.T) {
-	c := stateTable(t, "gate-table")
-	ctx := context.Background()
-	clock := daemontest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	gate := func(owner string) campaignGate {
-		return campaignGate{&state.Lease{Client: c, Table: "gate-table", Name: "fn", Owner: owner, TTL: 5 * time.Minute, Now: clock.Now}}
-	}
-	one, two := gate("one"), gate("two")
-	if ok, err := one.MayApply(ctx); !ok || err != nil {
-		t.Fatalf("first function: %v %v", ok, err)
-	}
-	if ok, err := two.MayApply(ctx); ok || err != nil {
-		t.Fatalf("second function may apply too: %v %v", ok, err)
-	}
-	clock.Advance(6 * time.Minute) // the first function's container is gone
-	if ok, err := two.MayApply(ctx); !ok || err != nil {
-		t.Fatalf("after the lease expired: %v %v", ok, err)
-	}
-	if ok, _ := one.MayApply(ctx); ok {
-		t.Error("the old holder may still apply")
 	}
 }

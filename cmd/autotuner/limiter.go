@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/autotuner/autotuner/ratelimit"
+	"github.com/autotuner/autotuner/ratelimit/ratelimitprom"
 )
 
 // envLimiterTable names the bucket table of the limiter's Lambda task;
@@ -114,7 +115,7 @@ func limiterServe(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	reg := prometheus.NewRegistry()
-	l, _, err := lf.limiter(ctx, ratelimit.NewPrometheus(reg))
+	l, _, err := lf.limiter(ctx, ratelimitprom.New(reg))
 	if err != nil {
 		fmt.Fprintf(e.stderr, "autotuner limiter serve: %v\n", err)
 		return exitUsage

@@ -5,7 +5,7 @@ import (
 
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/discover"
-	"github.com/autotuner/autotuner/internal/awsclient"
+	"github.com/autotuner/autotuner/internal/awswire"
 )
 
 // loadPolicies reads a policies file, expanding its selector entries from
@@ -21,18 +21,5 @@ func loadPolicies(ctx context.Context, e *env, path string, offline bool) (*conf
 
 // newSelector finds selected resources with the SDK's usual connection.
 func newSelector(ctx context.Context, e *env, region string) *discover.Selector {
-	var fac *awsclient.Factory
-	return &discover.Selector{Clients: func(r, role string) (*discover.Clients, error) {
-		if fac == nil {
-			var err error
-			if fac, err = awsclient.New(ctx, awsclient.Options{Region: region, CloudWatchProtocol: e.getenv(awsclient.ProtocolEnv)}); err != nil {
-				return nil, err
-			}
-		}
-		cl, err := fac.For(r, role)
-		if err != nil {
-			return nil, err
-		}
-		return discover.FromAWS(cl, e.getenv(discover.TaggingProtocolEnv)), nil
-	}}
+	return awswire.Selector(ctx, awswire.Env{Getenv: e.getenv, Logger: e.logger}, region)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/autotuner/autotuner/controller"
+	"github.com/autotuner/autotuner/sim"
 )
 
 func simEnv(tty bool) (*env, *bytes.Buffer, *bytes.Buffer) {
@@ -339,14 +340,26 @@ func TestSimulateStepFunctionsFanout(t *testing.T) {
 }
 
 func TestBakeoffStepFunctionsSection(t *testing.T) {
-	var b bytes.Buffer
-	if err := writeSFNBakeoff(context.Background(), &b, tracesDir("")); err != nil {
+	secs, err := runSFNBakeoff(context.Background(), tracesDir(""))
+	if err != nil {
 		t.Fatal(err)
 	}
+	var b bytes.Buffer
+	writeSFNSections(&b, secs)
 	out := b.String()
-	for _, want := range []string{"## Topology (c): Step Functions", "### stepfunctions-fanout", "best static (12)", "Goal: pass"} {
+	for _, want := range []string{"## Topology (c): Step Functions", "### stepfunctions-fanout", "best static (12)", "| " + sim.GoalBatchSooner + " | ✅ |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the section lacks %q:\n%s", want, out)
+		}
+	}
+	// The scenarios are columns of the goals table, with their own goals.
+	names, goals := sfnGlance(secs)
+	var g bytes.Buffer
+	writeGoalGlance(&g, bakeoffDoc{sfnNames: names, sfnGoals: goals}, nil)
+	glance := g.String()
+	for _, want := range []string{"| goal | stepfunctions-fanout |", "| " + sim.GoalBatchSooner + " | ✅ 1/1 |", "| " + sim.GoalNoQuotaViolations + " | ✅ 1/1 |"} {
+		if !strings.Contains(glance, want) {
+			t.Errorf("the goals table lacks %q:\n%s", want, glance)
 		}
 	}
 }

@@ -37,7 +37,7 @@ func TestSnapshotForThisPlatform(t *testing.T) {
 		Commit:        "feedfacecafe",
 		MTime:         epoch,
 		Package:       "./cmd/autotuner",
-		LambdaPackage: "./cmd/autotuner",
+		LambdaPackage: "./cmd/autotuner-lambda",
 		Platforms:     []Platform{host},
 		LambdaArches:  arches,
 		Builder:       GoBuilder{Dir: root},

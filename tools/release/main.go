@@ -4,7 +4,7 @@
 //
 //	go run ./tools/release [-dist dist] [-version V] [-commit C]
 //	    [-platforms linux/amd64,...] [-lambda-arches arm64,amd64|none]
-//	    [-pkg ./cmd/autotuner] [-lambda-pkg ./cmd/autotuner]
+//	    [-pkg ./cmd/autotuner] [-lambda-pkg ./cmd/autotuner-lambda]
 //
 // The version defaults to `git describe --tags --always --dirty`, the
 // commit to HEAD, and every archive timestamp to SOURCE_DATE_EPOCH or else
@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	platforms := fs.String("platforms", "", "comma-separated GOOS/GOARCH list (default: every released platform)")
 	lambdaArches := fs.String("lambda-arches", "", "comma-separated Lambda architectures, or none (default: amd64,arm64)")
 	pkg := fs.String("pkg", "./cmd/autotuner", "main package of the archives' binary")
-	lambdaPkg := fs.String("lambda-pkg", "./cmd/autotuner", "main package of the Lambda bootstrap")
+	lambdaPkg := fs.String("lambda-pkg", "./cmd/autotuner-lambda", "main package of the Lambda bootstrap")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

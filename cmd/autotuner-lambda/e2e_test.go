@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,24 +20,7 @@ import (
 	"github.com/autotuner/autotuner/state"
 )
 
-// buildBootstrap compiles this command as a Lambda bootstrap, the way
-// deploy/sam/Makefile does (for the host's architecture).
-func buildBootstrap(t testing.TB) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go toolchain on PATH to build the bootstrap")
-	}
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command(goBin, "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	return out
-}
-
-// The Lambda mode end to end: the real bootstrap under the runtime
+// The Lambda mode end to end: the bootstrap deploy/sam ships under the runtime
 // interface emulator, answering real sample events, with AWS faked at the
 // wire (CloudWatch, Lambda) and state in dynalite.
 func TestLambdaUnderRuntimeEmulator(t *testing.T) {
@@ -63,7 +45,7 @@ func TestLambdaUnderRuntimeEmulator(t *testing.T) {
 	fake.Lambda.AddFunction("reports", &ten)
 	fake.CloudWatch.Value = func(awsfake.MetricDataQuery, time.Time) (float64, bool) { return 20, true }
 
-	bootstrap := buildBootstrap(t)
+	bootstrap := buildBootstrap(t, "")
 	policies, err := filepath.Abs("../../testdata/events/policies.yaml")
 	if err != nil {
 		t.Fatal(err)

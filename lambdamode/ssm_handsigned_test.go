@@ -1,4 +1,4 @@
-package lambdamode
+package lambdamode_test
 
 import (
 	"bytes"
@@ -16,36 +16,16 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// SSMClient reads one SSM parameter with a signed AWS JSON 1.1 request.
-//
-// It is hand-written on purpose: the SDK's SSM client costs about 15 ms of
-// package initialization (its schemas), paid on every cold start for one
-// call per minute at most. The request is the SDK's own: SigV4 from the
-// SDK signer and credentials, the SDK's endpoint override variables.
-type SSMClient struct {
+// handSignedSSM reads one SSM parameter with a hand-signed AWS JSON 1.1
+// request: the baseline BenchmarkSSMFirstCall compares the SDK's client
+// with. The product uses lambdamode.SSMParameters.
+type handSignedSSM struct {
 	Config aws.Config
-	// Endpoint overrides the service URL; by default it comes from
-	// AWS_ENDPOINT_URL_SSM, then AWS_ENDPOINT_URL (via Config), then the
-	// regional endpoint.
-	Endpoint string
-	HTTP     *http.Client
+	HTTP   *http.Client
 }
 
-var _ ParameterReader = (*SSMClient)(nil)
-
-// NewSSMClient builds a client; getenv reads AWS_ENDPOINT_URL_SSM.
-func NewSSMClient(cfg aws.Config, getenv func(string) string) *SSMClient {
-	c := &SSMClient{Config: cfg}
-	if getenv != nil && getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") != "true" {
-		c.Endpoint = getenv("AWS_ENDPOINT_URL_SSM")
-	}
-	return c
-}
-
-func (c *SSMClient) endpoint() string {
+func (c *handSignedSSM) endpoint() string {
 	switch {
-	case c.Endpoint != "":
-		return c.Endpoint
 	case c.Config.BaseEndpoint != nil && *c.Config.BaseEndpoint != "":
 		return *c.Config.BaseEndpoint
 	case strings.HasPrefix(c.Config.Region, "cn-"):
@@ -55,7 +35,7 @@ func (c *SSMClient) endpoint() string {
 }
 
 // GetParameter returns the parameter's value, decrypted.
-func (c *SSMClient) GetParameter(ctx context.Context, name string) (string, error) {
+func (c *handSignedSSM) GetParameter(ctx context.Context, name string) (string, error) {
 	if c.Config.Region == "" {
 		return "", fmt.Errorf("SSM GetParameter %s: no AWS region", name)
 	}
@@ -86,7 +66,7 @@ func (c *SSMClient) GetParameter(ctx context.Context, name string) (string, erro
 		return "", fmt.Errorf("SSM GetParameter %s: %w", name, err)
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, maxPolicies+1<<16))
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20+1<<16))
 	if err != nil {
 		return "", fmt.Errorf("SSM GetParameter %s: %w", name, err)
 	}
