@@ -24,7 +24,7 @@ func TestBrokenFiles(t *testing.T) {
 	}{{
 		file: "unknown_key.yaml",
 		want: []string{
-			"testdata/unknown_key.yaml:4:3: defaults.retries: unknown key (known keys here: allow_unknown_regions, discover_every, dry_run, interval, metric_delay, period, probation, region, schedule)",
+			"testdata/unknown_key.yaml:4:3: defaults.retries: unknown key (known keys here: allow_unknown_regions, discover_every, dry_run, forget_after, interval, metric_delay, period, probation, region, schedule)",
 			"testdata/unknown_key.yaml:12:82: targets[0].signals.busy.colour: unknown key (known keys here: delay, dimensions, expression, metric, missing, namespace, per_second, period, region, source, stat)",
 			"testdata/unknown_key.yaml:16:30: targets[0].policy.autotuner.up.cooldwn: unknown key (known keys here: after, cooldown, max_step, max_units)",
 		},

@@ -198,7 +198,7 @@ func valueOf(n *yaml.Node, key string) *yaml.Node {
 }
 
 func (d *decoder) defaults(n *yaml.Node, path string) Defaults {
-	def := Defaults{Interval: time.Minute, MetricDelay: 2 * time.Minute, Period: time.Minute, DiscoverEvery: 10 * time.Minute, Probation: DefaultProbation}
+	def := Defaults{Interval: time.Minute, MetricDelay: 2 * time.Minute, Period: time.Minute, DiscoverEvery: 10 * time.Minute, Probation: DefaultProbation, ForgetAfter: DefaultForgetAfter}
 	o := d.obj(n, path)
 	if o.duration("interval", &def.Interval) {
 		o.check(def.Interval >= 10*time.Second && def.Interval <= 24*time.Hour, "interval", "must be between 10s and 24h, got %s", def.Interval)
@@ -220,6 +220,9 @@ func (d *decoder) defaults(n *yaml.Node, path string) Defaults {
 	}
 	if o.duration("probation", &def.Probation) {
 		o.check(def.Probation >= 0 && def.Probation <= 30*24*time.Hour, "probation", "must be between 0s and 30d, got %s", def.Probation)
+	}
+	if o.duration("forget_after", &def.ForgetAfter) {
+		o.check(def.ForgetAfter >= time.Hour && def.ForgetAfter <= 365*24*time.Hour, "forget_after", "must be between 1h and 365d, got %s", def.ForgetAfter)
 	}
 	o.done()
 	return def

@@ -101,6 +101,7 @@ func defaultsSchema() Schema {
 		"dry_run":               sBool("decide and remember, apply nothing"),
 		"discover_every":        sDuration("how often selector entries are evaluated again, 1m-24h"),
 		"probation":             sDuration("how long a resource new to a selection runs in dry-run"),
+		"forget_after":          sDuration("how long the memory of a resource no selector finds any more is kept, 1h-365d"),
 		"allow_unknown_regions": sBool("accept a region the SDK does not know yet"),
 	})
 }

@@ -63,6 +63,11 @@ var selectKinds = map[Kind]bool{LambdaReservedConcurrency: true, LambdaSQSMaxCon
 // dry-run before autotuner acts on it.
 const DefaultProbation = time.Hour
 
+// DefaultForgetAfter is how long the memory of a resource that no longer
+// matches its selection is kept: a week covers a resource untagged by
+// mistake, or deleted and made again, over a weekend.
+const DefaultForgetAfter = 7 * 24 * time.Hour
+
 var selectNameRE = regexp.MustCompile(`[^A-Za-z0-9_.:-]+`)
 
 // expandSelect turns a selector entry into one target node per resource

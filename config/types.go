@@ -61,6 +61,10 @@ type Defaults struct {
 	DiscoverEvery time.Duration
 	// Probation is how long a resource new to a selection runs in dry-run.
 	Probation time.Duration
+	// ForgetAfter is how long the memory of a resource a selector no
+	// longer finds is kept: it resumes where it was if it comes back
+	// within this, and is forgotten after.
+	ForgetAfter time.Duration
 }
 
 // Missing says how a signal's absence is read.

@@ -37,6 +37,8 @@ type Controller struct {
 	// OnStep, when set, is called as a tick passes each Step. Crash
 	// tests end the process there; production leaves it nil.
 	OnStep func(Step)
+
+	forgotAt time.Time // the last look for vanished resources' memory
 }
 
 // Step names a point of the crash-safe sequence of a tick, between two
@@ -120,6 +122,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time, opt TickOptions) (
 		c.step(StepApplied)
 		c.auditOutcomes(tk)
 		c.step(StepAudited)
+		c.forgetVanished(ctx, now, opt)
 		commitErr = c.saveAll(ctx, tk)
 		c.step(StepSaved)
 	}

@@ -410,6 +410,7 @@ func (d *Daemon) load(ctx context.Context, now time.Time) (*generation, error) {
 	if d.readyWindow <= 0 {
 		d.readyWindow = max(3*p.period(now), time.Minute)
 	}
+	d.m.readyWindow.Set(d.readyWindow.Seconds())
 	d.mu.Unlock()
 	return &generation{file: f, ctl: ctl, close: closeFn, plan: p}, nil
 }

@@ -30,6 +30,9 @@ type Metrics struct {
 	lastSuccess  prometheus.Gauge       //
 	configTime   prometheus.Gauge       //
 	targets      prometheus.Gauge       //
+	guarded      *prometheus.CounterVec // target, guard
+	drift        *prometheus.CounterVec // target
+	readyWindow  prometheus.Gauge       //
 }
 
 // NewMetrics registers every series on a fresh registry, with the Go and
@@ -66,10 +69,14 @@ func NewMetrics() *Metrics {
 			Help: "Unix time the running policies file was loaded."}),
 		targets: prometheus.NewGauge(prometheus.GaugeOpts{Name: "autotuner_targets",
 			Help: "Targets in the running policies file."}),
+		guarded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_guard_limited_total",
+			Help: "Decisions a guard changed, by target and guard (bounds, service, max_step_up, cooldown_down, ...): bounds and service are the min/max and service-quota refusals."}, []string{"target", "guard"}),
+		readyWindow: prometheus.NewGauge(prometheus.GaugeOpts{Name: "autotuner_ready_window_seconds",
+			Help: "How recent the last good tick must be for /readyz: three periods of the slowest schedule, at least a minute."}),
+		drift: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "autotuner_drift_total",
+			Help: "Times the service reported a limit other than the one autotuner last set (changed by hand or by another tool), by target."}, []string{"target"}),
 	}
-	r.MustRegister(m.ticks, m.tickDuration, m.decisions, m.applied, m.errors, m.senseErrors, m.limit, m.signal,
-		m.decreases, m.leader, m.reloads, m.lastSuccess, m.configTime, m.targets,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r.MustRegister(m.collectors()...)
 	for _, o := range []string{"ok", "failed", "skipped"} {
 		m.ticks.WithLabelValues(o)
 	}
@@ -77,6 +84,14 @@ func NewMetrics() *Metrics {
 		m.reloads.WithLabelValues(o)
 	}
 	return m
+}
+
+// collectors is every collector the registry serves; the deploy/ checks
+// read the exported names from it.
+func (m *Metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.ticks, m.tickDuration, m.decisions, m.applied, m.errors, m.senseErrors, m.limit, m.signal,
+		m.decreases, m.leader, m.reloads, m.lastSuccess, m.configTime, m.targets, m.guarded, m.drift, m.readyWindow, newBuildInfo(),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
 }
 
 func (m *Metrics) skipped() { m.ticks.WithLabelValues("skipped").Inc() }
@@ -129,6 +144,7 @@ func (m *Metrics) observe(res *controller.Result, err error, dur time.Duration, 
 		if r.Applied {
 			m.applied.WithLabelValues(r.Target, string(action)).Inc()
 		}
+		m.observeGuards(r)
 		if r.SenseFailed {
 			m.senseErrors.WithLabelValues(r.Target, string(r.ErrorClass)).Inc()
 		}

@@ -48,6 +48,7 @@ type File struct {
 var (
 	_ controller.Store     = (*File)(nil)
 	_ controller.Committer = (*File)(nil)
+	_ controller.Forgetter = (*File)(nil)
 )
 
 // ErrLocked means another process holds the state file.
@@ -148,6 +149,16 @@ func (f *File) Targets() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Forget drops a target's memory; Commit writes the file without it.
+func (f *File) Forget(target string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.targets[target]; ok {
+		delete(f.targets, target)
+		f.dirty = true
+	}
 }
 
 // Commit writes the state atomically if anything changed.

@@ -2,6 +2,8 @@ package state
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/autotuner/autotuner/controller"
@@ -14,7 +16,10 @@ type Mem struct {
 	m  map[string]policy.Memory
 }
 
-var _ controller.Store = (*Mem)(nil)
+var (
+	_ controller.Store     = (*Mem)(nil)
+	_ controller.Forgetter = (*Mem)(nil)
+)
 
 // NewMem returns an empty in-process store.
 func NewMem() *Mem { return &Mem{m: map[string]policy.Memory{}} }
@@ -39,6 +44,20 @@ func (s *Mem) Save(_ context.Context, target string, m policy.Memory) error {
 	m.Window = w
 	s.m[target] = m
 	return nil
+}
+
+// Targets lists the targets with memory.
+func (s *Mem) Targets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.m))
+}
+
+// Forget drops a target's memory.
+func (s *Mem) Forget(target string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, target)
 }
 
 // shareProfile is m.Clone but for the seasonal profile, which is shared:

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,7 +169,9 @@ func TestPlanAndOnceFailClearlyWithoutABackend(t *testing.T) {
 }
 
 // knobs is a fake backend: every target's limit is 100 and busy at 91%.
+// The controller applies independent targets in parallel, hence the lock.
 type knobs struct {
+	mu      sync.Mutex
 	values  map[string]float64
 	applied []string
 }
@@ -192,10 +195,14 @@ func (k *knobs) Read(_ context.Context, ts []*config.Target, now time.Time) (map
 }
 
 func (k *knobs) Current(_ context.Context, t *config.Target, _ time.Time) (controller.State, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	return controller.State{Value: k.values[t.Name]}, nil
 }
 
 func (k *knobs) Apply(_ context.Context, t *config.Target, from, to float64, _ time.Time) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	k.applied = append(k.applied, t.Name)
 	k.values[t.Name] = to
 	return nil

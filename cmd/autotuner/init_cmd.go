@@ -14,11 +14,17 @@ func init() {
 	register(command{name: "init", summary: "write a dry-run policies file from the limits an account already has", run: runInit})
 }
 
+// initSchema is where the policies schema sits from a file at the top of
+// a checkout, as in policies.example.yaml. (Not imported from package
+// schema, which would link the simulator into every binary.)
+const initSchema = "./schema/policies.schema.json"
+
 func runInit(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "init", "[--region R] [--tags k=v,...] [--days 14] > policies.yaml")
 	region := fs.String("region", "", "the region to search (default: the SDK's, e.g. AWS_REGION)")
 	tagsFlag := fs.String("tags", "", "only resources carrying every one of these tags, k=v,k2=v2")
 	days := fs.Int("days", 14, "days of CloudWatch history the bounds are chosen from (1-63)")
+	schemaRef := fs.String("schema", initSchema, "the JSON Schema the file's yaml-language-server modeline points editors at (a path from the file, or a URL; \"\" for none)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -39,6 +45,11 @@ func runInit(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		fmt.Fprintln(e.stderr, "init:", err)
 		return exitFailure
+	}
+	if *schemaRef != "" {
+		// Editors with the YAML language server check the file as it is
+		// typed, as they do policies.example.yaml.
+		out = append([]byte("# yaml-language-server: $schema="+*schemaRef+"\n"), out...)
 	}
 	_, _ = e.stdout.Write(out)
 	return exitOK

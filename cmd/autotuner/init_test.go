@@ -7,6 +7,7 @@ import (
 
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/internal/awsfake"
+	"github.com/autotuner/autotuner/schema"
 )
 
 // accountFake is an account with one limit of every kind, a table that
@@ -54,6 +55,9 @@ func TestInitWritesAValidDryRunFile(t *testing.T) {
 	code, out, errs := cli(t, "init")
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if want := "# yaml-language-server: $schema=./schema/" + schema.PoliciesFile + "\n"; !strings.HasPrefix(out, want) {
+		t.Fatalf("init's file does not start with the schema modeline %q:\n%s", want, out)
 	}
 	f, err := config.Parse("init.yaml", []byte(out))
 	if err != nil {
@@ -103,6 +107,9 @@ func TestInitWritesAValidDryRunFile(t *testing.T) {
 	}
 	if n := len(fake.Calls("GetMetricData")); n != 1 {
 		t.Errorf("GetMetricData calls = %d, want 1 batch", n)
+	}
+	if _, got, _ := cli(t, "init", "--schema", ""); strings.Contains(got, "yaml-language-server") || !strings.HasPrefix(got, "# Written by `autotuner init`") {
+		t.Fatalf("--schema \"\" still writes the modeline:\n%s", got)
 	}
 }
 

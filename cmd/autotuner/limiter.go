@@ -25,7 +25,8 @@ import (
 const envLimiterTable = "AUTOTUNER_LIMITER_TABLE"
 
 func init() {
-	register(command{name: "limiter", summary: "the shared rate limiter: serve, task, configure, describe (docs/ratelimit.md)", run: runLimiter})
+	register(command{name: "limiter", summary: "the shared rate limiter: serve, task, configure, describe (docs/ratelimit.md)", run: runLimiter,
+		subcommands: []string{"serve", "task", "configure", "describe"}})
 	prev := autoCommand
 	autoCommand = func(e *env) string {
 		if e.getenv("AWS_LAMBDA_RUNTIME_API") != "" && e.getenv(envLimiterTable) != "" {

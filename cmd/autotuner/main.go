@@ -21,9 +21,17 @@ import (
 	"github.com/autotuner/autotuner/internal/buildinfo"
 )
 
-// versionString is the version internal/buildinfo was stamped with at
-// release time, or what the toolchain recorded.
-func versionString() string { return buildinfo.VersionString() }
+// version may be set at build time with -ldflags "-X main.version=…";
+// release builds set internal/buildinfo.Version instead, which the daemon's
+// autotuner_build_info also reports.
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	return buildinfo.Get().Version
+}
 
 // command is one subcommand. Each lives in its own file and registers
 // itself, so commands are added without touching this one.
@@ -31,6 +39,8 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, env *env, args []string) int
+	// subcommands, for shell completion ("limiter serve", ...).
+	subcommands []string
 }
 
 var commands = map[string]command{}
@@ -44,6 +54,9 @@ type env struct {
 	getenv         func(string) string
 	logger         *slog.Logger
 	isTerminal     bool
+	// onFlags, when set, sees each command's flag set as it is made
+	// (shell completion lists them).
+	onFlags func(command string, fs *flag.FlagSet)
 }
 
 // Exit codes.
@@ -59,6 +72,9 @@ func main() {
 	tty := term.IsTerminal(int(os.Stderr.Fd()))
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, getenv: os.Getenv, isTerminal: tty}
 	e.logger = newLogger(os.Stderr, tty, os.Getenv("AUTOTUNER_LOG_LEVEL"))
+	if version != "" && buildinfo.Version == "dev" {
+		buildinfo.Version = version // an older build script's -X main.version
+	}
 	os.Exit(run(ctx, e, os.Args[1:]))
 }
 
@@ -87,9 +103,8 @@ func run(ctx context.Context, e *env, args []string) int {
 	case "-h", "--help", "help":
 		usage(e.stdout)
 		return exitOK
-	case "-version", "--version", "version":
-		fmt.Fprintf(e.stdout, "autotuner %s\n", versionString())
-		return exitOK
+	case "-version", "--version":
+		args = append([]string{"version"}, args[1:]...)
 	}
 	c, ok := commands[args[0]]
 	if !ok {
@@ -114,8 +129,20 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-11s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintf(w, "\nRun 'autotuner COMMAND --help' for a command's flags; 'autotuner --version' for the version.\n")
+	fmt.Fprint(w, usageFooter)
 }
+
+const usageFooter = `
+Run 'autotuner COMMAND --help' for a command's flags; 'autotuner --version' for the version.
+Flags take one dash or two (-c, --config). The daemon's flags can also be set
+by AUTOTUNER_* variables, named in 'autotuner run --help'. Shell completion:
+'autotuner completion bash|zsh|fish'.
+
+Exit status:
+  0  success
+  1  the command ran and something failed (AWS unreachable, a target's error)
+  2  bad flags or arguments, or an invalid policies file
+`
 
 // newFlags makes a command's flag set with a --help that prints usage.
 func newFlags(e *env, name, synopsis string) *flag.FlagSet {
@@ -123,12 +150,17 @@ func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: autotuner %s %s\n\nFlags:\n", name, synopsis)
-		fs.PrintDefaults()
+		printFlags(fs.Output(), fs)
+	}
+	addHelpFlag(fs, e.stdout)
+	if e.onFlags != nil {
+		e.onFlags(name, fs)
 	}
 	return fs
 }
 
-// parseFlags parses and maps --help to exit 0 and bad flags to exit 2.
+// parseFlags parses and maps --help to exit 0 (the help on stdout) and
+// bad flags to exit 2 (the error and the help on stderr).
 func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -136,14 +168,21 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 		}
 		return exitUsage, false
 	}
+	if w, asked := helpAsked(fs); asked {
+		old := fs.Output()
+		fs.SetOutput(w)
+		fs.Usage()
+		fs.SetOutput(old)
+		return exitOK, false
+	}
 	return 0, true
 }
 
 // configFlag registers -c/--config with the default path.
 func configFlag(fs *flag.FlagSet) *string {
 	p := new(string)
-	fs.StringVar(p, "c", "policies.yaml", "policies file")
-	fs.StringVar(p, "config", "policies.yaml", "policies file (same as -c)")
+	fs.StringVar(p, "c", "policies.yaml", "policies `file`")
+	fs.StringVar(p, "config", "policies.yaml", "policies `file`")
 	return p
 }
 

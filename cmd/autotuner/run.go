@@ -48,6 +48,12 @@ func runDaemon(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "run", "[-c policies.yaml] [flags]")
 	rf := newRunFlags(fs)
 	cfgPath, listen, dry, tickTimeout, grace, auditPath, sf := rf.cfgPath, rf.listen, rf.dry, rf.tickTimeout, rf.grace, rf.auditPath, rf.state
+	// Flags > AUTOTUNER_* variables > defaults: containers and units set
+	// the daemon up without a command line.
+	if err := bindEnv(fs, e.getenv); err != nil {
+		fmt.Fprintf(e.stderr, "autotuner run: %v\n", err)
+		return exitUsage
+	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
