@@ -57,3 +57,30 @@ bench:
 
 bakeoff: build
 	./autotuner bakeoff --out docs/bakeoff.md --seed $(SEED) --readme README.md
+
+# release-snapshot builds every release artifact into dist/, offline once
+# the module cache holds go.sum's modules (go mod download): an archive per
+# platform, the Lambda zips and checksums.txt (docs/operations.md, "Release
+# artifacts"). LAMBDA_PKG (above) is the main package of the bootstrap.
+RELEASE_FLAGS ?=
+RELEASE_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: release-snapshot image cross-build
+
+release-snapshot:
+	$(GO) run ./tools/release -dist dist -version $(RELEASE_VERSION) -lambda-pkg $(LAMBDA_PKG) $(RELEASE_FLAGS)
+
+# image builds the container for linux/amd64 and linux/arm64 with Docker's
+# buildx; it is not part of release-snapshot, which needs no Docker.
+IMAGE ?= autotuner:$(RELEASE_VERSION)
+image:
+	docker buildx build --platform linux/amd64,linux/arm64 -f deploy/docker/Dockerfile \
+		--build-arg VERSION=$(RELEASE_VERSION) --build-arg REVISION=$$(git rev-parse HEAD) \
+		--build-arg CREATED=$$(TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd) \
+		-t $(IMAGE) .
+
+# cross-build proves every package compiles for Windows (tests included,
+# through vet) and macOS (CI runs it).
+cross-build:
+	GOOS=windows $(GO) vet ./...
+	GOOS=darwin $(GO) build ./...

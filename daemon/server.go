@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -43,9 +42,8 @@ func ConnCap(want int) int {
 	if want <= 0 {
 		want = DefaultMaxConns
 	}
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 {
-		if quarter := int(min(rl.Cur/4, 1<<20)); want > quarter {
+	if limit, ok := descriptorLimit(); ok {
+		if quarter := int(min(limit/4, 1<<20)); want > quarter {
 			want = max(quarter, 1)
 		}
 	}

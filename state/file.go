@@ -11,7 +11,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
+
+	"github.com/gofrs/flock"
 
 	"github.com/autotuner/autotuner/controller"
 	"github.com/autotuner/autotuner/policy"
@@ -32,7 +33,7 @@ type fileDoc struct {
 // processes from ever interleaving.
 type File struct {
 	path string
-	lock *os.File
+	lock *flock.Flock
 
 	// BeforeRename, when set, is called with the temporary file written
 	// and not yet renamed over the state: crash tests end the process
@@ -61,16 +62,15 @@ func OpenFile(path string) (*File, error) {
 			return nil, fmt.Errorf("state: %w", err)
 		}
 	}
-	lf, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	// flock(2) on Unix, LockFileEx on Windows: both are released by the
+	// system when the process dies, so a crash never leaves a stale lock.
+	lf := flock.New(path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o644))
+	locked, err := lf.TryLock()
 	if err != nil {
-		return nil, fmt.Errorf("state: %w", err)
-	}
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lf.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
-		}
 		return nil, fmt.Errorf("state: locking %s: %w", path, err)
+	}
+	if !locked {
+		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 	}
 	f := &File{path: path, lock: lf, targets: map[string]policy.Memory{}}
 	// Under the lock no other process writes here, so a temporary file
@@ -186,30 +186,22 @@ func (f *File) Close() error {
 	if f.lock == nil {
 		return nil
 	}
-	err := f.lock.Close() // closing the descriptor releases the flock
+	err := f.lock.Close() // unlocks and closes the descriptor
 	f.lock = nil
 	return err
 }
 
 // removeStaleTemps deletes the temporary files of writes that a crash
-// interrupted before their rename.
+// interrupted before their rename. It lists the folder rather than globbing
+// the path, because on Windows a glob cannot escape metacharacters.
 func removeStaleTemps(path string) {
-	stale, _ := filepath.Glob(globEscape(path) + ".tmp-*")
-	for _, name := range stale {
-		os.Remove(name)
-	}
-}
-
-// globEscape quotes the glob metacharacters of a path.
-func globEscape(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
+	dir, prefix := filepath.Dir(path), filepath.Base(path)+".tmp-"
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, e.Name()))
 		}
-		b.WriteRune(r)
 	}
-	return b.String()
 }
 
 func writeAtomic(path string, data []byte, beforeRename func()) error {
@@ -233,15 +225,7 @@ func writeAtomic(path string, data []byte, beforeRename func()) error {
 	if beforeRename != nil {
 		beforeRename()
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return replaceDurably(tmp.Name(), path)
 }
 
 // ReadSnapshot reads a state file without locking it, for read-only use

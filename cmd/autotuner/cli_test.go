@@ -17,6 +17,7 @@ import (
 
 	"github.com/autotuner/autotuner/config"
 	"github.com/autotuner/autotuner/controller"
+	"github.com/autotuner/autotuner/internal/buildinfo"
 	"github.com/autotuner/autotuner/policy"
 	"github.com/autotuner/autotuner/state"
 )
@@ -131,9 +132,9 @@ func TestVersion(t *testing.T) {
 			t.Errorf("%s: exit %d, stdout %q", v, code, out)
 		}
 	}
-	old := version
-	version = "v1.2.3"
-	defer func() { version = old }()
+	old := buildinfo.Version
+	buildinfo.Version = "v1.2.3"
+	defer func() { buildinfo.Version = old }()
 	if _, out, _ := cli(t, "--version"); out != "autotuner v1.2.3\n" {
 		t.Errorf("stdout %q", out)
 	}

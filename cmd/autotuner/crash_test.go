@@ -92,11 +92,6 @@ func TestCrashHelper(t *testing.T) {
 	}
 }
 
-func die() {
-	syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	select {}
-}
-
 // counter dies on its n-th call.
 type counter struct {
 	mu   sync.Mutex

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -53,8 +52,7 @@ func StopMoto() {
 	moto.mu.Lock()
 	defer moto.mu.Unlock()
 	if moto.pid > 0 {
-		syscall.Kill(-moto.pid, syscall.SIGTERM)
-		syscall.Kill(moto.pid, syscall.SIGTERM)
+		terminate(moto.pid)
 		moto.pid = 0
 	}
 	if moto.home != "" {
