@@ -80,7 +80,7 @@ func (s *StepFunctionsMap) Current(ctx context.Context, t *config.Target, now ti
 // account's quotas the target's executions share.
 func mapCeiling(t *config.Target, m MapState) (float64, string) {
 	return MapCeiling(MapQuota{ModeMax: float64(m.ModeMax()), Region: t.Region, Executions: t.StepFunctions.Executions,
-		TransitionsPerSecond: t.StepFunctions.TransitionsPerSecond, NestedDistributed: m.NestedDistributed})
+		TransitionsPerSecond: t.StepFunctions.TransitionsPerSecond, NestedDistributed: m.NestedDistributed, Distributed: m.Distributed})
 }
 
 // currentParameter reads the published value, after checking that the

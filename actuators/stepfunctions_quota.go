@@ -51,6 +51,9 @@ type MapQuota struct {
 	// NestedDistributed: the Map's item processor holds a Distributed Map,
 	// so each running iteration holds an open Map Run.
 	NestedDistributed bool
+	// Distributed: the Map itself is a Distributed Map, so each running
+	// execution holds one open Map Run of its own besides its children's.
+	Distributed bool
 }
 
 // MapCeiling is the highest MaxConcurrency the account's quotas allow for
@@ -67,9 +70,16 @@ func MapCeiling(q MapQuota) (ceiling float64, rule string) {
 		}
 	}
 	if q.NestedDistributed {
-		if c := math.Floor(OpenMapRunLimit / n); c < ceiling {
+		own := 0.0
+		if q.Distributed {
+			own = 1
+		}
+		if c := math.Floor(OpenMapRunLimit/n) - own; c < ceiling {
 			ceiling = c
 			rule = fmt.Sprintf("open Map Runs: %d ÷ %v executions, each iteration running a Distributed Map", OpenMapRunLimit, n)
+			if q.Distributed {
+				rule += ", less each execution's own Map Run"
+			}
 		}
 	}
 	if ceiling < 1 {

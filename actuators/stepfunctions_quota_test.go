@@ -27,6 +27,7 @@ func TestMapCeiling(t *testing.T) {
 		{"transitions that leave room", MapQuota{ModeMax: 40, Region: "us-east-1", Executions: 1, TransitionsPerSecond: 2}, 40, ""},
 		// Every child runs a Distributed Map: 1,000 open Map Runs ÷ 4.
 		{"nested Distributed Maps", MapQuota{ModeMax: 10000, Region: "us-east-1", Executions: 4, NestedDistributed: true}, 250, "open Map Runs: 1000 ÷ 4 executions"},
+		{"a Distributed Map holds its own Map Run", MapQuota{ModeMax: 10000, Region: "us-east-1", Executions: 4, NestedDistributed: true, Distributed: true}, 249, "open Map Runs: 1000 ÷ 4 executions"},
 		{"the tighter of two rules", MapQuota{ModeMax: 10000, Region: "us-west-2", Executions: 4, TransitionsPerSecond: 10, NestedDistributed: true}, 37, "state transitions"},
 		{"never below the knob's floor", MapQuota{ModeMax: 40, Region: "eu-north-1", Executions: 1000, TransitionsPerSecond: 5}, 1, "state transitions"},
 	} {
@@ -52,6 +53,7 @@ func TestMapCeilingNeverExceeds(t *testing.T) {
 			Executions:           rapid.IntRange(0, 5000).Draw(t, "executions"),
 			TransitionsPerSecond: rapid.Float64Range(0, 100).Draw(t, "tps"),
 			NestedDistributed:    rapid.Bool().Draw(t, "nested"),
+			Distributed:          rapid.Bool().Draw(t, "distributed"),
 		}
 		ceiling, rule := MapCeiling(q)
 		e := &policy.Engine{Rec: proposeRec{v: rapid.Float64Range(0, 20000).Draw(t, "proposal")}, Guards: policy.Guards{Resolution: 1}}
@@ -70,8 +72,12 @@ func TestMapCeilingNeverExceeds(t *testing.T) {
 				t.Fatalf("%v executions × %v iterations × %v/s = %v transitions/s, over %v", n, d.Final, q.TransitionsPerSecond, used, StateTransitionRefill(q.Region))
 			}
 		}
-		if q.NestedDistributed && n*d.Final > OpenMapRunLimit {
-			t.Fatalf("%v executions × %v iterations open %v Map Runs, over %d", n, d.Final, n*d.Final, OpenMapRunLimit)
+		own := 0.0
+		if q.Distributed {
+			own = 1
+		}
+		if q.NestedDistributed && n*(d.Final+own) > OpenMapRunLimit {
+			t.Fatalf("%v executions × (%v iterations + %v own) open %v Map Runs, over %d", n, d.Final, own, n*(d.Final+own), OpenMapRunLimit)
 		}
 	})
 }
@@ -101,8 +107,8 @@ func TestStepFunctionsMapQuotaCeiling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Value != 100 || st.Constraints.Ceiling != 125 || !strings.HasPrefix(st.Constraints.CeilingRule, "open Map Runs: 1000 ÷ 8 executions") {
-		t.Errorf("state = %+v, want 100 under a ceiling of 125 for open Map Runs", st)
+	if st.Value != 100 || st.Constraints.Ceiling != 124 || !strings.HasPrefix(st.Constraints.CeilingRule, "open Map Runs: 1000 ÷ 8 executions") {
+		t.Errorf("state = %+v, want 100 under a ceiling of 124 for open Map Runs (8 × (124 + 1 own) = 1,000)", st)
 	}
 	// Without the nested Distributed Map, the mode's 10,000 binds.
 	fake.SFN.Edit(machineARN, strings.Replace(def, `"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"`, `"Mode": "INLINE"`, 1))
