@@ -14,14 +14,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
+	"github.com/autotuner/autotuner/internal/buildinfo"
 	"github.com/autotuner/autotuner/lambdamode/boot"
 )
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = ""
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -47,12 +44,8 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 }
 
+// versionString is the stamped release version (internal/buildinfo, set
+// by the release build), else what the Go toolchain recorded, else "dev".
 func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
+	return buildinfo.Get().Version
 }
