@@ -188,6 +188,11 @@ func httpStageUpdate(t *config.Target, own types.RouteSettings, rate float64, bu
 	}
 	own.ThrottlingRateLimit = aws.Float64(r)
 	own.ThrottlingBurstLimit = aws.Int32(int32(burst))
+	// Execution logging is for WebSocket APIs only; an HTTP API refuses an
+	// update that carries it ("Execution logs are not supported on
+	// protocolType HTTP"), so what was read is not sent back.
+	// https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename.html
+	own.LoggingLevel, own.DataTraceEnabled = "", nil
 	in := &apigatewayv2.UpdateStageInput{ApiId: aws.String(t.APIID), StageName: aws.String(t.Stage)}
 	if t.DefaultRoute() {
 		in.DefaultRouteSettings = &own

@@ -181,13 +181,14 @@ func TestHTTPStageBudget(t *testing.T) {
 }
 
 // Whatever the stage holds, the request sets exactly the knob's rate and
-// burst, keeps its other settings, names no other route, and never
-// carries a value past the account's limits.
+// burst, keeps its detailed metrics, drops the WebSocket-only logging
+// settings, names no other route, and never carries a value past the
+// account's limits.
 func TestHTTPStageUpdateProperties(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		route := rapid.SampledFrom([]string{"", "GET /items", "$default"}).Draw(t, "route")
 		tg := &config.Target{Kind: config.APIGatewayV2Stage, APIID: "a1", Stage: "prod", Route: route, Limit: "rate"}
-		own := types.RouteSettings{DetailedMetricsEnabled: aws.Bool(rapid.Bool().Draw(t, "metrics")), LoggingLevel: types.LoggingLevel(rapid.SampledFrom([]string{"", "INFO", "OFF"}).Draw(t, "logging"))}
+		own := types.RouteSettings{DetailedMetricsEnabled: aws.Bool(rapid.Bool().Draw(t, "metrics")), LoggingLevel: types.LoggingLevel(rapid.SampledFrom([]string{"", "INFO", "OFF"}).Draw(t, "logging")), DataTraceEnabled: aws.Bool(rapid.Bool().Draw(t, "trace"))}
 		rate := rapid.Float64Range(-10, 2*AccountRate).Draw(t, "rate")
 		burst := rapid.Int64Range(-10, 2*AccountBurst).Draw(t, "burst")
 		in, err := httpStageUpdate(tg, own, rate, burst)
@@ -213,7 +214,7 @@ func TestHTTPStageUpdateProperties(t *testing.T) {
 			}
 			got = in.RouteSettings[route]
 		}
-		if *got.ThrottlingRateLimit != r || int64(*got.ThrottlingBurstLimit) != burst || *got.DetailedMetricsEnabled != *own.DetailedMetricsEnabled || got.LoggingLevel != own.LoggingLevel {
+		if *got.ThrottlingRateLimit != r || int64(*got.ThrottlingBurstLimit) != burst || *got.DetailedMetricsEnabled != *own.DetailedMetricsEnabled || got.LoggingLevel != "" || got.DataTraceEnabled != nil {
 			t.Fatalf("settings %+v from %+v, rate %v burst %d", got, own, rate, burst)
 		}
 	})
