@@ -26,13 +26,35 @@ type State struct {
 	FastAt int64
 }
 
+// FastExpiry is how long the fast loop's rate binds after its last step.
+// Callers report every second; a loop no report has stepped for a minute
+// holds no evidence any more (its callers stopped, or stopped reporting),
+// and the configured rate, which autotuner's own minute-level loop sets,
+// governs again. The shard's Last, the latest clock any caller wrote,
+// measures the age, so no extra clock is needed.
+const FastExpiry = time.Minute
+
+// fastLive reports whether the fast loop's rate still binds.
+func (s State) fastLive() bool {
+	return s.FastAt > 0 && s.Last-s.FastAt <= FastExpiry.Milliseconds()
+}
+
 // Effective is the rate the shard refills at: Rate, or the fast loop's
-// rate when it runs below it.
+// rate when it runs below it and has stepped within FastExpiry.
 func (s State) Effective() float64 {
-	if s.FastAt > 0 && s.Fast < s.Rate {
+	if s.fastLive() && s.Fast < s.Rate {
 		return math.Max(0, s.Fast)
 	}
 	return s.Rate
+}
+
+// reshard sets the shard count to n; a fast-loop rate, kept per shard,
+// is rescaled so that the bucket's whole fast rate is unchanged.
+func (s *State) reshard(n int) {
+	if s.FastAt > 0 && s.Shards > 0 && n > 0 && s.Shards != n {
+		s.Fast = s.Fast * float64(s.Shards) / float64(n)
+	}
+	s.Shards = n
 }
 
 // Quantum is the refill step: a shard refills only when the clock has

@@ -136,7 +136,7 @@ func (l *Limiter) lower(ctx context.Context, bucket string, i int, share State, 
 		keep = math.Min(keep, s.Burst)
 		taken = math.Max(0, s.Tokens-keep)
 		s.Tokens -= taken
-		s.Shards = share.Shards
+		s.reshard(share.Shards)
 		return s
 	})
 	return taken, err
@@ -147,7 +147,8 @@ func (l *Limiter) lower(ctx context.Context, bucket string, i int, share State, 
 func (l *Limiter) raise(ctx context.Context, bucket string, i int, share State, target, pool float64) (float64, error) {
 	left := pool
 	err := l.update(ctx, bucket, i, func(s State) State {
-		s.Rate, s.Burst, s.Shards = share.Rate, share.Burst, share.Shards
+		s.Rate, s.Burst = share.Rate, share.Burst
+		s.reshard(share.Shards)
 		give := math.Max(0, math.Min(pool, math.Min(target, s.Burst)-s.Tokens))
 		s.Tokens += give
 		left = pool - give

@@ -56,7 +56,8 @@ func (l *Limiter) stepShard(ctx context.Context, k string, fb Feedback, cfg Adap
 		if s.FastAt > 0 && now.UnixMilli()-s.FastAt < FastStep.Milliseconds() {
 			return false, nil // stepped this second by another caller
 		}
-		a := Adaptive{Rate: s.Fast, Started: s.FastAt > 0}.Observe(fb, s.Rate, cfg)
+		// A loop past FastExpiry starts again from the configured rate.
+		a := Adaptive{Rate: s.Fast, Started: s.Refill(now).fastLive()}.Observe(fb, s.Rate, cfg)
 		next := s.Refill(now) // what accrued so far accrued at the old rate
 		next.Fast, next.FastAt = a.Rate, max(now.UnixMilli(), 1)
 		next.Version = s.Version + 1

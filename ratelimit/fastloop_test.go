@@ -156,3 +156,43 @@ func FuzzDecodeFast(f *testing.F) {
 		}
 	})
 }
+
+// A loop no report has stepped for FastExpiry no longer binds: the bucket
+// refills at the configured rate again, and the next report starts the
+// loop from that rate. Resharding keeps the bucket's whole fast rate.
+func TestFastLoopExpiresAndSurvivesResharding(t *testing.T) {
+	_, api := fakeTable(t)
+	ctx := context.Background()
+	at := t0
+	l := New(api, "buckets", Options{Clock: func() time.Time { return at }})
+	if err := l.Configure(ctx, "b", Limits{Rate: 100, Burst: 100, Shards: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Report(ctx, "b", Feedback{Calls: 100, Latency: 4 * time.Second}, DefaultAdaptive); err != nil {
+		t.Fatal(err)
+	}
+	// Resharding to 2 halves each shard's loop rate: the bucket's stays 50.
+	if err := l.Configure(ctx, "b", Limits{Rate: 100, Burst: 100, Shards: 2}); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := l.st.get(ctx, ShardKey("b", 0))
+	if err != nil || s.Shards != 2 || s.Rate != 50 || s.Fast != 25 || s.Effective() != 25 {
+		t.Fatalf("after resharding: %+v, %v; want fast 25 of rate 50", s, err)
+	}
+	// Reports stop. Within FastExpiry the cut binds; past it, it does not.
+	at = at.Add(FastExpiry)
+	if s = s.Refill(at); s.Effective() != 25 {
+		t.Fatalf("at FastExpiry: effective %v, want 25", s.Effective())
+	}
+	at = at.Add(time.Second)
+	if s = s.Refill(at); s.Effective() != 50 {
+		t.Fatalf("past FastExpiry: effective %v, want the configured 50", s.Effective())
+	}
+	// The next report starts the loop again from the configured rate.
+	if _, err := l.Report(ctx, "b", Feedback{Calls: 50, Latency: 100 * time.Millisecond}, DefaultAdaptive); err != nil {
+		t.Fatal(err)
+	}
+	if s, _, _ = l.st.get(ctx, ShardKey("b", 0)); s.Effective() != 50 {
+		t.Fatalf("after a fresh report: %+v, want the loop restarted at 50", s)
+	}
+}
