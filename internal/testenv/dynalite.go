@@ -3,6 +3,7 @@ package testenv
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -77,7 +78,31 @@ func Dynalite(t testing.TB, o DynaliteOptions) string {
 	if _, err := os.Stat(cli); err != nil {
 		Unavailable(t, "dynalite is not installed; run: npm ci --prefix tools/dynalite")
 	}
-	port := FreePort(t)
+	// The port is free when FreePort looks, but another process (a test
+	// binary running in parallel) may take it before dynalite binds: that
+	// start exits before listening, and a fresh port is tried.
+	var last string
+	for attempt := 0; attempt < 3; attempt++ {
+		port := FreePort(t)
+		switch out, err := startDynalite(t, node, cli, port, o); {
+		case err == nil:
+			return fmt.Sprintf("http://127.0.0.1:%d", port)
+		case errors.Is(err, errExitedEarly):
+			last = out
+		default:
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("dynalite exited before listening, three times; its last output:\n%s", last)
+	return ""
+}
+
+var errExitedEarly = errors.New("dynalite exited before listening")
+
+// startDynalite starts dynalite on port and waits until it listens. It
+// returns errExitedEarly, with what dynalite printed, when it stopped
+// first. A started dynalite is stopped when the test ends.
+func startDynalite(t testing.TB, node, cli string, port int, o DynaliteOptions) (string, error) {
 	args := []string{cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port)}
 	if o.UpdateTableMs > 0 {
 		args = append(args, "--updateTableMs", strconv.Itoa(o.UpdateTableMs))
@@ -86,12 +111,13 @@ func Dynalite(t testing.TB, o DynaliteOptions) string {
 	cmd := exec.CommandContext(ctx, node, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		cancel()
+		return "", err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
 		cancel()
-		t.Fatalf("starting dynalite: %v", err)
+		return "", fmt.Errorf("starting dynalite: %w", err)
 	}
 	t.Cleanup(func() {
 		cancel()
@@ -99,26 +125,31 @@ func Dynalite(t testing.TB, o DynaliteOptions) string {
 	})
 	// dynalite announces itself once it listens; wait for that line, with
 	// a deadline so a broken install cannot hang the suite.
-	ready := make(chan error, 1)
+	type result struct {
+		printed string
+		err     error
+	}
+	ready := make(chan result, 1)
 	go func() {
+		var printed strings.Builder
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if strings.Contains(sc.Text(), "listening at") {
-				ready <- nil
+				ready <- result{}
 				for sc.Scan() { // drain so the child never blocks on a full pipe
 				}
 				return
 			}
+			if printed.Len() < 4096 {
+				printed.WriteString(sc.Text() + "\n")
+			}
 		}
-		ready <- fmt.Errorf("dynalite exited before listening")
+		ready <- result{printed.String(), errExitedEarly}
 	}()
 	select {
-	case err := <-ready:
-		if err != nil {
-			t.Fatal(err)
-		}
+	case r := <-ready:
+		return r.printed, r.err
 	case <-time.After(30 * time.Second):
-		t.Fatal("dynalite did not start within 30s")
+		return "", errors.New("dynalite did not start within 30s")
 	}
-	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
