@@ -36,29 +36,9 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	}
 	// A README without its markers, or one the run itself writes, is
 	// refused before any work.
-	if *readme != "" {
-		base := strings.TrimSuffix(*out, filepath.Ext(*out))
-		same := func(a, b string) bool {
-			if x, err := os.Stat(a); err == nil {
-				if y, err := os.Stat(b); err == nil {
-					return os.SameFile(x, y) // links too
-				}
-			}
-			x, err1 := filepath.Abs(a)
-			y, err2 := filepath.Abs(b)
-			return err1 == nil && err2 == nil && x == y
-		}
-		b, err := os.ReadFile(*readme)
-		if err == nil {
-			_, err = spliceHeadline(b, "")
-		}
-		if err == nil && (same(*readme, *out) || same(*readme, base+"-headline.md")) {
-			err = fmt.Errorf("%s is a file the bake-off writes itself", *readme)
-		}
-		if err != nil {
-			fmt.Fprintf(e.stderr, "autotuner bakeoff: --readme: %v\n", err)
-			return exitUsage
-		}
+	if err := checkReadme(*readme, *out); err != nil {
+		fmt.Fprintf(e.stderr, "autotuner bakeoff: --readme: %v\n", err)
+		return exitUsage
 	}
 	seeds, err := parseSeeds(*seedList, *seed)
 	if err != nil {
@@ -70,18 +50,10 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 	if *noBurst {
 		opt.Variants = []sim.Variant{sim.NoBurst}
 	}
-	names := opt.Scenarios
-	if len(names) == 0 {
-		names = sim.BuiltinScenarios()
-	}
-	var total int64
-	for _, n := range names {
-		sc, err := sim.LoadScenario(n)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
-			return exitUsage
-		}
-		total += sc.Duration.Seconds() * int64(len(sim.SuitePolicies)*len(seeds)*(1+len(opt.Variants))) // a whole-trace scenario counts 0: the bar ends early
+	total, err := suiteSeconds(opt)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
+		return exitUsage
 	}
 	var bar *progressBar
 	if e.isTerminal {
@@ -103,20 +75,11 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
 		return exitFailure
 	}
-	charts := map[string]string{}
 	detail := detailRuns(runs, *seed)
-	for _, r := range detail {
-		name := r.Setup.Scenario.Name + ".png"
-		var b bytes.Buffer
-		if err := r.WriteChartPNG(&b); err != nil {
-			fmt.Fprintf(e.stderr, "autotuner bakeoff: chart %s: %v\n", name, err)
-			return exitFailure
-		}
-		if err := os.WriteFile(filepath.Join(chartDir, name), b.Bytes(), 0o644); err != nil {
-			fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
-			return exitFailure
-		}
-		charts[r.Setup.Scenario.Name] = filepath.ToSlash(filepath.Join(filepath.Base(chartDir), name))
+	charts, err := writeCharts(detail, chartDir)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "autotuner bakeoff: %v\n", err)
+		return exitFailure
 	}
 	cmdline := "autotuner bakeoff " + strings.Join(args, " ")
 	var head, doc bytes.Buffer
@@ -157,16 +120,84 @@ func runBakeoff(ctx context.Context, e *env, args []string) int {
 			return exitFailure
 		}
 	}
-	pass, total := 0, 0
+	pass, goals := goalsMet(runs)
+	fmt.Fprintf(e.stdout, "%d scenarios × %d seeds × %d policies (%d runs) in %.1fs: %d of %d goals met on every seed and variant\nwrote %s, %s and %s/\n",
+		len(detail), len(seeds), len(sim.SuitePolicies), len(runs)*len(sim.SuitePolicies), time.Since(started).Seconds(), pass, goals, *out, headline, chartDir)
+	return exitOK
+}
+
+// checkReadme refuses a README without the headline markers, or one that
+// is a file the bake-off writes itself.
+func checkReadme(readme, out string) error {
+	if readme == "" {
+		return nil
+	}
+	base := strings.TrimSuffix(out, filepath.Ext(out))
+	same := func(a, b string) bool {
+		if x, err := os.Stat(a); err == nil {
+			if y, err := os.Stat(b); err == nil {
+				return os.SameFile(x, y) // links too
+			}
+		}
+		x, err1 := filepath.Abs(a)
+		y, err2 := filepath.Abs(b)
+		return err1 == nil && err2 == nil && x == y
+	}
+	b, err := os.ReadFile(readme)
+	if err == nil {
+		_, err = spliceHeadline(b, "")
+	}
+	if err == nil && (same(readme, out) || same(readme, base+"-headline.md")) {
+		err = fmt.Errorf("%s is a file the bake-off writes itself", readme)
+	}
+	return err
+}
+
+// suiteSeconds is the simulated seconds the suite will run, for the
+// progress bar; a whole-trace scenario counts 0, so the bar ends early.
+func suiteSeconds(opt sim.SuiteOptions) (int64, error) {
+	names := opt.Scenarios
+	if len(names) == 0 {
+		names = sim.BuiltinScenarios()
+	}
+	var total int64
+	for _, n := range names {
+		sc, err := sim.LoadScenario(n)
+		if err != nil {
+			return 0, err
+		}
+		total += sc.Duration.Seconds() * int64(len(sim.SuitePolicies)*len(opt.Seeds)*(1+len(opt.Variants)))
+	}
+	return total, nil
+}
+
+// writeCharts writes each detailed run's chart into dir and returns the
+// charts' paths by scenario, relative to the report.
+func writeCharts(detail []*sim.ScenarioRun, dir string) (map[string]string, error) {
+	charts := map[string]string{}
+	for _, r := range detail {
+		name := r.Setup.Scenario.Name + ".png"
+		var b bytes.Buffer
+		if err := r.WriteChartPNG(&b); err != nil {
+			return nil, fmt.Errorf("chart %s: %w", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			return nil, err
+		}
+		charts[r.Setup.Scenario.Name] = filepath.ToSlash(filepath.Join(filepath.Base(dir), name))
+	}
+	return charts, nil
+}
+
+// goalsMet counts the goals met on every seed and variant, of all goals.
+func goalsMet(runs []*sim.ScenarioRun) (pass, total int) {
 	for _, g := range sim.SummarizeGoals(runs) {
 		total++
 		if g.Met() {
 			pass++
 		}
 	}
-	fmt.Fprintf(e.stdout, "%d scenarios × %d seeds × %d policies (%d runs) in %.1fs: %d of %d goals met on every seed and variant\nwrote %s, %s and %s/\n",
-		len(detail), len(seeds), len(sim.SuitePolicies), len(runs)*len(sim.SuitePolicies), time.Since(started).Seconds(), pass, total, *out, headline, chartDir)
-	return exitOK
+	return pass, total
 }
 
 // The README carries the headline table between these markers.
