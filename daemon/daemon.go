@@ -236,6 +236,30 @@ loop:
 		}
 	}
 
+	return d.stop(ctx, stopping{gen: gen, running: running, retired: retired, done: done,
+		tickStop: tickStop, release: release, srv: srv, srvErr: srvErr, fatal: fatal})
+}
+
+// stopping is what Run hands to its stopping stage: the generation in
+// force, the tick in flight and its channel, generations retired by a
+// reload, the HTTP server, and the error that ended the loop, if any.
+type stopping struct {
+	gen, running *generation
+	retired      []*generation
+	done         chan tickDone
+	tickStop     context.CancelFunc
+	release      func(*generation)
+	srv          *http.Server
+	srvErr       chan error
+	fatal        error
+}
+
+// stop starts no new tick, lets the one in flight finish (or cancels it
+// after the grace period), saves state, releases the lease and closes
+// the HTTP server. It returns the first error that needs reporting.
+func (d *Daemon) stop(ctx context.Context, st stopping) error {
+	gen, running, retired, done, tickStop, release, srv, srvErr, fatal :=
+		st.gen, st.running, st.retired, st.done, st.tickStop, st.release, st.srv, st.srvErr, st.fatal
 	// Stopping: no new ticks; let the one in flight finish or time out.
 	d.emit(Event{Kind: EventStopping, At: d.o.Clock.Now()})
 	if running != nil {
