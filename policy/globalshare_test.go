@@ -160,8 +160,11 @@ func TestGlobalShareNeverExceeds(t *testing.T) {
 			tick(rs, now, nil, nil)
 			check("settling")
 		}
+		// A share lies on the knob's 0.01 grid, so it may sit up to one
+		// step above an allocation that falls between two steps (4999 for
+		// 4998.999995); the sum above never exceeds the global limit.
 		for i, r := range rs {
-			if d := alloc[i] - r.limit; d > 0.01*float64(n)+1e-6 || d < -1e-6 {
+			if d := alloc[i] - r.limit; d > 0.01*float64(n)+1e-6 || d < -0.01-1e-6 {
 				t.Fatalf("region %d settled at %v, allocation %v", i, r.limit, alloc[i])
 			}
 		}
